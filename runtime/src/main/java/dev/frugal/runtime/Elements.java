@@ -1,0 +1,45 @@
+package dev.frugal.runtime;
+
+import dev.frugal.runtime.numeric.BFloat16;
+import dev.frugal.runtime.numeric.Float16;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Reads and writes single elements of any {@link DType} as {@code double}, rounding on store
+ * exactly as the stored type requires (RNE for F16/BF16, truncation toward zero for integers,
+ * {@code != 0} for BOOL). Used by eager conveniences and reference code, never by hot kernels.
+ */
+public final class Elements {
+    private Elements() {
+    }
+
+    /** Reads element {@code index} (in elements, not bytes) of a segment holding {@code dtype}. */
+    public static double get(MemorySegment seg, DType dtype, long index) {
+        return switch (dtype) {
+            case F64 -> seg.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, index);
+            case F32 -> seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index);
+            case F16 -> Float16.toFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index));
+            case BF16 -> BFloat16.toFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index));
+            case I64 -> seg.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index);
+            case I32 -> seg.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index);
+            case U8 -> seg.get(ValueLayout.JAVA_BYTE, index) & 0xff;
+            case BOOL -> seg.get(ValueLayout.JAVA_BYTE, index) != 0 ? 1 : 0;
+        };
+    }
+
+    /** Writes element {@code index} of a segment holding {@code dtype}, rounding as the type does. */
+    public static void set(MemorySegment seg, DType dtype, long index, double value) {
+        switch (dtype) {
+            case F64 -> seg.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, index, value);
+            case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index, (float) value);
+            case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, Float16.fromFloat((float) value));
+            case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, BFloat16.fromFloat((float) value));
+            case I64 -> seg.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index, (long) value);
+            case I32 -> seg.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index, (int) value);
+            case U8 -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (int) value);
+            case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (value != 0 ? 1 : 0));
+        }
+    }
+}
