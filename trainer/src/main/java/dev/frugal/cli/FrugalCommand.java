@@ -1,0 +1,43 @@
+package dev.frugal.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code frugal} command line: the top-level command and its subcommands. Run through the
+ * {@code ./frugal} launcher at the repository root, which finds a JDK 25 and builds the jar.
+ */
+@Command(name = "frugal",
+        mixinStandardHelpOptions = true,
+        versionProvider = FrugalVersion.class,
+        description = "Frugal: train compact models fast on one NVIDIA GPU, or correctly on a CPU.",
+        subcommands = {DevicesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class FrugalCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Without a subcommand, print the usage. */
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Entry point of frugal.jar. */
+    public static void main(String[] args) {
+        System.exit(newCommandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests). */
+    public static CommandLine newCommandLine() {
+        CommandLine cli = new CommandLine(new FrugalCommand());
+        // Bad input gets one clear line, not a stack trace; --debug-style traces come from FRUGAL_DEBUG.
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("frugal " + commandLine.getCommandName() + ": " + ex.getMessage());
+            if (System.getenv("FRUGAL_DEBUG") != null) {
+                ex.printStackTrace(commandLine.getErr());
+            }
+            return 2;
+        });
+        return cli;
+    }
+}
