@@ -1,0 +1,51 @@
+package dev.frugal.memory;
+
+import java.util.Objects;
+
+/**
+ * Settings of a {@link CachingAllocator}.
+ *
+ * @param memoryLimit the most bytes of raw segments the allocator may hold at once (its reserved
+ *     bytes); {@link #UNLIMITED} for none. A limit below the device's size makes a big GPU behave
+ *     like a small one: requests beyond it fail exactly as a real out-of-memory would.
+ * @param debug whether to capture allocation and free stack traces, tie host views to the
+ *     allocation's lifetime, poison freed host memory and throw {@link MemoryLeakException} at close
+ * @param defaultStream the stream {@link CachingAllocator#allocate(long)} uses when none is named
+ */
+public record AllocatorConfig(long memoryLimit, boolean debug, MemoryStream defaultStream) {
+
+    /** No memory limit. */
+    public static final long UNLIMITED = Long.MAX_VALUE;
+    /** Environment variable that turns debug mode on for {@link #defaults()} when set to {@code 1} or {@code true}. */
+    public static final String DEBUG_ENV = "FRUGAL_MEMORY_DEBUG";
+
+    /** Checks the limit and the stream. */
+    public AllocatorConfig {
+        if (memoryLimit <= 0) {
+            throw new IllegalArgumentException("memoryLimit must be positive bytes (or UNLIMITED), got " + memoryLimit);
+        }
+        Objects.requireNonNull(defaultStream, "defaultStream");
+    }
+
+    /** @return no limit, debug mode from {@value #DEBUG_ENV}, the {@link HostStream#DEFAULT} stream */
+    public static AllocatorConfig defaults() {
+        String env = System.getenv(DEBUG_ENV);
+        boolean debug = env != null && (env.equals("1") || env.equalsIgnoreCase("true"));
+        return new AllocatorConfig(UNLIMITED, debug, HostStream.DEFAULT);
+    }
+
+    /** @return this configuration with another memory limit */
+    public AllocatorConfig withMemoryLimit(long bytes) {
+        return new AllocatorConfig(bytes, debug, defaultStream);
+    }
+
+    /** @return this configuration with debug mode on or off */
+    public AllocatorConfig withDebug(boolean on) {
+        return new AllocatorConfig(memoryLimit, on, defaultStream);
+    }
+
+    /** @return this configuration with another default stream */
+    public AllocatorConfig withDefaultStream(MemoryStream stream) {
+        return new AllocatorConfig(memoryLimit, debug, stream);
+    }
+}

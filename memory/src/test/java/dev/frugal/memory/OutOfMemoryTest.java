@@ -1,0 +1,84 @@
+package dev.frugal.memory;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class OutOfMemoryTest {
+
+    private static final long MiB = 1L << 20;
+
+    @Test
+    void rawOutOfMemoryFreesTheCacheAndRetriesOnce() {
+        try (HostRawAllocator raw = new HostRawAllocator(24 * MiB);
+                CachingAllocator allocator = new CachingAllocator(raw, AllocatorConfig.defaults().withDebug(false))) {
+            // Leaves a cached 20 MiB segment, but on another stream, so it cannot serve the next request.
+            allocator.allocate(5 * MiB, HostStream.create(), null).close();
+            assertEquals(20 * MiB, raw.usedBytes());
+            Allocation big = allocator.allocate(12 * MiB); // needs its own 12 MiB segment: 32 > 24
+            MemoryStats stats = allocator.snapshot();
+            assertEquals(1, stats.retries());
+            assertEquals(0, stats.outOfMemoryErrors());
+            assertEquals(12 * MiB, stats.reservedBytes(), "the cached 20 MiB segment went back to the raw source");
+            assertEquals(1, stats.rawFrees());
+            big.close();
+        }
+    }
+
+    @Test
+    void segmentsInUseAreNotFreedAndTheRetryFailsWithAReport() {
+        try (HostRawAllocator raw = new HostRawAllocator(24 * MiB);
+                CachingAllocator allocator = new CachingAllocator(raw, AllocatorConfig.defaults().withDebug(false))) {
+            Allocation weights = allocator.allocate(6 * MiB, "param:fc1.weight");
+            Allocation activations = allocator.allocate(8 * MiB, "activations");
+            Allocation more = allocator.allocate(MiB + 1, "activations");
+            FrugalOutOfMemoryException oom = assertThrows(FrugalOutOfMemoryException.class,
+                    () -> allocator.allocate(12 * MiB, "gradients"));
+            assertEquals(12 * MiB, oom.requestedBytes());
+            assertEquals(20 * MiB, oom.reservedBytes());
+            assertEquals(6 * MiB + 8 * MiB + MiB + 512, oom.allocatedBytes());
+            assertEquals(20 * MiB - oom.allocatedBytes(), oom.largestFreeBlock());
+            assertEquals(List.of(new TagUsage("activations", 9 * MiB + 512, 2), new TagUsage("param:fc1.weight", 6 * MiB, 1)),
+                    oom.largestTags());
+            String message = oom.getMessage();
+            assertTrue(message.contains("tried to allocate 12.0 MiB (12582912 bytes) for gradients"), message);
+            assertTrue(message.contains("memory limit:       unlimited"), message);
+            assertTrue(message.contains("reserved:           20.0 MiB (20971520 bytes)"), message);
+            assertTrue(message.contains("allocated:          15.0 MiB (15729152 bytes)"), message);
+            assertTrue(message.contains("largest free block: 5.0 MiB (5242368 bytes)"), message);
+            assertTrue(message.contains("host capacity exhausted"), message);
+            assertTrue(message.contains("activations 9.0 MiB in 2 allocations, param:fc1.weight 6.0 MiB in 1 allocation"), message);
+            MemoryStats stats = allocator.snapshot();
+            assertEquals(1, stats.outOfMemoryErrors());
+            assertEquals(1, stats.retries());
+            // The allocator is still usable after an OOM.
+            allocator.allocate(MiB).close();
+            weights.close();
+            activations.close();
+            more.close();
+        }
+    }
+
+    @Test
+    void memoryLimitIsAHardCapOnReservedBytes() {
+        try (HostRawAllocator raw = new HostRawAllocator();
+                CachingAllocator allocator = new CachingAllocator(raw,
+                        AllocatorConfig.defaults().withDebug(false).withMemoryLimit(22 * MiB))) {
+            Allocation small = allocator.allocate(1000, "scratch");
+            Allocation medium = allocator.allocate(4 * MiB, "activations");
+            assertEquals(22 * MiB, allocator.snapshot().reservedBytes());
+            Allocation fitsInCache = allocator.allocate(15 * MiB, "activations");
+            FrugalOutOfMemoryException oom = assertThrows(FrugalOutOfMemoryException.class,
+                    () -> allocator.allocate(2 * MiB, "activations"));
+            assertEquals(22 * MiB, oom.memoryLimit());
+            assertTrue(oom.getMessage().contains("memory limit:       22.0 MiB (23068672 bytes)"), oom.getMessage());
+            assertTrue(oom.getMessage().contains("would exceed the memory limit"), oom.getMessage());
+            assertEquals(22 * MiB, raw.usedBytes(), "the raw source was never asked for more than the limit");
+            assertEquals(22 * MiB, allocator.snapshot().peakReservedBytes());
+            small.close();
+            medium.close();
+            fitsInCache.close();
+        }
+    }
+}
