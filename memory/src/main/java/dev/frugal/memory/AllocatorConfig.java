@@ -7,7 +7,9 @@ import java.util.Objects;
  *
  * @param memoryLimit the most bytes of raw segments the allocator may hold at once (its reserved
  *     bytes); {@link #UNLIMITED} for none. A limit below the device's size makes a big GPU behave
- *     like a small one: requests beyond it fail exactly as a real out-of-memory would.
+ *     like a small one: requests beyond it fail exactly as a real out-of-memory would. It counts
+ *     whole segments (2 MiB for small requests, 20 MiB for medium ones), so a limit below 2 MiB
+ *     admits no allocation at all.
  * @param debug whether to capture allocation and free stack traces, tie host views to the
  *     allocation's lifetime, poison freed host memory and throw {@link MemoryLeakException} at close
  * @param defaultStream the stream {@link CachingAllocator#allocate(long)} uses when none is named
