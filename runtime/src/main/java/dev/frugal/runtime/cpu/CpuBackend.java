@@ -1,0 +1,113 @@
+package dev.frugal.runtime.cpu;
+
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Device;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.exec.Backend;
+import dev.frugal.runtime.exec.Buffer;
+import dev.frugal.runtime.exec.Kernel;
+import dev.frugal.runtime.graph.Node;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The CPU backend: buffers are off-heap segments from shared arenas (so the kernel thread pool
+ * can read them), and kernels are Java loops, multi-threaded with
+ * {@link dev.frugal.runtime.cpu.kernels.CpuParallel} and vectorised with the Vector API where it
+ * pays. It runs every {@link dev.frugal.runtime.graph.Op}: F64 everywhere (the reference for
+ * finite-difference checks), F32 with fast paths, F16/BF16 computed in float32 and rounded to
+ * nearest even on store (what a GPU does with fp32 accumulation), and the integer and boolean
+ * types where the op is meaningful for them.
+ */
+public final class CpuBackend implements Backend {
+    /** Buffers are 64-byte aligned: a cache line, and the widest vector register. */
+    private static final long ALIGNMENT = 64;
+
+    /** A CPU backend; it holds no resources of its own. */
+    public CpuBackend() {
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public Buffer allocate(long bytes) {
+        Arena arena = Arena.ofShared();
+        return new CpuBuffer(arena.allocate(Math.max(1, bytes), ALIGNMENT), arena);
+    }
+
+    @Override
+    public void free(Buffer buffer) {
+        Arena arena = ((CpuBuffer) buffer).arena();
+        if (arena != null) {
+            arena.close();
+        }
+    }
+
+    @Override
+    public Buffer wrap(Tensor tensor) {
+        long bytes = tensor.numel() * tensor.dtype().byteSize();
+        MemorySegment s = tensor.segment().asSlice(tensor.offset() * tensor.dtype().byteSize(), bytes);
+        return new CpuBuffer(s, null);
+    }
+
+    @Override
+    public void upload(Tensor src, Buffer dst) {
+        DType t = src.dtype();
+        int bytes = t.byteSize();
+        MemorySegment d = ((CpuBuffer) dst).segment();
+        MemorySegment s = src.segment();
+        if (src.isContiguous()) {
+            MemorySegment.copy(s, src.offset() * bytes, d, 0, src.numel() * bytes);
+            return;
+        }
+        int[] dims = src.shape().dims();
+        StridedLayout l = StridedLayout.of(dims, new long[] {0, src.offset()}, StridedLayout.contiguous(dims), src.strides());
+        CpuMovement.copy(bytes, l, s, d);
+    }
+
+    @Override
+    public Tensor download(Buffer src, Shape shape, DType dtype) {
+        return Tensor.wrap(((CpuBuffer) src).segment(), shape, dtype);
+    }
+
+    @Override
+    public Kernel prepare(Node node, int[] inputSlots, int outputSlot, boolean checkNonFinite) {
+        return switch (node.op().kind()) {
+            case SOURCE -> CpuSources.prepare(node, inputSlots, outputSlot);
+            case UNARY, BINARY, COMPARE, TERNARY -> CpuElementwise.prepare(node, inputSlots, outputSlot);
+            case REDUCE -> CpuReduce.prepare(node, inputSlots, outputSlot, checkNonFinite);
+            case CONTRACTION -> switch (node.op()) {
+                case MATMUL -> CpuMatmul.prepare(node, inputSlots, outputSlot);
+                default -> CpuConvolution.prepare(node, inputSlots, outputSlot);
+            };
+            case POOL -> CpuPooling.prepare(node, inputSlots, outputSlot);
+            case MOVEMENT -> CpuMovement.prepare(node, inputSlots, outputSlot);
+            case INDEX -> CpuIndex.prepare(node, inputSlots, outputSlot);
+            case EFFECT -> {
+                // ASSIGN: the executor lowers it to prepareCopy; a direct request copies value into target.
+                long bytes = node.input(1).shape().numel() * node.input(1).dtype().byteSize();
+                yield prepareCopy(inputSlots[1], inputSlots[0], bytes);
+            }
+        };
+    }
+
+    @Override
+    public Kernel prepareCopy(int src, int dst, long bytes) {
+        return slots -> MemorySegment.copy(CpuElements.seg(slots, src), 0, CpuElements.seg(slots, dst), 0, bytes);
+    }
+
+    @Override
+    public String toString() {
+        return "cpu backend";
+    }
+}

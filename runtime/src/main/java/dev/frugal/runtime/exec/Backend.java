@@ -1,0 +1,65 @@
+package dev.frugal.runtime.exec;
+
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Device;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.graph.Node;
+
+/**
+ * What the {@link Executor} needs from a device: memory, copies in and out, and one prepared
+ * kernel per graph node. The CPU backend implements it with Java loops; the CUDA backend will
+ * implement it with device memory and launched kernels, so nothing here assumes host memory:
+ * buffers are opaque {@link Buffer} handles and every access to their contents goes through the
+ * backend.
+ *
+ * <p>Every buffer a program uses is contiguous and row-major for its value's shape and dtype.
+ */
+public interface Backend {
+    /** The device this backend runs on. */
+    Device device();
+
+    /** A short name for listings and errors, e.g. {@code cpu}. */
+    String name();
+
+    /** Allocates a buffer of at least {@code bytes} bytes (at least 1). Called at compile time only. */
+    Buffer allocate(long bytes);
+
+    /** Frees a buffer this backend allocated. */
+    void free(Buffer buffer);
+
+    /**
+     * A buffer handle over a caller-owned tensor (a bound parameter or state), so kernels read it
+     * and {@link dev.frugal.runtime.graph.Op#ASSIGN} writes it in place. The tensor is
+     * contiguous, open and of this backend's device; the handle does not own it.
+     */
+    Buffer wrap(Tensor tensor);
+
+    /**
+     * Copies {@code src} (any strides, the buffer's dtype and shape) into {@code dst} as a
+     * contiguous row-major array: how a run's feeds enter the program.
+     */
+    void upload(Tensor src, Buffer dst);
+
+    /**
+     * The host tensor through which a run returns buffer {@code src} holding a {@code dtype}
+     * array of {@code shape}. A host backend returns a view of the buffer (no copy); a device
+     * backend copies into host memory it owns. Valid until the next run or close.
+     */
+    Tensor download(Buffer src, Shape shape, DType dtype);
+
+    /**
+     * Prepares the kernel that computes {@code node}. Its inputs are read from the buffers in
+     * {@code inputSlots} (one per node input, in order) and its output is written to the buffer
+     * in {@code outputSlot} (-1 for {@link dev.frugal.runtime.graph.Op#ASSIGN}, which writes into
+     * its first input's buffer).
+     *
+     * @param checkNonFinite whether reductions throw {@link NonFiniteException} on a NaN or
+     *                       infinite result
+     * @throws UnsupportedOperationException naming the op and dtypes when the backend cannot run it
+     */
+    Kernel prepare(Node node, int[] inputSlots, int outputSlot, boolean checkNonFinite);
+
+    /** Prepares a plain copy of the first {@code bytes} bytes of slot {@code src} into slot {@code dst}. */
+    Kernel prepareCopy(int src, int dst, long bytes);
+}

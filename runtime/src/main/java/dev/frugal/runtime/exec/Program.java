@@ -1,0 +1,267 @@
+package dev.frugal.runtime.exec;
+
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.InputKind;
+import dev.frugal.runtime.graph.Node;
+import dev.frugal.runtime.graph.Value;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A compiled graph: an ordered list of prepared kernel calls over a table of buffer slots, all
+ * allocated once at compile time by {@link Executor#compile}. Replaying it with {@link #run}
+ * copies the feeds into the program's input buffers and invokes the kernels in order; nothing is
+ * allocated per run.
+ *
+ * <p>Parameters and state are bound once with {@link #bind} and stay the caller's tensors:
+ * kernels read them in place, and the graph's {@link dev.frugal.runtime.graph.Op#ASSIGN}s write
+ * the new values into them at the end of each step, after every read of the old values.
+ *
+ * <p>A program is not thread-safe: run it from one thread at a time. {@link #close()} frees its
+ * buffers (not the bound tensors); using a closed program throws {@link IllegalStateException}.
+ */
+public final class Program implements AutoCloseable {
+    /** One kernel call: {@code node} is null for a copy the executor inserted. */
+    record Step(Kernel kernel, Node node, int[] inputSlots, int outputSlot) {
+    }
+
+    private final Graph graph;
+    private final Backend backend;
+    private final BufferPlan plan;
+    private final List<Step> steps;
+    private final Map<Value, Integer> feedSlots;
+    private final Map<Value, Integer> boundSlots;
+    private final Map<Value, Tensor> boundTensors = new IdentityHashMap<>();
+    private final List<Value> outputs;
+    private final int[] outputSlots;
+    private final Buffer[] buffers;
+    private boolean closed;
+
+    Program(Graph graph, Backend backend, BufferPlan plan, List<Step> steps, Map<Value, Integer> feedSlots,
+            Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots) {
+        this.graph = graph;
+        this.backend = backend;
+        this.plan = plan;
+        this.steps = List.copyOf(steps);
+        this.feedSlots = feedSlots;
+        this.boundSlots = boundSlots;
+        this.outputs = outputs;
+        this.outputSlots = outputSlots;
+        this.buffers = new Buffer[plan.slots.size()];
+        try {
+            for (int i = 0; i < buffers.length; i++) {
+                if (plan.slots.get(i).kind() != BufferPlan.SlotKind.BOUND) {
+                    buffers[i] = backend.allocate(Math.max(1, plan.slots.get(i).bytes()));
+                }
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Binds a parameter or state input to the caller's tensor for every later run (rebinding
+     * replaces the previous tensor). The tensor must be open, contiguous, and of the input's shape
+     * and dtype; assignments write into it in place. Binding an input the program does not use is
+     * allowed and does nothing.
+     *
+     * @throws IllegalArgumentException naming the input when it is not a parameter or state input
+     *     of this program's graph, or the tensor does not match it
+     */
+    public void bind(Value input, Tensor tensor) {
+        checkOpen("bind");
+        if (input.graph() != graph || !(input.isInput(InputKind.PARAMETER) || input.isInput(InputKind.STATE))) {
+            throw new IllegalArgumentException("bind: " + input + " is not a parameter or state input of graph '" + graph.name() + "'");
+        }
+        if (tensor.isClosed()) {
+            throw new IllegalArgumentException("bind: tensor for input '" + input.ref() + "' is closed");
+        }
+        if (!tensor.shape().equals(input.shape()) || tensor.dtype() != input.dtype()) {
+            throw new IllegalArgumentException("bind: input '" + input.ref() + "' expects " + input.dtype() + input.shape()
+                    + ", got " + tensor.dtype() + tensor.shape());
+        }
+        if (!tensor.isContiguous()) {
+            throw new IllegalArgumentException("bind: tensor for input '" + input.ref() + "' must be contiguous (it is updated in place); got strides "
+                    + Arrays.toString(tensor.strides()) + " for " + tensor.shape() + "; bind tensor.contiguous() instead");
+        }
+        if (!tensor.device().equals(backend.device())) {
+            throw new IllegalArgumentException("bind: tensor for input '" + input.ref() + "' is on " + tensor.device() + ", the program runs on " + backend.device());
+        }
+        Integer slot = boundSlots.get(input);
+        if (slot == null) {
+            return; // not used by this program
+        }
+        buffers[slot] = backend.wrap(tensor);
+        boundTensors.put(input, tensor);
+    }
+
+    /**
+     * Runs one step: copies each data input's tensor from {@code feeds} into the program (feeds
+     * may be any strided view; they are converted to contiguous buffers), runs every kernel, then
+     * performs the assignments.
+     *
+     * @return the outputs, in the order given to {@link Executor#compile}. The tensors belong to
+     *     the program: they are valid until the next run or {@link #close()}; copy what you keep
+     * @throws IllegalArgumentException naming the input when a data input is missing, not an
+     *     input of this graph, closed, or of the wrong shape or dtype
+     * @throws IllegalStateException when the program is closed or a parameter or state input is
+     *     unbound or its tensor was closed
+     * @throws NonFiniteException when a reduction produced a NaN or infinity (and the check is on)
+     */
+    public List<Tensor> run(Map<Value, Tensor> feeds) {
+        checkOpen("run");
+        for (Value v : feeds.keySet()) {
+            if (v.graph() != graph || !v.isInput(InputKind.DATA)) {
+                throw new IllegalArgumentException("run: fed value " + v + " is not a data input of graph '" + graph.name() + "'");
+            }
+        }
+        for (Map.Entry<Value, Integer> e : feedSlots.entrySet()) {
+            Value in = e.getKey();
+            Tensor t = feeds.get(in);
+            if (t == null) {
+                throw new IllegalArgumentException("run: data input '" + in.ref() + "' (" + in.dtype() + in.shape() + ") is not fed");
+            }
+            if (t.isClosed()) {
+                throw new IllegalArgumentException("run: the tensor fed for input '" + in.ref() + "' is closed");
+            }
+            if (!t.shape().equals(in.shape()) || t.dtype() != in.dtype()) {
+                throw new IllegalArgumentException("run: input '" + in.ref() + "' expects " + in.dtype() + in.shape()
+                        + ", got " + t.dtype() + t.shape());
+            }
+        }
+        for (Value in : boundSlots.keySet()) {
+            Tensor t = boundTensors.get(in);
+            if (t == null) {
+                throw new IllegalStateException("run: " + (in.isInput(InputKind.PARAMETER) ? "parameter" : "state") + " input '" + in.ref()
+                        + "' is not bound; call bind(" + in.ref() + ", tensor) first");
+            }
+            if (t.isClosed()) {
+                throw new IllegalStateException("run: the tensor bound to input '" + in.ref() + "' was closed");
+            }
+        }
+        for (Map.Entry<Value, Integer> e : feedSlots.entrySet()) {
+            backend.upload(feeds.get(e.getKey()), buffers[e.getValue()]);
+        }
+        for (Step s : steps) {
+            s.kernel().run(buffers);
+        }
+        List<Tensor> out = new ArrayList<>(outputs.size());
+        for (int i = 0; i < outputs.size(); i++) {
+            Value v = outputs.get(i);
+            out.add(backend.download(buffers[outputSlots[i]], v.shape(), v.dtype()));
+        }
+        return out;
+    }
+
+    /** The graph this program was compiled from. */
+    public Graph graph() {
+        return graph;
+    }
+
+    /** The outputs {@link #run} returns, in order. */
+    public List<Value> outputs() {
+        return outputs;
+    }
+
+    /** Number of kernel calls per run (including executor-inserted copies). */
+    public int stepCount() {
+        return steps.size();
+    }
+
+    /** Total bytes of the buffers this program allocated (bound tensors not included). */
+    public long allocatedBytes() {
+        long total = 0;
+        for (BufferPlan.Slot s : plan.slots) {
+            if (s.kind() != BufferPlan.SlotKind.BOUND) {
+                total += Math.max(1, s.bytes());
+            }
+        }
+        return total;
+    }
+
+    /**
+     * The lowered program: the buffer table (slot, kind, bytes, first value stored there), then
+     * one line per kernel call with its operand slots and the node it computes, e.g.
+     * <pre>
+     *   3: matmul s0 s1 -> s3 f32[32,256]    # %3 = matmul(x, w1) : f32[32,256]  # Mlp.forward(Mlp.java:42)
+     * </pre>
+     */
+    public String listing() {
+        StringBuilder sb = new StringBuilder("program ").append(graph.name()).append(" on ").append(backend.name())
+                .append(" (").append(steps.size()).append(" calls, ").append(allocatedBytes()).append(" bytes allocated) {\n");
+        for (int i = 0; i < plan.slots.size(); i++) {
+            BufferPlan.Slot s = plan.slots.get(i);
+            sb.append("  s").append(i).append(": ").append(s.kind().name().toLowerCase(java.util.Locale.ROOT))
+                    .append(' ').append(s.bytes()).append(" B  (").append(s.label()).append(")\n");
+        }
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            StringBuilder line = new StringBuilder("  ").append(i).append(": ");
+            String name = s.node() == null ? "copy" : s.node().op().printName();
+            line.append(name);
+            for (int in : s.inputSlots()) {
+                line.append(" s").append(in);
+            }
+            line.append(" -> s").append(s.outputSlot());
+            if (s.node() != null && s.node().output() != null) {
+                Value v = s.node().output();
+                line.append(' ').append(v.dtype()).append(v.shape());
+            }
+            while (line.length() < 48) {
+                line.append(' ');
+            }
+            if (s.node() != null) {
+                line.append("  # ").append(s.node());
+            } else {
+                line.append("  # copy ").append(plan.slots.get(s.outputSlot()).label());
+            }
+            sb.append(line.toString().stripTrailing()).append('\n');
+        }
+        sb.append("  outputs:");
+        for (int i = 0; i < outputs.size(); i++) {
+            sb.append(' ').append(outputs.get(i).ref()).append("=s").append(outputSlots[i]);
+        }
+        return sb.append("\n}").toString();
+    }
+
+    @Override
+    public String toString() {
+        return listing();
+    }
+
+    /** Frees the program's buffers and kernel scratch; bound tensors stay the caller's. Closing twice is harmless. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Step s : steps) {
+            s.kernel().close();
+        }
+        for (int i = 0; i < buffers.length; i++) {
+            if (buffers[i] != null && plan.slots.get(i).kind() != BufferPlan.SlotKind.BOUND) {
+                backend.free(buffers[i]);
+            }
+            buffers[i] = null;
+        }
+        boundTensors.clear();
+    }
+
+    /** True once {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen(String what) {
+        if (closed) {
+            throw new IllegalStateException(what + ": program for graph '" + graph.name() + "' is closed");
+        }
+    }
+}
