@@ -63,7 +63,8 @@ public final class BenchCommand implements Runnable {
         Value a = g.input("a", Shape.of(n, n), DType.F32);
         Value b = g.input("b", Shape.of(n, n), DType.F32);
         Value c = Ops.matmul(a, b);
-        try (Executor exec = Executor.cpu(); Program p = exec.compile(g, List.of(c));
+        Executor exec = Executor.cpu();
+        try (Program p = exec.compile(g, List.of(c));
              Tensor ta = random(Shape.of(n, n), 1); Tensor tb = random(Shape.of(n, n), 2)) {
             double ms = medianMillis(() -> p.run(Map.of(a, ta, b, tb)));
             return new Result("matmul f32 " + n + "x" + n + "x" + n, ms, 2.0 * n * n * n / (ms * 1e6));
@@ -83,7 +84,8 @@ public final class BenchCommand implements Runnable {
         List<Value> outputs = new ArrayList<>(grads);
         outputs.add(0, y);
         double flopsForward = 2.0 * y.shape().numel() * (xDims[1] / groups) * 9;
-        try (Executor exec = Executor.cpu(); Program p = exec.compile(g, outputs);
+        Executor exec = Executor.cpu();
+        try (Program p = exec.compile(g, outputs);
              Tensor tx = random(xs, 3); Tensor tw = random(ws, 4); Tensor tdy = random(y.shape(), 5)) {
             double ms = medianMillis(() -> p.run(Map.of(x, tx, w, tw, dy, tdy)));
             String name = String.format(Locale.ROOT, "conv2d 3x3 fwd+bwd x=%s cout=%d%s", Arrays.toString(xDims).replace(" ", ""), cOut,
