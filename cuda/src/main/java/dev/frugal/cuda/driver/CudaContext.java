@@ -32,14 +32,30 @@ public final class CudaContext implements AutoCloseable {
    */
   public static CudaContext retainPrimary(int ordinal) {
     int device = CudaDriver.device(ordinal);
-    int capability = CudaDriver.computeCapability(device);
-    int toolkitMajor = LibraryLoader.system().toolkitMajor();
-    if (toolkitMajor >= 13 && capability < MIN_COMPUTE_CAPABILITY_CUDA13) {
-      throw new UnsupportedDeviceException("GPU " + ordinal + " (" + CudaDriver.deviceName(device) + ") is sm_"
-          + capability + ", but CUDA 13 libraries need sm_75 (Turing) or newer; on this GPU use the CUDA 12 wheels"
-          + " (pip install nvidia-cublas-cu12 nvidia-cuda-nvrtc-cu12 nvidia-cudnn-cu12) and a driver for CUDA 12");
+    String unsupported = unsupportedReason(ordinal, CudaDriver.deviceName(device), CudaDriver.computeCapability(device),
+        LibraryLoader.system().toolkitMajor());
+    if (unsupported != null) {
+      throw new UnsupportedDeviceException(unsupported);
     }
     return new CudaContext(device, CudaDriver.primaryContextRetain(device));
+  }
+
+  /**
+   * Why GPU {@code ordinal} cannot run the loaded CUDA libraries, or null if it can: CUDA 13
+   * dropped GPUs older than sm_75 (Turing). Shared by {@link #retainPrimary} and
+   * {@code frugal devices}, so both say the same thing.
+   *
+   * @param name the device's name, for the message
+   * @param capability 10 * major + minor, e.g. 61 for sm_61
+   * @param toolkitMajor the CUDA major of the loaded cuBLAS/NVRTC ({@link LibraryLoader#toolkitMajor()})
+   */
+  public static String unsupportedReason(int ordinal, String name, int capability, int toolkitMajor) {
+    if (toolkitMajor < 13 || capability >= MIN_COMPUTE_CAPABILITY_CUDA13) {
+      return null;
+    }
+    return "GPU " + ordinal + " (" + name + ") is sm_" + capability + ", but CUDA " + toolkitMajor + " libraries need"
+        + " sm_75 (Turing) or newer; on this GPU use the CUDA 12 wheels (pip install nvidia-cublas-cu12"
+        + " nvidia-cuda-nvrtc-cu12 nvidia-cudnn-cu12) and a driver for CUDA 12";
   }
 
   /** The {@code CUdevice} this context belongs to. */
