@@ -25,7 +25,9 @@ import java.lang.invoke.MethodHandle;
  * macros or the handle-less legacy API. Matrices are column-major device pointers ({@code long});
  * alpha and beta are host values. Every status is checked and a failure throws
  * {@link CublasException} named by {@code cublasGetStatusName}. Needs a current CUDA context on
- * the calling thread for everything but {@link #version()}.
+ * the calling thread for everything but {@link #version()} and {@link #statusName(int)}. Shapes
+ * and leading dimensions are checked in Java first, so bad input fails with a message naming the
+ * argument instead of a bare {@code CUBLAS_STATUS_INVALID_VALUE}.
  */
 public final class Cublas {
   /** {@code CUBLAS_GEMM_DEFAULT}: let cuBLAS choose the algorithm. */
@@ -102,13 +104,18 @@ public final class Cublas {
 
   static void setStream(MemorySegment handle, CudaStream stream) {
     try {
-      check("cublasSetStream_v2", (int) Api.SET_STREAM.invokeExact(handle, stream.handle()));
+      check("cublasSetStream_v2", (int) Api.SET_STREAM.invokeExact(handle, streamHandle(stream)));
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);
     }
   }
 
   static void setWorkspace(MemorySegment handle, long devicePointer, long bytes) {
+    if (bytes < 0 || (bytes > 0 && devicePointer == 0)) {
+      throw new IllegalArgumentException("cublasSetWorkspace_v2: workspace of " + bytes + " bytes at 0x"
+          + Long.toHexString(devicePointer) + "; expected a device pointer and a size >= 0 (0 with a null pointer"
+          + " returns to cuBLAS's own workspace pool)");
+    }
     try {
       check("cublasSetWorkspace_v2",
           (int) Api.SET_WORKSPACE.invokeExact(handle, MemorySegment.ofAddress(devicePointer), bytes));
@@ -153,6 +160,7 @@ public final class Cublas {
   public static void gemmEx(CublasHandle handle, Operation transa, Operation transb, int m, int n, int k,
       MemorySegment alpha, long a, CudaDataType aType, int lda, long b, CudaDataType bType, int ldb,
       MemorySegment beta, long c, CudaDataType cType, int ldc, ComputeType computeType, int algorithm) {
+    requireGemmShape("cublasGemmEx", transa, transb, m, n, k, lda, ldb, ldc);
     try {
       check("cublasGemmEx", (int) Api.GEMM_EX.invokeExact(handle.handle(), transa.value(), transb.value(), m, n, k,
           alpha, MemorySegment.ofAddress(a), aType.value(), lda, MemorySegment.ofAddress(b), bType.value(), ldb,
@@ -183,6 +191,10 @@ public final class Cublas {
       long a, CudaDataType aType, int lda, long strideA, long b, CudaDataType bType, int ldb, long strideB,
       MemorySegment beta, long c, CudaDataType cType, int ldc, long strideC, int batchCount,
       ComputeType computeType, int algorithm) {
+    requireGemmShape("cublasGemmStridedBatchedEx", transa, transb, m, n, k, lda, ldb, ldc);
+    if (batchCount < 0) {
+      throw new IllegalArgumentException("cublasGemmStridedBatchedEx: batchCount = " + batchCount + "; expected >= 0");
+    }
     try {
       check("cublasGemmStridedBatchedEx", (int) Api.GEMM_STRIDED_BATCHED_EX.invokeExact(handle.handle(),
           transa.value(), transb.value(), m, n, k, alpha,
@@ -207,6 +219,34 @@ public final class Cublas {
     }
   }
 
+  /**
+   * Checks a column-major GEMM's sizes as cuBLAS would, but with a message naming the argument:
+   * {@code op(A)} is m x k, {@code op(B)} is k x n, C is m x n.
+   */
+  static void requireGemmShape(String call, Operation transa, Operation transb, int m, int n, int k,
+      int lda, int ldb, int ldc) {
+    if (m < 0 || n < 0 || k < 0) {
+      throw new IllegalArgumentException(call + ": m = " + m + ", n = " + n + ", k = " + k + "; expected sizes >= 0");
+    }
+    requireLeadingDimension(call, "lda", lda, transa == Operation.N ? m : k, "op(A) = " + transa
+        + (transa == Operation.N ? " stores A as m x k, so lda >= max(1, m)" : " stores A as k x m, so lda >= max(1, k)"));
+    requireLeadingDimension(call, "ldb", ldb, transb == Operation.N ? k : n, "op(B) = " + transb
+        + (transb == Operation.N ? " stores B as k x n, so ldb >= max(1, k)" : " stores B as n x k, so ldb >= max(1, n)"));
+    requireLeadingDimension(call, "ldc", ldc, m, "C is m x n, so ldc >= max(1, m)");
+  }
+
+  private static void requireLeadingDimension(String call, String name, int value, int rows, String why) {
+    if (value < Math.max(1, rows)) {
+      throw new IllegalArgumentException(call + ": " + name + " = " + value + " is too small: " + why + " = "
+          + Math.max(1, rows));
+    }
+  }
+
+  /** The {@code cudaStream_t} to pass: null means the legacy default stream. */
+  static MemorySegment streamHandle(CudaStream stream) {
+    return stream == null ? MemorySegment.NULL : stream.handle();
+  }
+
   private static void requireFloatScale(ComputeType computeType) {
     if (!computeType.hasFloatScale()) {
       throw new IllegalArgumentException(computeType + " takes alpha/beta in its own precision, not float;"
@@ -214,12 +254,12 @@ public final class Cublas {
     }
   }
 
-  /** cuBLAS's name for a status, e.g. {@code CUBLAS_STATUS_INVALID_VALUE}. */
+  /** cuBLAS's name for a status, e.g. {@code CUBLAS_STATUS_INVALID_VALUE}; needs no GPU. */
   public static String statusName(int status) {
     try {
-      return NativeStrings.read((MemorySegment) Api.GET_STATUS_NAME.invokeExact(status), "CUBLAS_STATUS_" + status);
+      return NativeStrings.read((MemorySegment) Api.GET_STATUS_NAME.invokeExact(status), CublasStatus.unnamed(status));
     } catch (Throwable t) {
-      return "CUBLAS_STATUS_" + status;
+      return CublasStatus.unnamed(status);
     }
   }
 
@@ -237,9 +277,7 @@ public final class Cublas {
 
   static void check(String call, int status, String context) {
     if (status != 0) {
-      String description = statusString(status);
-      throw new CublasException("cuBLAS", call, status, statusName(status),
-          description == null ? context : context == null ? description : description + " [" + context + "]");
+      throw CublasStatus.failure("cuBLAS", call, status, statusName(status), statusString(status), context);
     }
   }
 }

@@ -6,9 +6,15 @@ import java.lang.foreign.MemorySegment;
 /**
  * A cuBLAS handle ({@code cublasHandle_t}). Not thread-safe: use one per thread or per stream.
  * Close to destroy it.
+ *
+ * <p>{@code cublasSetStream} resets the handle to cuBLAS's own workspace pool, so
+ * {@link #setStream} re-applies the workspace given to {@link #setWorkspace}: the order of the
+ * two calls does not matter.
  */
 public final class CublasHandle implements AutoCloseable {
   private final MemorySegment handle;
+  private long workspacePointer;
+  private long workspaceBytes;
   private boolean closed;
 
   CublasHandle(MemorySegment handle) {
@@ -20,25 +26,37 @@ public final class CublasHandle implements AutoCloseable {
     return handle;
   }
 
-  /** Queues this handle's work on {@code stream}. */
+  /**
+   * Queues this handle's work on {@code stream} (null: the legacy default stream), keeping the
+   * workspace set by {@link #setWorkspace}.
+   */
   public void setStream(CudaStream stream) {
     Cublas.setStream(handle, stream);
+    if (workspaceBytes > 0) {
+      Cublas.setWorkspace(handle, workspacePointer, workspaceBytes);
+    }
   }
 
   /**
    * Gives cuBLAS a fixed device workspace, which also keeps CUDA-graph capture from growing one
-   * per graph. NVIDIA recommends 32 MiB on Hopper and 4 MiB elsewhere.
+   * per graph. NVIDIA recommends 32 MiB on Hopper and 4 MiB elsewhere. The memory must outlive
+   * every GEMM queued with it; {@code (0, 0)} returns to cuBLAS's own pool.
+   *
+   * @param devicePointer device memory of at least {@code bytes}
+   * @param bytes the workspace size, >= 0
    */
   public void setWorkspace(long devicePointer, long bytes) {
     Cublas.setWorkspace(handle, devicePointer, bytes);
+    workspacePointer = devicePointer;
+    workspaceBytes = bytes;
   }
 
-  /** Sets the math mode ({@link MathMode}). */
+  /** Sets the math mode: one {@link MathMode} mode, optionally OR-ed with its flag. */
   public void setMathMode(int mode) {
     Cublas.setMathMode(handle, mode);
   }
 
-  /** The current math mode. */
+  /** The current math mode ({@link MathMode}). */
   public int mathMode() {
     return Cublas.mathMode(handle);
   }

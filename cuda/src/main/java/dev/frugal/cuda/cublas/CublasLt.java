@@ -1,10 +1,10 @@
 package dev.frugal.cuda.cublas;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import dev.frugal.cuda.CublasException;
 import dev.frugal.cuda.discovery.CudaLibrary;
 import dev.frugal.cuda.discovery.LibraryLoader;
 import dev.frugal.cuda.driver.CudaStream;
@@ -27,7 +27,10 @@ import java.util.List;
  * (bias, ReLU, GELU and their gradients), chosen by cuBLASLt's heuristic. The flow is: a
  * {@link MatmulDescriptor} (types, transposes, epilogue), four {@link MatrixLayout}s, a
  * {@link MatmulPreference} (workspace limit), {@link #heuristic} once per shape, then
- * {@link #matmul} every step with the chosen algorithm.
+ * {@link #matmul} every step with the chosen algorithm. Every status is checked and a failure
+ * throws {@link dev.frugal.cuda.CublasException} named by {@code cublasLtGetStatusName}.
+ * Descriptors, layouts and preferences need no GPU; handles, the heuristic and matmuls need a
+ * current CUDA context.
  */
 public final class CublasLt {
   /** {@code cublasLtMatmulHeuristicResult_t}: 96 bytes (algo[64], workspaceSize, state, wavesCount, reserved[4]). */
@@ -35,10 +38,15 @@ public final class CublasLt {
       MemoryLayout.sequenceLayout(8, JAVA_LONG).withName("algo"),
       JAVA_LONG.withName("workspaceSize"),
       JAVA_INT.withName("state"),
-      java.lang.foreign.ValueLayout.JAVA_FLOAT.withName("wavesCount"),
+      JAVA_FLOAT.withName("wavesCount"),
       MemoryLayout.sequenceLayout(4, JAVA_INT).withName("reserved"));
   /** {@code cublasLtMatmulAlgo_t}: 8 uint64s. */
   static final long ALGO_BYTES = 64;
+  private static final long WORKSPACE_SIZE_OFFSET = HEURISTIC_RESULT.byteOffset(
+      MemoryLayout.PathElement.groupElement("workspaceSize"));
+  private static final long STATE_OFFSET = HEURISTIC_RESULT.byteOffset(MemoryLayout.PathElement.groupElement("state"));
+  private static final long WAVES_COUNT_OFFSET = HEURISTIC_RESULT.byteOffset(
+      MemoryLayout.PathElement.groupElement("wavesCount"));
 
   private CublasLt() {}
 
@@ -195,6 +203,10 @@ public final class CublasLt {
    */
   public static List<MatmulAlgorithm> heuristic(CublasLtHandle handle, MatmulDescriptor desc, MatrixLayout a,
       MatrixLayout b, MatrixLayout c, MatrixLayout d, MatmulPreference preference, int requested) {
+    if (requested < 1) {
+      throw new IllegalArgumentException("cublasLtMatmulAlgoGetHeuristic: requested " + requested
+          + " algorithms; expected >= 1");
+    }
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment results = arena.allocate(HEURISTIC_RESULT, requested);
       MemorySegment count = arena.allocate(JAVA_INT);
@@ -203,9 +215,9 @@ public final class CublasLt {
       List<MatmulAlgorithm> algorithms = new ArrayList<>();
       for (int i = 0; i < count.get(JAVA_INT, 0); i++) {
         MemorySegment result = results.asSlice(i * HEURISTIC_RESULT.byteSize(), HEURISTIC_RESULT.byteSize());
-        if (result.get(JAVA_INT, 72) == 0) {
+        if (result.get(JAVA_INT, STATE_OFFSET) == 0) {
           algorithms.add(new MatmulAlgorithm(result.asSlice(0, ALGO_BYTES).toArray(JAVA_LONG),
-              result.get(JAVA_LONG, 64), result.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 76)));
+              result.get(JAVA_LONG, WORKSPACE_SIZE_OFFSET), result.get(JAVA_FLOAT, WAVES_COUNT_OFFSET)));
         }
       }
       return algorithms;
@@ -220,6 +232,7 @@ public final class CublasLt {
    * @param alpha host (or device, per the descriptor's pointer mode) scale in the scale type
    * @param algorithm from {@link #heuristic}, or null to let cuBLASLt pick internally
    * @param workspace device workspace of at least the algorithm's {@link MatmulAlgorithm#workspaceBytes()}
+   * @param stream where to queue it; null for the legacy default stream
    */
   public static void matmul(CublasLtHandle handle, MatmulDescriptor desc, MemorySegment alpha,
       long a, MatrixLayout aLayout, long b, MatrixLayout bLayout, MemorySegment beta,
@@ -234,18 +247,46 @@ public final class CublasLt {
       check("cublasLtMatmul", (int) Api.MATMUL.invokeExact(handle.handle(), desc.handle(), alpha,
           MemorySegment.ofAddress(a), aLayout.handle(), MemorySegment.ofAddress(b), bLayout.handle(), beta,
           MemorySegment.ofAddress(c), cLayout.handle(), MemorySegment.ofAddress(d), dLayout.handle(), algo,
-          MemorySegment.ofAddress(workspace), workspaceBytes, stream.handle()));
+          MemorySegment.ofAddress(workspace), workspaceBytes, Cublas.streamHandle(stream)));
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);
     }
   }
 
-  /** cuBLASLt's name for a status. */
+  /**
+   * {@link #matmul} with float alpha and beta, for descriptors whose scale type is
+   * {@link CudaDataType#R_32F} (fp32 accumulation of fp32, fp16 or bf16 inputs).
+   *
+   * @throws IllegalArgumentException if the descriptor's scale type is not fp32
+   */
+  public static void matmul(CublasLtHandle handle, MatmulDescriptor desc, float alpha,
+      long a, MatrixLayout aLayout, long b, MatrixLayout bLayout, float beta,
+      long c, MatrixLayout cLayout, long d, MatrixLayout dLayout, MatmulAlgorithm algorithm,
+      long workspace, long workspaceBytes, CudaStream stream) {
+    if (desc.scaleType() != CudaDataType.R_32F) {
+      throw new IllegalArgumentException("float alpha/beta given, but the descriptor's scale type is "
+          + desc.scaleType() + "; use the MemorySegment overload with values of that type");
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      matmul(handle, desc, arena.allocateFrom(JAVA_FLOAT, alpha), a, aLayout, b, bLayout,
+          arena.allocateFrom(JAVA_FLOAT, beta), c, cLayout, d, dLayout, algorithm, workspace, workspaceBytes, stream);
+    }
+  }
+
+  /** cuBLASLt's name for a status, e.g. {@code CUBLAS_STATUS_NOT_SUPPORTED}; needs no GPU. */
   public static String statusName(int status) {
     try {
-      return NativeStrings.read((MemorySegment) Api.GET_STATUS_NAME.invokeExact(status), "CUBLAS_STATUS_" + status);
+      return NativeStrings.read((MemorySegment) Api.GET_STATUS_NAME.invokeExact(status), CublasStatus.unnamed(status));
     } catch (Throwable t) {
-      return "CUBLAS_STATUS_" + status;
+      return CublasStatus.unnamed(status);
+    }
+  }
+
+  private static String statusString(int status) {
+    try {
+      return NativeStrings.read((MemorySegment) Api.GET_STATUS_STRING.invokeExact(status), null);
+    } catch (Throwable t) {
+      return null;
     }
   }
 
@@ -255,14 +296,7 @@ public final class CublasLt {
 
   static void check(String call, int status, String context) {
     if (status != 0) {
-      String description;
-      try {
-        description = NativeStrings.read((MemorySegment) Api.GET_STATUS_STRING.invokeExact(status), null);
-      } catch (Throwable t) {
-        description = null;
-      }
-      throw new CublasException("cuBLASLt", call, status, statusName(status),
-          description == null ? context : context == null ? description : description + " [" + context + "]");
+      throw CublasStatus.failure("cuBLASLt", call, status, statusName(status), statusString(status), context);
     }
   }
 }

@@ -27,9 +27,40 @@ public final class MatrixLayout implements AutoCloseable {
     this.handle = handle;
   }
 
-  /** A column-major {@code rows x cols} matrix with leading dimension {@code ld}. */
+  /**
+   * A column-major {@code rows x cols} matrix with leading dimension {@code ld} (the distance
+   * between columns, in elements).
+   *
+   * @throws IllegalArgumentException if a size is negative or {@code ld < max(1, rows)}
+   */
   public static MatrixLayout create(CudaDataType type, long rows, long cols, long ld) {
+    requireShape(type, rows, cols, ld, rows, "column-major: ld >= max(1, rows)");
     return new MatrixLayout(CublasLt.layoutCreate(type, rows, cols, ld));
+  }
+
+  /**
+   * A row-major {@code rows x cols} matrix with leading dimension {@code ld} (the distance
+   * between rows, in elements).
+   *
+   * @throws IllegalArgumentException if a size is negative or {@code ld < max(1, cols)}
+   */
+  public static MatrixLayout createRowMajor(CudaDataType type, long rows, long cols, long ld) {
+    requireShape(type, rows, cols, ld, cols, "row-major: ld >= max(1, cols)");
+    MatrixLayout layout = new MatrixLayout(CublasLt.layoutCreate(type, rows, cols, ld));
+    try (Arena arena = Arena.ofConfined()) {
+      CublasLt.layoutSetAttribute(layout.handle, ORDER, arena.allocateFrom(JAVA_INT, ORDER_ROW));
+    } catch (RuntimeException e) {
+      layout.close();
+      throw e;
+    }
+    return layout;
+  }
+
+  private static void requireShape(CudaDataType type, long rows, long cols, long ld, long minimum, String rule) {
+    if (rows < 0 || cols < 0 || ld < Math.max(1, minimum)) {
+      throw new IllegalArgumentException("matrix layout " + type + " " + rows + " x " + cols + " with ld " + ld
+          + "; expected sizes >= 0 and, " + rule);
+    }
   }
 
   /** The {@code cublasLtMatrixLayout_t}. */
@@ -37,16 +68,14 @@ public final class MatrixLayout implements AutoCloseable {
     return handle;
   }
 
-  /** Declares the matrix row-major instead of column-major. */
-  public MatrixLayout setRowMajor() {
-    try (Arena arena = Arena.ofConfined()) {
-      CublasLt.layoutSetAttribute(handle, ORDER, arena.allocateFrom(JAVA_INT, ORDER_ROW));
-    }
-    return this;
-  }
-
-  /** Declares {@code count} matrices spaced {@code strideElements} apart. */
+  /**
+   * Declares {@code count} matrices spaced {@code strideElements} apart (0 repeats one matrix,
+   * e.g. a shared weight).
+   */
   public MatrixLayout setBatch(int count, long strideElements) {
+    if (count < 1) {
+      throw new IllegalArgumentException("batch count " + count + "; expected >= 1");
+    }
     try (Arena arena = Arena.ofConfined()) {
       CublasLt.layoutSetAttribute(handle, BATCH_COUNT, arena.allocateFrom(JAVA_INT, count));
       CublasLt.layoutSetAttribute(handle, STRIDED_BATCH_OFFSET, arena.allocateFrom(JAVA_LONG, strideElements));

@@ -55,6 +55,15 @@ public final class LibraryLoader {
     this.loadDriver = loadDriver;
   }
 
+  /**
+   * A loader that takes {@code driver} as the driver's outcome instead of looking for one, so
+   * tests can check the driver-version rules with any driver; NVML is not searched.
+   */
+  LibraryLoader(LibrarySearchPath searchPath, Map<String, String> environment, LoadedLibrary driver) {
+    this(searchPath, environment, false);
+    outcomes.put(CudaLibrary.DRIVER, driver);
+  }
+
   /** The process-wide loader, built from this process's environment on first use. */
   public static LibraryLoader system() {
     return SystemLoader.INSTANCE;
@@ -126,16 +135,14 @@ public final class LibraryLoader {
           bestCount = count;
         }
       }
-      toolkitMajor = best == 0 ? MAJORS[0] : best;
+      // No major the driver can run: take the oldest, so every library is refused with the reason.
+      toolkitMajor = best == 0 ? MAJORS[MAJORS.length - 1] : best;
     }
     return toolkitMajor;
   }
 
   /** The driver's CUDA major, or MAX_VALUE when there is no driver (CI: every major is allowed). */
   private int driverMajorLimit() {
-    if (!loadDriver) {
-      return Integer.MAX_VALUE;
-    }
     LoadedLibrary driver = load(CudaLibrary.DRIVER);
     return driver.isLoaded() ? driver.cudaMajor() : Integer.MAX_VALUE;
   }
@@ -332,18 +339,20 @@ public final class LibraryLoader {
   private Optional<LoadedLibrary> rejectIfNewerThanDriver(CudaLibrary library, String sonamePrefix) {
     int limit = driverMajorLimit();
     int major = toolkitMajor();
-    if (searchPath.find(sonamePrefix + major) != null) {
+    if (major <= limit && searchPath.find(sonamePrefix + major) != null) {
       return Optional.empty();
     }
     for (int newer : MAJORS) {
       Path tooNew = newer > limit ? searchPath.find(sonamePrefix + newer) : null;
       if (tooNew != null) {
+        String alternative = major <= limit
+            ? ", or install the CUDA " + major + " build of " + library.displayName() + " (e.g. pip install nvidia-"
+                + (library == CudaLibrary.NVRTC ? "cuda-nvrtc" : "cublas") + "-cu" + major + ")"
+            : " (Frugal needs a driver for CUDA 12 or newer)";
         return Optional.of(LoadedLibrary.missing(library, tooNew, null, "found " + tooNew + " (CUDA " + newer
             + ") but the driver supports CUDA " + load(CudaLibrary.DRIVER).version() + " only: CUDA " + newer
             + " libraries need a driver for CUDA " + newer + " or newer (>= 580 for 13, >= 525 for 12); update the"
-            + " NVIDIA driver, or install the CUDA " + major + " build of " + library.displayName()
-            + " (e.g. pip install nvidia-" + (library == CudaLibrary.NVRTC ? "cuda-nvrtc" : "cublas") + "-cu"
-            + major + ")"));
+            + " NVIDIA driver" + alternative));
       }
     }
     return Optional.empty();

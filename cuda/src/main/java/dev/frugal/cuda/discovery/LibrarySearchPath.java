@@ -67,6 +67,19 @@ public final class LibrarySearchPath {
    */
   public static LibrarySearchPath fromEnvironment(
       Map<String, String> environment, Path home, boolean includeMachineFolders) {
+    return fromEnvironment(environment, home, includeMachineFolders ? "" : null, includeMachineFolders);
+  }
+
+  /**
+   * Builds the search path from an environment, with the machine-wide folders read under
+   * {@code machineRoot}: {@code ""} for this machine, a fake root folder in tests (like a chroot:
+   * {@code /usr/local/cuda} becomes {@code <root>/usr/local/cuda}), or null to leave them out.
+   *
+   * @param askPython whether to ask {@code python3} for site-packages when no known folder has wheels
+   */
+  static LibrarySearchPath fromEnvironment(
+      Map<String, String> environment, Path home, String machineRoot, boolean askPython) {
+    boolean includeMachineFolders = machineRoot != null;
     Map<Path, SearchLocation> unique = new LinkedHashMap<>();
     String explicit = environment.get("FRUGAL_CUDA_LIBS");
     if (explicit != null) {
@@ -110,9 +123,9 @@ public final class LibrarySearchPath {
           "/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
           "/usr/lib/python3*/site-packages", "/usr/lib/python3/dist-packages", "/usr/lib/python3*/dist-packages",
           "/opt/conda/lib/python3*/site-packages")) {
-        sitePackages.addAll(Folders.glob(pattern));
+        sitePackages.addAll(Folders.glob(machineRoot + pattern));
       }
-      if (sitePackages.stream().noneMatch(LibrarySearchPath::hasNvidiaWheels)) {
+      if (askPython && sitePackages.stream().noneMatch(LibrarySearchPath::hasNvidiaWheels)) {
         // Only when no well-known folder holds NVIDIA wheels: asking Python costs a process start.
         sitePackages.addAll(askPythonForSitePackages());
       }
@@ -122,14 +135,14 @@ public final class LibrarySearchPath {
     }
     if (includeMachineFolders) {
       List<Path> toolkits = new ArrayList<>();
-      toolkits.add(Path.of("/usr/local/cuda"));
-      toolkits.addAll(Folders.childrenStartingWith(Path.of("/usr/local"), "cuda-"));
+      toolkits.add(Path.of(machineRoot + "/usr/local/cuda"));
+      toolkits.addAll(Folders.childrenStartingWith(Path.of(machineRoot + "/usr/local"), "cuda-"));
       for (Path toolkit : toolkits) {
         for (String sub : TOOLKIT_LIBRARY_FOLDERS) {
           addIfFolder(unique, toolkit.resolve(sub), "/usr/local/cuda*");
         }
       }
-      for (Path folder : LinkerPaths.all(environment)) {
+      for (Path folder : LinkerPaths.all(environment, machineRoot)) {
         addIfFolder(unique, folder, "linker path");
       }
     }

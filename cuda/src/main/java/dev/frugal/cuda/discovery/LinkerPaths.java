@@ -37,15 +37,23 @@ public final class LinkerPaths {
 
   /** {@code LD_LIBRARY_PATH}, then {@code /etc/ld.so.conf} folders, then the default folders. */
   public static List<Path> all(Map<String, String> environment) {
+    return all(environment, "");
+  }
+
+  /**
+   * {@link #all(Map)} with the configuration and default folders read under {@code root} ({@code ""}
+   * for this machine, a fake root folder in tests); {@code LD_LIBRARY_PATH} is taken as it is.
+   */
+  static List<Path> all(Map<String, String> environment, String root) {
     Set<Path> folders = new LinkedHashSet<>(ldLibraryPath(environment));
-    readConfig(Path.of("/etc/ld.so.conf"), folders, 0);
+    readConfig(root, Path.of(root + "/etc/ld.so.conf"), folders, 0);
     for (String folder : DEFAULT_FOLDERS) {
-      folders.add(Path.of(folder));
+      folders.add(Path.of(root + folder));
     }
     return List.copyOf(folders);
   }
 
-  private static void readConfig(Path file, Set<Path> folders, int depth) {
+  private static void readConfig(String root, Path file, Set<Path> folders, int depth) {
     if (depth > 4 || !Files.isReadable(file)) {
       return;
     }
@@ -66,14 +74,12 @@ public final class LinkerPaths {
       }
       if (line.startsWith("include ")) {
         String pattern = line.substring("include ".length()).strip();
-        if (!pattern.startsWith("/")) {
-          pattern = file.getParent().resolve(pattern).toString();
-        }
+        pattern = pattern.startsWith("/") ? root + pattern : file.getParent().resolve(pattern).toString();
         for (Path included : Folders.glob(pattern)) {
-          readConfig(included, folders, depth + 1);
+          readConfig(root, included, folders, depth + 1);
         }
       } else if (line.startsWith("/")) {
-        folders.add(Path.of(line));
+        folders.add(Path.of(root + line));
       }
     }
   }
