@@ -1,6 +1,7 @@
 package dev.frugal.runtime.cpu;
 
 import dev.frugal.runtime.DType;
+import dev.frugal.runtime.cpu.kernels.Conv2dF32;
 import dev.frugal.runtime.cpu.kernels.CpuParallel;
 import dev.frugal.runtime.exec.Buffer;
 import dev.frugal.runtime.exec.Kernel;
@@ -12,8 +13,10 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * CONV2D and its two gradients (NCHW, weight [cOut, cIn/groups, kh, kw], stride, padding,
- * dilation, groups) as direct loops, parallel over the output's outer axes, accumulating in
- * double and rounding once on store.
+ * dilation, groups). F32 runs on {@link Conv2dF32} (im2col + {@code Gemm}, or a direct
+ * vectorised kernel for depthwise convolutions), with its scratch allocated once per prepared
+ * kernel. The other floating types (F64 for finite-difference checks, F16/BF16) use direct loops,
+ * parallel over the output's outer axes, accumulating in double and rounding once on store.
  */
 final class CpuConvolution {
     private CpuConvolution() {
@@ -56,6 +59,28 @@ final class CpuConvolution {
         }
         Geometry g = new Geometry(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], ys[2], ys[3], p);
         Op op = node.op();
+        if (t == DType.F32) {
+            Conv2dF32 conv = new Conv2dF32(g.n(), g.c(), g.h(), g.w(), g.k(), g.r(), g.s(), g.oh(), g.ow(),
+                    p.strideH(), p.strideW(), p.padH(), p.padW(), p.dilationH(), p.dilationW(), p.groups());
+            return new Kernel() {
+                @Override
+                public void run(Buffer[] slots) {
+                    MemorySegment a = CpuElements.seg(slots, in[0]);
+                    MemorySegment b = CpuElements.seg(slots, in[1]);
+                    MemorySegment o = CpuElements.seg(slots, out);
+                    switch (op) {
+                        case CONV2D -> conv.forward(a, b, o);
+                        case CONV2D_GRAD_INPUT -> conv.gradInput(a, b, o);
+                        default -> conv.gradWeight(a, b, o);
+                    }
+                }
+
+                @Override
+                public void close() {
+                    conv.close();
+                }
+            };
+        }
         return new Kernel() {
             @Override
             public void run(Buffer[] slots) {

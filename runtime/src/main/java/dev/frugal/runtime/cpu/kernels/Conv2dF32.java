@@ -1,0 +1,633 @@
+package dev.frugal.runtime.cpu.kernels;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * float32 2-D convolution (NCHW input, weight {@code [k, c/groups, r, s]}) and its two gradients,
+ * for one fixed geometry, over off-heap segments.
+ *
+ * <p>The general path lowers each image and group to {@link Gemm}: im2col builds the
+ * {@code [c/groups * r * s, oh * ow]} column matrix, the forward pass is {@code W_g · col}, the
+ * input gradient is {@code col2im(W_gᵀ · dY_g)} and the weight gradient is
+ * {@code Σ_images dY_g · colᵀ}. A 1x1, stride-1, unpadded convolution skips im2col (the input
+ * already is the column matrix). Depthwise convolutions with stride 1 ({@code groups == c == k})
+ * take a direct vectorised path instead: one channel per GEMM would leave the GEMM with
+ * {@code m = 1}, all packing and no reuse.
+ *
+ * <p>Work is split over images (or channels, for the depthwise path) into one part per thread,
+ * and the GEMMs inside a part run inline on that thread; when there are fewer images than
+ * threads, images run one after another and each GEMM splits itself. Scratch buffers (column
+ * matrices, padded planes, per-part weight-gradient partials) are off-heap, allocated on first use
+ * and reused by every later call; {@link #close} frees them. An instance is not thread-safe: one
+ * call at a time.
+ */
+public final class Conv2dF32 implements AutoCloseable {
+
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final int VL = FS.length();
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final int n;
+    private final int c;
+    private final int h;
+    private final int w;
+    private final int k;
+    private final int r;
+    private final int s;
+    private final int oh;
+    private final int ow;
+    private final int strideH;
+    private final int strideW;
+    private final int padH;
+    private final int padW;
+    private final int dilH;
+    private final int dilW;
+    private final int groups;
+    private final int cg;
+    private final int kg;
+    /** Rows of the column matrix of one group: {@code cg * r * s}. */
+    private final int colRows;
+    /** Columns of the column matrix: {@code oh * ow}. */
+    private final int ohw;
+    /** 1x1, stride 1, no padding: the input plane block is the column matrix. */
+    private final boolean identityCol;
+    /** Depthwise with stride 1: the direct vectorised path. */
+    private final boolean depthwise;
+    /** Parts the work is split into (one per thread, at most one per image). */
+    private final int parts;
+
+    // Depthwise geometry: planes padded to width wp and height hp, so every tap is a fixed shift.
+    private final int wp;
+    private final int hp;
+    private final int[] tapShift;
+    private final int maxShift;
+
+    private final Arena arena = Arena.ofShared();
+    private MemorySegment[] colScratch;
+    private MemorySegment[] dwPartials;
+    private MemorySegment[] xPadded;
+    private MemorySegment[] dyPadded;
+    private MemorySegment[] outPadded;
+
+    /**
+     * A convolution of input {@code [n, c, h, w]} with weight {@code [k, c/groups, r, s]} into
+     * output {@code [n, k, oh, ow]}.
+     *
+     * @throws IllegalArgumentException if the sizes are not positive, groups do not divide the
+     *     channels, or {@code oh}/{@code ow} do not fit the input (the output's last row/column
+     *     must read inside the padded input)
+     */
+    public Conv2dF32(int n, int c, int h, int w, int k, int r, int s, int oh, int ow,
+                     int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups) {
+        if (n < 1 || c < 1 || h < 1 || w < 1 || k < 1 || r < 1 || s < 1 || oh < 1 || ow < 1
+                || strideH < 1 || strideW < 1 || padH < 0 || padW < 0 || dilH < 1 || dilW < 1 || groups < 1
+                || c % groups != 0 || k % groups != 0) {
+            throw new IllegalArgumentException("conv2d f32: bad geometry n=" + n + " c=" + c + " h=" + h + " w=" + w + " k=" + k
+                    + " r=" + r + " s=" + s + " oh=" + oh + " ow=" + ow + " stride=" + strideH + "x" + strideW
+                    + " pad=" + padH + "x" + padW + " dilation=" + dilH + "x" + dilW + " groups=" + groups);
+        }
+        if ((long) (oh - 1) * strideH + (long) (r - 1) * dilH + 1 > h + 2L * padH
+                || (long) (ow - 1) * strideW + (long) (s - 1) * dilW + 1 > w + 2L * padW) {
+            throw new IllegalArgumentException("conv2d f32: output " + oh + "x" + ow + " does not fit input " + h + "x" + w
+                    + " with kernel " + r + "x" + s + ", stride " + strideH + "x" + strideW + ", pad " + padH + "x" + padW
+                    + ", dilation " + dilH + "x" + dilW);
+        }
+        this.n = n;
+        this.c = c;
+        this.h = h;
+        this.w = w;
+        this.k = k;
+        this.r = r;
+        this.s = s;
+        this.oh = oh;
+        this.ow = ow;
+        this.strideH = strideH;
+        this.strideW = strideW;
+        this.padH = padH;
+        this.padW = padW;
+        this.dilH = dilH;
+        this.dilW = dilW;
+        this.groups = groups;
+        this.cg = c / groups;
+        this.kg = k / groups;
+        this.colRows = cg * r * s;
+        this.ohw = oh * ow;
+        this.identityCol = r == 1 && s == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 && oh == h && ow == w;
+        this.depthwise = cg == 1 && kg == 1 && groups > 1 && strideH == 1 && strideW == 1;
+        this.parts = Math.max(1, Math.min(CpuParallel.threads(), depthwise ? n * c : n));
+        this.wp = ow + (s - 1) * dilW;
+        this.hp = oh + (r - 1) * dilH;
+        this.tapShift = new int[r * s];
+        for (int ry = 0; ry < r; ry++) {
+            for (int sx = 0; sx < s; sx++) {
+                tapShift[ry * s + sx] = ry * dilH * wp + sx * dilW;
+            }
+        }
+        this.maxShift = tapShift[r * s - 1];
+    }
+
+    /** Number of floats in the input, {@code n*c*h*w}. */
+    private long xElems() {
+        return (long) n * c * h * w;
+    }
+
+    private long yElems() {
+        return (long) n * k * oh * ow;
+    }
+
+    private long wElems() {
+        return (long) k * cg * r * s;
+    }
+
+    private static void requireSize(String what, MemorySegment seg, long floats) {
+        if (seg.byteSize() < floats * Float.BYTES) {
+            throw new IllegalArgumentException("conv2d f32: " + what + " needs " + floats + " floats, segment holds "
+                    + seg.byteSize() / Float.BYTES);
+        }
+    }
+
+    /** {@code y = conv2d(x, weight)}. */
+    public void forward(MemorySegment x, MemorySegment weight, MemorySegment y) {
+        requireSize("x", x, xElems());
+        requireSize("weight", weight, wElems());
+        requireSize("y", y, yElems());
+        if (depthwise) {
+            depthwiseForward(x, weight, y);
+            return;
+        }
+        MemorySegment[] cols = colScratch();
+        forParts(n, (p, from, to) -> {
+            for (int img = from; img < to; img++) {
+                for (int g = 0; g < groups; g++) {
+                    MemorySegment col;
+                    long colOff;
+                    if (identityCol) {
+                        col = x;
+                        colOff = ((long) img * c + (long) g * cg) * ohw;
+                    } else {
+                        col = cols[p];
+                        colOff = 0;
+                        im2col(x, img, g, col);
+                    }
+                    Gemm.gemmF32(1, kg, ohw, colRows,
+                            weight, (long) g * kg * colRows, 0, colRows, false,
+                            col, colOff, 0, ohw, false,
+                            y, ((long) img * k + (long) g * kg) * ohw, 0, ohw, false);
+                }
+            }
+        });
+    }
+
+    /** {@code dx = ∂(Σ y·dy)/∂x}: the input gradient of the convolution, given the output gradient {@code dy}. */
+    public void gradInput(MemorySegment dy, MemorySegment weight, MemorySegment dx) {
+        requireSize("dy", dy, yElems());
+        requireSize("weight", weight, wElems());
+        requireSize("dx", dx, xElems());
+        if (depthwise) {
+            depthwiseGradInput(dy, weight, dx);
+            return;
+        }
+        MemorySegment[] cols = colScratch();
+        forParts(n, (p, from, to) -> {
+            for (int img = from; img < to; img++) {
+                for (int g = 0; g < groups; g++) {
+                    long dxOff = ((long) img * c + (long) g * cg) * h * w;
+                    MemorySegment target = identityCol ? dx : cols[p];
+                    Gemm.gemmF32(1, colRows, ohw, kg,
+                            weight, (long) g * kg * colRows, 0, colRows, true,
+                            dy, ((long) img * k + (long) g * kg) * ohw, 0, ohw, false,
+                            target, identityCol ? dxOff : 0, 0, ohw, false);
+                    if (!identityCol) {
+                        col2im(cols[p], dx, dxOff);
+                    }
+                }
+            }
+        });
+    }
+
+    /** {@code dw = ∂(Σ y·dy)/∂weight}: the weight gradient, summed over the batch. */
+    public void gradWeight(MemorySegment x, MemorySegment dy, MemorySegment dw) {
+        requireSize("x", x, xElems());
+        requireSize("dy", dy, yElems());
+        requireSize("dw", dw, wElems());
+        if (depthwise) {
+            depthwiseGradWeight(x, dy, dw);
+            return;
+        }
+        MemorySegment[] cols = colScratch();
+        MemorySegment[] partials = dwPartials();
+        // Part 0 writes dw itself; the others write their own partial sums, added in at the end.
+        forParts(n, (p, from, to) -> {
+            MemorySegment target = p == 0 ? dw : partials[p];
+            for (int img = from; img < to; img++) {
+                for (int g = 0; g < groups; g++) {
+                    MemorySegment col;
+                    long colOff;
+                    if (identityCol) {
+                        col = x;
+                        colOff = ((long) img * c + (long) g * cg) * ohw;
+                    } else {
+                        col = cols[p];
+                        colOff = 0;
+                        im2col(x, img, g, col);
+                    }
+                    Gemm.gemmF32(1, kg, colRows, ohw,
+                            dy, ((long) img * k + (long) g * kg) * ohw, 0, ohw, false,
+                            col, colOff, 0, ohw, true,
+                            target, (long) g * kg * colRows, 0, colRows, img != from);
+                }
+            }
+        });
+        int used = Math.min(parts, n);
+        for (int p = 1; p < used; p++) {
+            addInto(partials[p], 0, dw, 0, wElems());
+        }
+    }
+
+    /** A part of a split loop: part {@code p} covers indices {@code [from, to)}. */
+    @FunctionalInterface
+    private interface PartBody {
+        void run(int p, int from, int to);
+    }
+
+    /**
+     * Splits {@code [0, count)} into {@link #parts} contiguous parts, each with its own scratch.
+     * With one part the body runs on the calling thread, and GEMMs inside split themselves.
+     */
+    private void forParts(int count, PartBody body) {
+        int used = Math.min(parts, count);
+        if (used <= 1) {
+            body.run(0, 0, count);
+            return;
+        }
+        CpuParallel.parallelForParts(0, used, used, (pf, pt) -> {
+            for (int p = pf; p < pt; p++) {
+                body.run(p, (int) ((long) count * p / used), (int) ((long) count * (p + 1) / used));
+            }
+        });
+    }
+
+    private MemorySegment[] colScratch() {
+        if (colScratch == null && !identityCol) {
+            colScratch = new MemorySegment[parts];
+            for (int p = 0; p < parts; p++) {
+                colScratch[p] = arena.allocate((long) colRows * ohw * Float.BYTES, 64);
+            }
+        }
+        return colScratch;
+    }
+
+    private MemorySegment[] dwPartials() {
+        if (dwPartials == null) {
+            dwPartials = new MemorySegment[parts];
+            for (int p = 1; p < parts; p++) {
+                dwPartials[p] = arena.allocate(wElems() * Float.BYTES, 64);
+            }
+        }
+        return dwPartials;
+    }
+
+    // ---------------------------------------------------------------- im2col / col2im
+
+    /** First output column whose input column {@code ox*strideW - padW + sx*dilW} is {@code >= 0}. */
+    private int oxLo(int sx) {
+        int off = padW - sx * dilW;
+        return off <= 0 ? 0 : Math.min(ow, (off + strideW - 1) / strideW);
+    }
+
+    /** One past the last output column whose input column is {@code < w}. */
+    private int oxHi(int sx) {
+        int lim = w - 1 + padW - sx * dilW;
+        return lim < 0 ? 0 : Math.min(ow, lim / strideW + 1);
+    }
+
+    private int oyLo(int ry) {
+        int off = padH - ry * dilH;
+        return off <= 0 ? 0 : Math.min(oh, (off + strideH - 1) / strideH);
+    }
+
+    private int oyHi(int ry) {
+        int lim = h - 1 + padH - ry * dilH;
+        return lim < 0 ? 0 : Math.min(oh, lim / strideH + 1);
+    }
+
+    /**
+     * Writes the column matrix of image {@code img}, group {@code g}: row {@code (ci*r + ry)*s + sx},
+     * column {@code oy*ow + ox} holds {@code x[img, g*cg + ci, oy*strideH - padH + ry*dilH, ox*strideW - padW + sx*dilW]}
+     * (0 in the padding).
+     */
+    private void im2col(MemorySegment x, int img, int g, MemorySegment col) {
+        for (int ci = 0; ci < cg; ci++) {
+            long plane = ((long) img * c + (long) g * cg + ci) * h * w;
+            for (int ry = 0; ry < r; ry++) {
+                int y0 = oyLo(ry);
+                int y1 = Math.max(y0, oyHi(ry));
+                for (int sx = 0; sx < s; sx++) {
+                    long row = ((long) (ci * r + ry) * s + sx) * ohw;
+                    int x0 = oxLo(sx);
+                    int x1 = Math.max(x0, oxHi(sx));
+                    fill(col, row, (long) y0 * ow, 0f);
+                    fill(col, row + (long) y1 * ow, (long) (oh - y1) * ow, 0f);
+                    if (y0 >= y1) {
+                        continue;
+                    }
+                    int colShift = sx * dilW - padW;
+                    if (x0 >= x1) {
+                        // This tap reads only padding columns.
+                        fill(col, row + (long) y0 * ow, (long) (y1 - y0) * ow, 0f);
+                        continue;
+                    }
+                    if (strideW == 1 && ow == w) {
+                        // Rows of col and x have the same length, so the valid rows are one
+                        // contiguous copy (shifted by the tap); the columns that wrapped around a
+                        // row edge are then cleared.
+                        long src = plane + (long) (y0 * strideH - padH + ry * dilH) * w + colShift;
+                        long dst = row + (long) y0 * ow;
+                        long len = (long) (y1 - y0) * ow;
+                        copy(x, src + x0, col, dst + x0, len - x0 - (ow - x1));
+                        for (int oy = y0; oy < y1; oy++) {
+                            long d = row + (long) oy * ow;
+                            fill(col, d, x0, 0f);
+                            fill(col, d + x1, ow - x1, 0f);
+                        }
+                    } else {
+                        for (int oy = y0; oy < y1; oy++) {
+                            long d = row + (long) oy * ow;
+                            long srcRow = plane + (long) (oy * strideH - padH + ry * dilH) * w;
+                            fill(col, d, x0, 0f);
+                            fill(col, d + x1, ow - x1, 0f);
+                            if (strideW == 1) {
+                                copy(x, srcRow + x0 + colShift, col, d + x0, x1 - x0);
+                            } else {
+                                for (int ox = x0; ox < x1; ox++) {
+                                    col.setAtIndex(F32, d + ox, x.getAtIndex(F32, srcRow + (long) ox * strideW + colShift));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The adjoint of {@link #im2col} for one image and group: clears the group's {@code cg} input
+     * planes at {@code dxOff}, then adds every column-matrix entry into the input element it was
+     * read from. Entries in the padding are dropped. Modifies {@code col} (clears wrapped columns).
+     */
+    private void col2im(MemorySegment col, MemorySegment dx, long dxOff) {
+        fill(dx, dxOff, (long) cg * h * w, 0f);
+        for (int ci = 0; ci < cg; ci++) {
+            long plane = dxOff + (long) ci * h * w;
+            for (int ry = 0; ry < r; ry++) {
+                int y0 = oyLo(ry);
+                int y1 = oyHi(ry);
+                if (y0 >= y1) {
+                    continue;
+                }
+                for (int sx = 0; sx < s; sx++) {
+                    long row = ((long) (ci * r + ry) * s + sx) * ohw;
+                    int x0 = oxLo(sx);
+                    int x1 = Math.max(x0, oxHi(sx));
+                    int colShift = sx * dilW - padW;
+                    if (x0 >= x1) {
+                        continue;
+                    }
+                    if (strideW == 1 && ow == w) {
+                        // Clear the entries that would wrap around a row edge, then one contiguous add.
+                        for (int oy = y0; oy < y1; oy++) {
+                            long d = row + (long) oy * ow;
+                            fill(col, d, x0, 0f);
+                            fill(col, d + x1, ow - x1, 0f);
+                        }
+                        long dst = plane + (long) (y0 * strideH - padH + ry * dilH) * w + colShift;
+                        long src = row + (long) y0 * ow;
+                        long len = (long) (y1 - y0) * ow;
+                        addInto(col, src + x0, dx, dst + x0, len - x0 - (ow - x1));
+                    } else {
+                        for (int oy = y0; oy < y1; oy++) {
+                            long srcRow = row + (long) oy * ow;
+                            long dstRow = plane + (long) (oy * strideH - padH + ry * dilH) * w;
+                            if (strideW == 1) {
+                                addInto(col, srcRow + x0, dx, dstRow + x0 + colShift, x1 - x0);
+                            } else {
+                                for (int ox = x0; ox < x1; ox++) {
+                                    long di = dstRow + (long) ox * strideW + colShift;
+                                    dx.setAtIndex(F32, di, dx.getAtIndex(F32, di) + col.getAtIndex(F32, srcRow + ox));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- depthwise, stride 1
+
+    /*
+     * Each channel plane is copied into a zero-padded plane of width wp = ow + (s-1)*dilW and
+     * height hp = oh + (r-1)*dilH. Computing outputs on the same padded width (the last wp - ow
+     * columns of each row are junk and ignored) turns tap (ry, sx) into a constant flat shift
+     * ry*dilH*wp + sx*dilW, so every loop below runs over one long contiguous range.
+     */
+
+    /** Floats in a padded plane, with room for a vector's overrun at either end. */
+    private long paddedPlaneFloats() {
+        return maxShift + roundUp((long) hp * wp, VL) + 2L * VL;
+    }
+
+    /**
+     * Per-part padded planes. Three separate sets because their zero regions differ: x planes
+     * keep zero padding around the interior, dy planes keep zero junk columns and zeros before
+     * and after (dy sits at flat offset {@link #maxShift}), and output planes are scratch that is
+     * overwritten whole.
+     */
+    private MemorySegment[] padded(MemorySegment[] existing) {
+        if (existing != null) {
+            return existing;
+        }
+        MemorySegment[] planes = new MemorySegment[parts];
+        for (int p = 0; p < parts; p++) {
+            // allocate() zeroes; later calls write only the interior, so the zeros stay.
+            planes[p] = arena.allocate(paddedPlaneFloats() * Float.BYTES, 64);
+        }
+        return planes;
+    }
+
+    /** Copies plane {@code src[srcPlane..]} ({@code rows x cols}) into the padded plane at {@code (rowOff, colOff)}, base {@code base}. */
+    private static void toPadded(MemorySegment src, long srcPlane, int rows, int cols,
+                                 MemorySegment dst, long base, int rowOff, int colOff, int width) {
+        for (int y = 0; y < rows; y++) {
+            copy(src, srcPlane + (long) y * cols, dst, base + (long) (y + rowOff) * width + colOff, cols);
+        }
+    }
+
+    private void depthwiseForward(MemorySegment x, MemorySegment weight, MemorySegment y) {
+        MemorySegment[] planes = xPadded = padded(xPadded);
+        MemorySegment[] outs = outPadded = padded(outPadded);
+        long span = roundUp((long) oh * wp, VL);
+        int taps = r * s;
+        forParts(n * c, (p, from, to) -> {
+            MemorySegment xp = planes[p];
+            MemorySegment yp = outs[p];
+            for (int plane = from; plane < to; plane++) {
+                int ch = plane % c;
+                toPadded(x, (long) plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
+                long wBase = (long) ch * taps;
+                for (long i = 0; i < span; i += VL) {
+                    FloatVector acc = FloatVector.zero(FS);
+                    for (int t = 0; t < taps; t++) {
+                        FloatVector xv = FloatVector.fromMemorySegment(FS, xp, (i + tapShift[t]) * Float.BYTES, NATIVE);
+                        acc = xv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                    }
+                    acc.intoMemorySegment(yp, i * Float.BYTES, NATIVE);
+                }
+                long yPlane = (long) plane * ohw;
+                for (int oy = 0; oy < oh; oy++) {
+                    copy(yp, (long) oy * wp, y, yPlane + (long) oy * ow, ow);
+                }
+            }
+        });
+    }
+
+    private void depthwiseGradInput(MemorySegment dy, MemorySegment weight, MemorySegment dx) {
+        MemorySegment[] dyPlanes = dyPadded = padded(dyPadded);
+        MemorySegment[] dxPlanes = outPadded = padded(outPadded);
+        int taps = r * s;
+        // dy sits at flat offset maxShift of its buffer (zeros before it), on width wp with zero
+        // junk columns; padded-input element j then receives Σ_t w_t * dy[j - shift_t]. Only the
+        // rows that map to real input rows are computed.
+        long jFrom = (long) padH * wp;
+        long jTo = jFrom + roundUp((long) Math.min(h, hp - padH) * wp, VL);
+        forParts(n * c, (p, from, to) -> {
+            MemorySegment dyp = dyPlanes[p];
+            MemorySegment dxp = dxPlanes[p];
+            for (int plane = from; plane < to; plane++) {
+                int ch = plane % c;
+                toPadded(dy, (long) plane * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
+                long wBase = (long) ch * taps;
+                for (long j = jFrom; j < jTo; j += VL) {
+                    FloatVector acc = FloatVector.zero(FS);
+                    for (int t = 0; t < taps; t++) {
+                        FloatVector dv = FloatVector.fromMemorySegment(FS, dyp, (maxShift + j - tapShift[t]) * Float.BYTES, NATIVE);
+                        acc = dv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                    }
+                    acc.intoMemorySegment(dxp, j * Float.BYTES, NATIVE);
+                }
+                long dxPlane = (long) plane * h * w;
+                int rows = Math.min(h, hp - padH);
+                int cols = Math.min(w, wp - padW);
+                for (int iy = 0; iy < rows; iy++) {
+                    copy(dxp, (long) (iy + padH) * wp + padW, dx, dxPlane + (long) iy * w, cols);
+                    fill(dx, dxPlane + (long) iy * w + cols, w - cols, 0f);
+                }
+                // Input rows/columns past the last window get no gradient.
+                fill(dx, dxPlane + (long) rows * w, (long) (h - rows) * w, 0f);
+            }
+        });
+    }
+
+    private void depthwiseGradWeight(MemorySegment x, MemorySegment dy, MemorySegment dw) {
+        MemorySegment[] xPlanes = xPadded = padded(xPadded);
+        MemorySegment[] dyPlanes = dyPadded = padded(dyPadded);
+        int taps = r * s;
+        long span = roundUp((long) oh * wp, VL);
+        // Split over channels: each channel sums over the batch on one thread, so no partials.
+        forParts(c, (p, from, to) -> {
+            MemorySegment xp = xPlanes[p];
+            MemorySegment dyp = dyPlanes[p];
+            for (int ch = from; ch < to; ch++) {
+                fill(dw, (long) ch * taps, taps, 0f);
+                for (int img = 0; img < n; img++) {
+                    long plane = (long) img * c + ch;
+                    toPadded(x, plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
+                    // dy on width wp at offset maxShift; junk columns and the tail up to span stay zero.
+                    toPadded(dy, plane * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
+                    for (int t = 0; t < taps; t++) {
+                        long shift = tapShift[t];
+                        FloatVector acc = FloatVector.zero(FS);
+                        for (long i = 0; i < span; i += VL) {
+                            FloatVector dv = FloatVector.fromMemorySegment(FS, dyp, (maxShift + i) * Float.BYTES, NATIVE);
+                            FloatVector xv = FloatVector.fromMemorySegment(FS, xp, (i + shift) * Float.BYTES, NATIVE);
+                            acc = dv.fma(xv, acc);
+                        }
+                        long wi = (long) ch * taps + t;
+                        dw.setAtIndex(F32, wi, dw.getAtIndex(F32, wi) + acc.reduceLanes(VectorOperators.ADD));
+                    }
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- small vector helpers
+
+    private static long roundUp(long x, int multiple) {
+        return (x + multiple - 1) / multiple * multiple;
+    }
+
+    /** {@code dst[di .. di+len) = src[si .. si+len)} (float indices), vectorised with a masked tail. */
+    static void copy(MemorySegment src, long si, MemorySegment dst, long di, long len) {
+        long i = 0;
+        for (; i + VL <= len; i += VL) {
+            FloatVector.fromMemorySegment(FS, src, (si + i) * Float.BYTES, NATIVE).intoMemorySegment(dst, (di + i) * Float.BYTES, NATIVE);
+        }
+        if (i < len) {
+            VectorMask<Float> m = FS.indexInRange(0, (int) (len - i));
+            FloatVector.fromMemorySegment(FS, src, (si + i) * Float.BYTES, NATIVE, m).intoMemorySegment(dst, (di + i) * Float.BYTES, NATIVE, m);
+        }
+    }
+
+    /** {@code dst[di .. di+len) += src[si .. si+len)}, vectorised with a masked tail. */
+    static void addInto(MemorySegment src, long si, MemorySegment dst, long di, long len) {
+        long i = 0;
+        for (; i + VL <= len; i += VL) {
+            long d = (di + i) * Float.BYTES;
+            FloatVector.fromMemorySegment(FS, src, (si + i) * Float.BYTES, NATIVE)
+                    .add(FloatVector.fromMemorySegment(FS, dst, d, NATIVE))
+                    .intoMemorySegment(dst, d, NATIVE);
+        }
+        if (i < len) {
+            VectorMask<Float> m = FS.indexInRange(0, (int) (len - i));
+            long d = (di + i) * Float.BYTES;
+            FloatVector.fromMemorySegment(FS, src, (si + i) * Float.BYTES, NATIVE, m)
+                    .add(FloatVector.fromMemorySegment(FS, dst, d, NATIVE, m))
+                    .intoMemorySegment(dst, d, NATIVE, m);
+        }
+    }
+
+    /** {@code dst[di .. di+len) = value}. */
+    static void fill(MemorySegment dst, long di, long len, float value) {
+        if (len <= 0) {
+            return;
+        }
+        if (len < VL) {
+            for (long i = 0; i < len; i++) {
+                dst.setAtIndex(F32, di + i, value);
+            }
+            return;
+        }
+        FloatVector v = FloatVector.broadcast(FS, value);
+        long i = 0;
+        for (; i + VL <= len; i += VL) {
+            v.intoMemorySegment(dst, (di + i) * Float.BYTES, NATIVE);
+        }
+        for (; i < len; i++) {
+            dst.setAtIndex(F32, di + i, value);
+        }
+    }
+
+    /** Frees the scratch buffers; the instance must not be used afterwards. */
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
