@@ -1,5 +1,6 @@
 package dev.frugal.nativetests.support;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
@@ -11,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * A plain {@code cuMemAlloc} buffer with synchronous upload and download of Java arrays, so a test
  * reads as "upload, run, download, compare". Synchronous copies are deliberate: they order
  * themselves after all earlier work in the context, which keeps tests free of stream bookkeeping
- * (async copies are tested on their own in {@code DriverMemoryTest}). Close to free.
+ * (async copies are tested on their own in {@code DriverAsyncCopyTest}). Close to free.
  */
 public final class DeviceArray implements AutoCloseable {
   private final long pointer;
@@ -28,23 +29,29 @@ public final class DeviceArray implements AutoCloseable {
     return new DeviceArray(CudaDriver.memAlloc(bytes), bytes);
   }
 
-  /** Allocates room for {@code values} and uploads them. */
+  /** Allocates room for {@code values} as fp32 and uploads them. */
   public static DeviceArray of(float[] values) {
-    DeviceArray array = allocate((long) values.length * Float.BYTES);
-    array.upload(values);
+    return of(Precision.FP32, values);
+  }
+
+  /**
+   * Allocates room for {@code values} stored as {@code precision} and uploads them, rounded to
+   * nearest even for the 16-bit types.
+   */
+  public static DeviceArray of(Precision precision, float[] values) {
+    DeviceArray array = allocate((long) values.length * precision.bytes());
+    try {
+      array.upload(precision, values);
+    } catch (RuntimeException e) {
+      array.close();
+      throw e;
+    }
     return array;
   }
 
-  /** Allocates room for 16-bit values (fp16 or bf16 bit patterns) and uploads them. */
-  public static DeviceArray of(short[] values) {
-    DeviceArray array = allocate((long) values.length * Short.BYTES);
-    array.upload(values);
-    return array;
-  }
-
-  /** Allocates {@code count} floats set to zero. */
-  public static DeviceArray zeroFloats(int count) {
-    DeviceArray array = allocate((long) count * Float.BYTES);
+  /** Allocates {@code count} elements of {@code precision}, all bits zero (the value +0). */
+  public static DeviceArray zeros(Precision precision, int count) {
+    DeviceArray array = allocate((long) count * precision.bytes());
     CudaDriver.memsetD8(array.pointer, (byte) 0, array.bytes);
     return array;
   }
@@ -59,7 +66,20 @@ public final class DeviceArray implements AutoCloseable {
     return bytes;
   }
 
-  /** Copies {@code values} to the start of the buffer. */
+  /** Copies {@code values}, stored as {@code precision}, to the start of the buffer. */
+  public void upload(Precision precision, float[] values) {
+    if (precision == Precision.FP32) {
+      upload(values);
+      return;
+    }
+    short[] bits = new short[values.length];
+    for (int i = 0; i < values.length; i++) {
+      bits[i] = precision.toBits(values[i]);
+    }
+    upload(bits);
+  }
+
+  /** Copies fp32 {@code values} to the start of the buffer. */
   public void upload(float[] values) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment host = arena.allocateFrom(JAVA_FLOAT, values);
@@ -67,7 +87,7 @@ public final class DeviceArray implements AutoCloseable {
     }
   }
 
-  /** Copies 16-bit values to the start of the buffer. */
+  /** Copies 16-bit patterns (fp16 or bf16) to the start of the buffer. */
   public void upload(short[] values) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment host = arena.allocateFrom(JAVA_SHORT, values);
@@ -75,7 +95,20 @@ public final class DeviceArray implements AutoCloseable {
     }
   }
 
-  /** The first {@code count} floats of the buffer. */
+  /** The first {@code count} elements, stored as {@code precision}, widened to float. */
+  public float[] read(Precision precision, int count) {
+    if (precision == Precision.FP32) {
+      return floats(count);
+    }
+    short[] bits = shorts(count);
+    float[] values = new float[count];
+    for (int i = 0; i < count; i++) {
+      values[i] = precision.fromBits(bits[i]);
+    }
+    return values;
+  }
+
+  /** The first {@code count} fp32 values of the buffer. */
   public float[] floats(int count) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment host = arena.allocate(JAVA_FLOAT, count);
@@ -84,7 +117,7 @@ public final class DeviceArray implements AutoCloseable {
     }
   }
 
-  /** The first {@code count} 16-bit values of the buffer. */
+  /** The first {@code count} 16-bit patterns of the buffer. */
   public short[] shorts(int count) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment host = arena.allocate(JAVA_SHORT, count);
@@ -94,11 +127,11 @@ public final class DeviceArray implements AutoCloseable {
   }
 
   /** The first {@code count} bytes of the buffer. */
-  public byte[] bytes(int count) {
+  public byte[] rawBytes(int count) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment host = arena.allocate(count);
       CudaDriver.memcpyDtoH(host, pointer, checked(count));
-      return host.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+      return host.toArray(JAVA_BYTE);
     }
   }
 

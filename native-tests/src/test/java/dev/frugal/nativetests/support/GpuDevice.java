@@ -20,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Sharing one context mirrors how Frugal runs (one primary context per process) and keeps
  * the suite fast: retaining a primary context costs hundreds of milliseconds.
  *
- * <p>The device ordinal comes from the system property {@code frugal.test.device} (default 0);
+ * <p>The device ordinal comes from the system property {@value GpuEnvironment#DEVICE_PROPERTY} (default 0);
  * to test another GPU, prefer {@code CUDA_VISIBLE_DEVICES}.
  */
 public final class GpuDevice implements ExtensionContext.Store.CloseableResource {
@@ -43,7 +43,7 @@ public final class GpuDevice implements ExtensionContext.Store.CloseableResource
 
   /** Retains the primary context of the test device and creates the shared stream. */
   static GpuDevice open() {
-    int ordinal = Integer.getInteger("frugal.test.device", 0);
+    int ordinal = GpuEnvironment.current().testDevice();
     CudaContext context = CudaContext.retainPrimary(ordinal);
     try {
       context.makeCurrent();

@@ -1,24 +1,28 @@
 package dev.frugal.nativetests.support;
 
-import dev.frugal.cuda.CudaException;
+import dev.frugal.cuda.CudaDiscovery;
 import dev.frugal.cuda.DeviceInfo;
 import dev.frugal.cuda.DiscoveryReport;
 import dev.frugal.cuda.LibraryStatus;
+import dev.frugal.cuda.discovery.CudaLibrary;
 import dev.frugal.cuda.discovery.LibraryLoader;
-import dev.frugal.cuda.discovery.LoadedLibrary;
-import dev.frugal.cuda.driver.CudaDriver;
-import java.util.ArrayList;
+import dev.frugal.cuda.driver.CudaContext;
 import java.util.List;
 
 /**
- * What this JVM found: every CUDA library's discovery outcome, the GPUs the driver sees, and,
- * when the driver loaded but could not list devices, why ({@code cuInit} failing with
- * {@code CUDA_ERROR_NO_DEVICE}, a driver/kernel-module mismatch, ...).
+ * What this JVM found, as {@code frugal devices} reports it ({@link CudaDiscovery#report()}: every
+ * library's outcome and the GPUs the driver sees), plus the one thing the tests add: whether the
+ * device under test ({@code frugal.test.device}, default 0) can be used, and if not, why.
  *
- * @param report the libraries and devices, as {@code frugal devices} shows them
- * @param deviceProblem why the device list is empty although the driver loaded, or null
+ * @param report the libraries and devices, exactly as the runtime's discovery sees them
+ * @param testDevice the CUDA ordinal the tests run on
+ * @param deviceProblem why the device under test cannot be used although the driver loaded (no
+ *     GPU, fewer GPUs than the ordinal, a GPU too old for the loaded libraries), or null
  */
-public record GpuEnvironment(DiscoveryReport report, String deviceProblem) {
+public record GpuEnvironment(DiscoveryReport report, int testDevice, String deviceProblem) {
+
+  /** The system property naming the CUDA ordinal under test. */
+  public static final String DEVICE_PROPERTY = "frugal.test.device";
 
   /** Discovers this machine once per JVM; later calls return the same snapshot. */
   public static GpuEnvironment current() {
@@ -30,36 +34,44 @@ public record GpuEnvironment(DiscoveryReport report, String deviceProblem) {
   }
 
   /**
-   * Loads every library through {@link LibraryLoader#system()} (the same discovery the runtime
-   * uses, so the skip reason is the one a user would see) and asks the driver for its devices.
-   * Never throws: a failure becomes the {@link #deviceProblem()}.
+   * Uses the runtime's own discovery, so a skip reason is the sentence a user would see from
+   * {@code frugal devices}. Never throws: {@link CudaDiscovery#report()} turns every failure into
+   * a library reason, and this adds the device under test's.
    */
   static GpuEnvironment discover() {
-    List<LibraryStatus> libraries = new ArrayList<>();
-    boolean driverLoaded = false;
-    for (LoadedLibrary library : LibraryLoader.system().loadAll()) {
-      libraries.add(library.status());
-      if (library.library() == dev.frugal.cuda.discovery.CudaLibrary.DRIVER) {
-        driverLoaded = library.isLoaded();
-      }
+    DiscoveryReport report = CudaDiscovery.report();
+    int ordinal = Integer.getInteger(DEVICE_PROPERTY, 0);
+    return new GpuEnvironment(report, ordinal, deviceProblem(report, ordinal));
+  }
+
+  /** Why device {@code ordinal} of {@code report} is unusable, or null (also null without a driver). */
+  static String deviceProblem(DiscoveryReport report, int ordinal) {
+    LibraryStatus driver = report.library(CudaLibrary.DRIVER.displayName());
+    if (driver == null || !driver.found()) {
+      return null;
     }
-    List<DeviceInfo> devices = new ArrayList<>();
-    String problem = null;
-    if (driverLoaded) {
-      try {
-        int version = CudaDriver.driverVersion();
-        String driverVersion = version / 1000 + "." + (version % 1000) / 10;
-        int count = CudaDriver.deviceCount();
-        for (int ordinal = 0; ordinal < count; ordinal++) {
-          int device = CudaDriver.device(ordinal);
-          int capability = CudaDriver.computeCapability(device);
-          devices.add(new DeviceInfo(ordinal, CudaDriver.deviceName(device), capability / 10 + "." + capability % 10,
-              CudaDriver.deviceTotalMemory(device), driverVersion));
-        }
-      } catch (CudaException | LinkageError e) {
-        problem = e.getMessage();
-      }
+    List<DeviceInfo> devices = report.devices();
+    if (devices.isEmpty()) {
+      return driver.reason() == null ? "the driver lists no GPU" : driver.reason();
     }
-    return new GpuEnvironment(new DiscoveryReport(libraries, devices), problem);
+    if (ordinal < 0 || ordinal >= devices.size()) {
+      return DEVICE_PROPERTY + "=" + ordinal + " but the driver lists " + devices.size() + " GPU(s)";
+    }
+    DeviceInfo device = devices.get(ordinal);
+    try {
+      return CudaContext.unsupportedReason(ordinal, device.name(), capability(device), LibraryLoader.system().toolkitMajor());
+    } catch (RuntimeException | LinkageError e) {
+      return "cannot tell whether " + device.name() + " suits the loaded libraries: " + e;
+    }
+  }
+
+  /** The device under test, or null when there is none. */
+  public DeviceInfo device() {
+    return testDevice >= 0 && testDevice < report.devices().size() ? report.devices().get(testDevice) : null;
+  }
+
+  private static int capability(DeviceInfo device) {
+    String[] parts = device.computeCapability().split("\\.");
+    return 10 * Integer.parseInt(parts[0]) + Integer.parseInt(parts[1]);
   }
 }

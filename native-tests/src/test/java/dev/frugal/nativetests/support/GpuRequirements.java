@@ -8,7 +8,6 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Decides whether a GPU test can run in a {@link GpuEnvironment}, and if not, says why in words a
@@ -22,8 +21,9 @@ public final class GpuRequirements {
    * Why a test needing the driver plus {@code required} cannot run here, or empty if it can.
    *
    * <p>The order of checks is the order a user must fix things in: no driver (then "no GPU" plus
-   * discovery's reason: where it looked, what to install), a driver that sees no device (with
-   * {@code cuInit}'s error), then each missing library with discovery's reason.
+   * discovery's reason: where it looked, what to install), a driver whose device under test is
+   * unusable (no GPU listed, with the driver's error, or a GPU too old), then each missing library
+   * with discovery's reason.
    */
   public static Optional<String> unavailableReason(GpuEnvironment environment, Collection<CudaLibrary> required) {
     LibraryStatus driver = environment.report().library(CudaLibrary.DRIVER.displayName());
@@ -31,14 +31,12 @@ public final class GpuRequirements {
       String why = driver == null ? "discovery did not report the CUDA driver" : orUnknown(driver.reason());
       return Optional.of("no GPU: the CUDA driver (libcuda.so.1) is not usable: " + why);
     }
-    List<DeviceInfo> devices = environment.report().devices();
-    if (devices.isEmpty()) {
-      return Optional.of("no GPU: the CUDA driver " + driver.path() + " (CUDA " + driver.version()
-          + ") loaded but reports no device"
-          + (environment.deviceProblem() == null ? "" : ": " + environment.deviceProblem()));
+    if (environment.deviceProblem() != null) {
+      return Optional.of("no usable GPU: the CUDA driver " + driver.path() + " (CUDA " + driver.version()
+          + ") loaded, but " + environment.deviceProblem());
     }
     List<String> missing = new ArrayList<>();
-    for (CudaLibrary library : distinct(required)) {
+    for (CudaLibrary library : new LinkedHashSet<>(required)) {
       if (library == CudaLibrary.DRIVER) {
         continue;
       }
@@ -50,26 +48,20 @@ public final class GpuRequirements {
       }
     }
     if (!missing.isEmpty()) {
-      DeviceInfo first = devices.get(0);
-      return Optional.of("GPU " + first.name() + " present, but " + (missing.size() == 1 ? "a library is" : missing.size()
-          + " libraries are") + " missing: " + String.join("; ", missing));
+      return Optional.of("GPU " + environment.device().name() + " present, but " + (missing.size() == 1
+          ? "a library is" : missing.size() + " libraries are") + " missing: " + String.join("; ", missing));
     }
     return Optional.empty();
   }
 
   /** A one-line description of the GPU a test runs on, for the "enabled" message. */
   public static String describe(GpuEnvironment environment) {
-    List<DeviceInfo> devices = environment.report().devices();
-    if (devices.isEmpty()) {
+    DeviceInfo device = environment.device();
+    if (device == null) {
       return "no GPU";
     }
-    DeviceInfo first = devices.get(0);
-    return "GPU 0: " + first.name() + " (sm " + first.computeCapability() + ", " + (first.memoryBytes() >> 20)
-        + " MiB, driver CUDA " + first.driverVersion() + ")";
-  }
-
-  private static Set<CudaLibrary> distinct(Collection<CudaLibrary> required) {
-    return new LinkedHashSet<>(required);
+    return "GPU " + device.index() + ": " + device.name() + " (sm " + device.computeCapability() + ", "
+        + (device.memoryBytes() >> 20) + " MiB, driver CUDA " + device.driverVersion() + ")";
   }
 
   private static String orUnknown(String reason) {
