@@ -11,8 +11,11 @@ import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -28,6 +31,9 @@ import java.util.SplittableRandom;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time fp32 matmul and 3x3 conv2d forward+backward on the CPU backend and print GFLOP/s.")
 public final class BenchCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs before measuring (default: ${DEFAULT-VALUE}).")
     int warmup;
 
@@ -46,16 +52,18 @@ public final class BenchCommand implements Runnable {
         if (warmup < 0 || repeat < 1 || size < 1) {
             throw new IllegalArgumentException("--warmup must be >= 0, --repeat >= 1 and --size >= 1 (got " + warmup + ", " + repeat + ", " + size + ")");
         }
-        System.out.printf(Locale.ROOT, "CPU backend, %d threads, %s%n", Runtime.getRuntime().availableProcessors(), Runtime.version());
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf(Locale.ROOT, "CPU backend, %d threads, %s%n", Runtime.getRuntime().availableProcessors(), Runtime.version());
         List<Result> results = new ArrayList<>();
         results.add(matmul(size));
         results.add(conv(new int[] {32, 32, 28, 28}, 64, 1));
         results.add(conv(new int[] {32, 64, 14, 14}, 64, 1));
         results.add(conv(new int[] {32, 64, 14, 14}, 64, 64));
-        System.out.printf(Locale.ROOT, "%-48s %12s %10s%n", "benchmark", "median ms", "GFLOP/s");
+        out.printf(Locale.ROOT, "%-48s %12s %10s%n", "benchmark", "median ms", "GFLOP/s");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-48s %12.2f %10.1f%n", r.name(), r.medianMillis(), r.gflops());
+            out.printf(Locale.ROOT, "%-48s %12.2f %10.2f%n", r.name(), r.medianMillis(), r.gflops());
         }
+        out.flush();
     }
 
     private Result matmul(int n) {
