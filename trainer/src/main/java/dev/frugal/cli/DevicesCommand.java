@@ -8,16 +8,18 @@ import dev.frugal.cuda.CudaDiscovery;
 import dev.frugal.cuda.DeviceInfo;
 import dev.frugal.cuda.DiscoveryReport;
 import dev.frugal.cuda.LibraryStatus;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
  * {@code frugal devices [--json]}: which CUDA libraries were found (where, which version, or why
  * not and what to install) and which GPUs the driver sees. Never fails for a missing GPU: that
- * is a normal answer on a CPU-only machine.
+ * is a normal answer on a CPU-only machine. Output goes to the command line's writer, so tests
+ * (and embedders) can capture it.
  */
 @Command(name = "devices", mixinStandardHelpOptions = true,
         description = "List the CUDA libraries Frugal found (or why not) and the GPUs the driver sees.")
@@ -25,14 +27,20 @@ public final class DevicesCommand implements Runnable {
     @Option(names = "--json", description = "Print JSON: {\"libraries\":[...],\"devices\":[...]}.")
     boolean json;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Prints {@link CudaDiscovery#report()} as JSON or as tables. */
     @Override
     public void run() {
         DiscoveryReport report = CudaDiscovery.report();
+        PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            System.out.println(toJson(report));
+            out.println(toJson(report));
         } else {
-            printTable(report, System.out);
+            printTable(report, out);
         }
+        out.flush();
     }
 
     /** The report as JSON with the field names the documentation promises. */
@@ -65,7 +73,7 @@ public final class DevicesCommand implements Runnable {
     }
 
     /** The same report as two readable tables. */
-    static void printTable(DiscoveryReport report, PrintStream out) {
+    static void printTable(DiscoveryReport report, PrintWriter out) {
         out.println("Libraries");
         out.printf(Locale.ROOT, "  %-15s %-6s %-12s %s%n", "NAME", "FOUND", "VERSION", "PATH / REASON");
         for (LibraryStatus lib : report.libraries()) {
