@@ -1,0 +1,94 @@
+package dev.frugal.nativetests;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.frugal.cuda.cublas.ComputeType;
+import dev.frugal.cuda.cublas.Cublas;
+import dev.frugal.cuda.cublas.CublasHandle;
+import dev.frugal.cuda.cublas.MathMode;
+import dev.frugal.cuda.discovery.CudaLibrary;
+import dev.frugal.nativetests.support.CpuReference;
+import dev.frugal.nativetests.support.DeviceArray;
+import dev.frugal.nativetests.support.GpuDevice;
+import dev.frugal.nativetests.support.GpuTest;
+import dev.frugal.nativetests.support.NumericAssert;
+import dev.frugal.nativetests.support.Precision;
+import dev.frugal.nativetests.support.RandomArrays;
+import dev.frugal.nativetests.support.RowMajorGemm;
+import dev.frugal.nativetests.support.Tolerance;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Ops;
+import dev.frugal.runtime.graph.Value;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * cuBLAS GEMMs against the CPU backend's {@code matmul}: {@code cublasGemmEx} and
+ * {@code cublasGemmStridedBatchedEx} with fp32, fp16 and bf16 storage (fp32 accumulation, as the
+ * CUDA backend uses them), plain and transposed operands, and TF32 tensor cores on sm_80+. The
+ * CPU rounds 16-bit inputs and outputs exactly as the GPU stores them, so the remaining difference
+ * is summation order and one output rounding, held to the per-dtype {@link Tolerance} of
+ * {@code |A|@|B|}. Sizes are odd on purpose: no tile divides them.
+ */
+@GpuTest(requires = {CudaLibrary.CUBLAS_LT, CudaLibrary.CUBLAS})
+class CublasGemmTest {
+
+  @ParameterizedTest(name = "{0} transA={1} transB={2}")
+  @CsvSource({"FP32,false,false", "FP32,true,true", "FP16,false,false", "FP16,false,true", "BF16,false,false",
+      "BF16,true,false"})
+  void gemmExMatchesCpuMatmul(Precision precision, boolean transA, boolean transB, GpuDevice gpu) {
+    RowMajorGemm gemm = RowMajorGemm.of(67, 45, 96, transA, transB);
+    check(gpu, precision, gemm, ComputeType.COMPUTE_32F, precision.tolerance(), false);
+  }
+
+  @Test
+  void tf32TensorCoresStayWithinTf32Tolerance(GpuDevice gpu) {
+    assumeTrue(gpu.computeCapability() >= 80, "TF32 tensor cores need sm_80 or newer; " + gpu + " has none");
+    check(gpu, Precision.FP32, RowMajorGemm.of(130, 70, 256, false, false), ComputeType.COMPUTE_32F_FAST_TF32,
+        Tolerance.TF32, false);
+  }
+
+  @ParameterizedTest(name = "{0} transB={1}")
+  @CsvSource({"FP32,false", "FP16,false", "FP16,true", "BF16,false"})
+  void stridedBatchedMatchesCpuBatchedMatmul(Precision precision, boolean transB, GpuDevice gpu) {
+    check(gpu, precision, new RowMajorGemm(3, 33, 29, 40, false, transB), ComputeType.COMPUTE_32F,
+        precision.tolerance(), true);
+  }
+
+  private static void check(GpuDevice gpu, Precision precision, RowMajorGemm gemm, ComputeType compute,
+      Tolerance tolerance, boolean strided) {
+    float[] a = precision.round(RandomArrays.uniform(61, gemm.batch() * gemm.aMatrix()));
+    float[] b = precision.round(RandomArrays.uniform(62, gemm.batch() * gemm.bMatrix()));
+
+    Graph graph = new Graph("gemm_reference");
+    Value va = graph.input("a", Shape.of(gemm.aDims()), precision.dtype());
+    Value vb = graph.input("b", Shape.of(gemm.bDims()), precision.dtype());
+    float[] expected = CpuReference.run(Ops.matmul(va, vb, gemm.transA(), gemm.transB()), Map.of(va, a, vb, b));
+
+    int count = gemm.batch() * gemm.cMatrix();
+    try (CublasHandle handle = Cublas.create();
+         DeviceArray da = DeviceArray.of(precision, a);
+         DeviceArray db = DeviceArray.of(precision, b);
+         DeviceArray dc = DeviceArray.of(precision, RandomArrays.uniform(63, count))) {
+      handle.setStream(gpu.stream());
+      handle.setMathMode(compute == ComputeType.COMPUTE_32F_FAST_TF32 ? MathMode.TF32_TENSOR_OP : MathMode.DEFAULT);
+      // beta = 0 with C pre-filled with noise: the result must not depend on C's old contents.
+      if (strided) {
+        Cublas.gemmStridedBatchedEx(handle, gemm.firstOperation(), gemm.secondOperation(), gemm.cublasM(),
+            gemm.cublasN(), gemm.k(), 1f, db.pointer(), precision.cudaType(), gemm.firstLd(), gemm.bMatrix(),
+            da.pointer(), precision.cudaType(), gemm.secondLd(), gemm.aMatrix(), 0f, dc.pointer(),
+            precision.cudaType(), gemm.ldc(), gemm.cMatrix(), gemm.batch(), compute);
+      } else {
+        Cublas.gemmEx(handle, gemm.firstOperation(), gemm.secondOperation(), gemm.cublasM(), gemm.cublasN(),
+            gemm.k(), 1f, db.pointer(), precision.cudaType(), gemm.firstLd(), da.pointer(), precision.cudaType(),
+            gemm.secondLd(), 0f, dc.pointer(), precision.cudaType(), gemm.ldc(), compute);
+      }
+      gpu.stream().synchronize();
+      NumericAssert.assertClose((strided ? "cublasGemmStridedBatchedEx " : "cublasGemmEx ") + precision.label() + " "
+          + compute + " " + gemm + " on " + gpu, expected, dc.read(precision, count), gemm.errorScale(a, b), tolerance);
+    }
+  }
+}
