@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import dev.frugal.cuda.CudnnException;
 import dev.frugal.cuda.discovery.CudaLibrary;
 import dev.frugal.cuda.discovery.LibraryLoader;
+import dev.frugal.cuda.discovery.LoadedLibrary;
 import dev.frugal.cuda.driver.CudaStream;
 import dev.frugal.cuda.internal.Binder;
 import dev.frugal.cuda.internal.BindingReport;
@@ -38,6 +39,8 @@ import java.util.function.IntFunction;
 public final class Cudnn {
   /** {@code CUDNN_STATUS_SUCCESS}. */
   static final int SUCCESS = 0;
+  /** {@code CUDNN_STATUS_NOT_INITIALIZED}: what {@code cudnnCreate} returns when CUDA finds no usable GPU. */
+  static final int NOT_INITIALIZED = 1001;
 
   /** {@code cudnnConvolution*AlgoPerf_t}: identical 48-byte layout for forward, backward-data and backward-filter. */
   static final StructLayout ALGO_PERF = MemoryLayout.structLayout(
@@ -187,11 +190,20 @@ public final class Cudnn {
   public static CudnnHandle create() {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(ADDRESS);
-      check("cudnnCreate", (int) Api.CREATE.invokeExact(out));
+      int status = (int) Api.CREATE.invokeExact(out);
+      check("cudnnCreate", status, status == NOT_INITIALIZED ? noGpuHint() : null);
       return new CudnnHandle(out.get(ADDRESS, 0));
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);
     }
+  }
+
+  private static String noGpuHint() {
+    LoadedLibrary driver = LibraryLoader.system().load(CudaLibrary.DRIVER);
+    return driver.isLoaded()
+        ? "cuDNN found no usable GPU: check nvidia-smi and CUDA_VISIBLE_DEVICES, and make a context current on this"
+            + " thread (CudaContext.makeCurrent) before creating the handle"
+        : "cuDNN needs a GPU and the NVIDIA driver, and none is usable: " + driver.problem();
   }
 
   static void destroy(MemorySegment handle) {
