@@ -59,9 +59,9 @@ public final class BenchCommand implements Runnable {
         results.add(conv(new int[] {32, 32, 28, 28}, 64, 1));
         results.add(conv(new int[] {32, 64, 14, 14}, 64, 1));
         results.add(conv(new int[] {32, 64, 14, 14}, 64, 64));
-        out.printf(Locale.ROOT, "%-48s %12s %10s%n", "benchmark", "median ms", "GFLOP/s");
+        out.printf(Locale.ROOT, "%-54s %12s %10s%n", "benchmark", "median ms", "GFLOP/s");
         for (Result r : results) {
-            out.printf(Locale.ROOT, "%-48s %12.2f %10.2f%n", r.name(), r.medianMillis(), r.gflops());
+            out.printf(Locale.ROOT, "%-54s %12.2f %10.2f%n", r.name(), r.medianMillis(), r.gflops());
         }
         out.flush();
     }
