@@ -12,7 +12,6 @@ import dev.frugal.cuda.driver.CudaStream;
 import dev.frugal.cuda.internal.Binder;
 import dev.frugal.cuda.internal.BindingReport;
 import dev.frugal.cuda.internal.NativeCalls;
-import dev.frugal.cuda.internal.NativeStrings;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -45,6 +44,7 @@ public final class Cublas {
 
     static final MethodHandle GET_STATUS_NAME = B.bind("cublasGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     static final MethodHandle GET_STATUS_STRING = B.bind("cublasGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    static final CublasStatus STATUS = new CublasStatus("cuBLAS", GET_STATUS_NAME, GET_STATUS_STRING);
     static final MethodHandle GET_PROPERTY = B.bind("cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     static final MethodHandle CREATE = B.bind("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle DESTROY = B.bind("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -256,19 +256,7 @@ public final class Cublas {
 
   /** cuBLAS's name for a status, e.g. {@code CUBLAS_STATUS_INVALID_VALUE}; needs no GPU. */
   public static String statusName(int status) {
-    try {
-      return NativeStrings.read((MemorySegment) Api.GET_STATUS_NAME.invokeExact(status), CublasStatus.unnamed(status));
-    } catch (Throwable t) {
-      return CublasStatus.unnamed(status);
-    }
-  }
-
-  private static String statusString(int status) {
-    try {
-      return NativeStrings.read((MemorySegment) Api.GET_STATUS_STRING.invokeExact(status), null);
-    } catch (Throwable t) {
-      return null;
-    }
+    return Api.STATUS.name(status);
   }
 
   static void check(String call, int status) {
@@ -276,8 +264,6 @@ public final class Cublas {
   }
 
   static void check(String call, int status, String context) {
-    if (status != 0) {
-      throw CublasStatus.failure("cuBLAS", call, status, statusName(status), statusString(status), context);
-    }
+    Api.STATUS.check(call, status, context);
   }
 }

@@ -11,7 +11,6 @@ import dev.frugal.cuda.driver.CudaStream;
 import dev.frugal.cuda.internal.Binder;
 import dev.frugal.cuda.internal.BindingReport;
 import dev.frugal.cuda.internal.NativeCalls;
-import dev.frugal.cuda.internal.NativeStrings;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -56,6 +55,7 @@ public final class CublasLt {
 
     static final MethodHandle GET_STATUS_NAME = B.bind("cublasLtGetStatusName", FunctionDescriptor.of(ADDRESS, JAVA_INT));
     static final MethodHandle GET_STATUS_STRING = B.bind("cublasLtGetStatusString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    static final CublasStatus STATUS = new CublasStatus("cuBLASLt", GET_STATUS_NAME, GET_STATUS_STRING);
     static final MethodHandle GET_VERSION = B.bind("cublasLtGetVersion", FunctionDescriptor.of(JAVA_LONG));
     static final MethodHandle CREATE = B.bind("cublasLtCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle DESTROY = B.bind("cublasLtDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -275,19 +275,7 @@ public final class CublasLt {
 
   /** cuBLASLt's name for a status, e.g. {@code CUBLAS_STATUS_NOT_SUPPORTED}; needs no GPU. */
   public static String statusName(int status) {
-    try {
-      return NativeStrings.read((MemorySegment) Api.GET_STATUS_NAME.invokeExact(status), CublasStatus.unnamed(status));
-    } catch (Throwable t) {
-      return CublasStatus.unnamed(status);
-    }
-  }
-
-  private static String statusString(int status) {
-    try {
-      return NativeStrings.read((MemorySegment) Api.GET_STATUS_STRING.invokeExact(status), null);
-    } catch (Throwable t) {
-      return null;
-    }
+    return Api.STATUS.name(status);
   }
 
   static void check(String call, int status) {
@@ -295,8 +283,6 @@ public final class CublasLt {
   }
 
   static void check(String call, int status, String context) {
-    if (status != 0) {
-      throw CublasStatus.failure("cuBLASLt", call, status, statusName(status), statusString(status), context);
-    }
+    Api.STATUS.check(call, status, context);
   }
 }

@@ -1,30 +1,53 @@
 package dev.frugal.cuda.cublas;
 
 import dev.frugal.cuda.CublasException;
+import dev.frugal.cuda.internal.NativeStrings;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
 
 /**
- * Turns a non-success {@code cublasStatus_t} into a {@link CublasException}; shared by cuBLAS and
- * cuBLASLt, which use the same status enum but each name it through their own library.
+ * Names {@code cublasStatus_t} values and turns failures into {@link CublasException}s. cuBLAS
+ * and cuBLASLt share the status enum but each names it through its own library
+ * ({@code cublasGetStatusName} / {@code cublasLtGetStatusName}), so each has one of these.
  */
 final class CublasStatus {
-  private CublasStatus() {}
+  private final String library;
+  private final MethodHandle getName;
+  private final MethodHandle getString;
 
   /**
-   * The exception for a failed call.
-   *
-   * @param library {@code "cuBLAS"} or {@code "cuBLASLt"}
-   * @param name the library's name for the status ({@code cublasGetStatusName})
-   * @param description the library's description ({@code cublasGetStatusString}), or null
-   * @param context the call's arguments worth showing, or null
+   * @param library {@code "cuBLAS"} or {@code "cuBLASLt"}, for messages
+   * @param getName {@code const char* (*)(cublasStatus_t)} naming a status
+   * @param getString {@code const char* (*)(cublasStatus_t)} describing a status
    */
-  static CublasException failure(String library, String call, int status, String name, String description,
-      String context) {
-    String detail = description == null ? context : context == null ? description : description + " [" + context + "]";
-    return new CublasException(library, call, status, name, detail);
+  CublasStatus(String library, MethodHandle getName, MethodHandle getString) {
+    this.library = library;
+    this.getName = getName;
+    this.getString = getString;
   }
 
-  /** The fallback name when the library cannot name a status (it is missing, or returned NULL). */
-  static String unnamed(int status) {
-    return "CUBLAS_STATUS_" + status;
+  /** The library's name for {@code status}, or {@code CUBLAS_STATUS_<n>} if it cannot say. */
+  String name(int status) {
+    String fallback = "CUBLAS_STATUS_" + status;
+    String name = read(getName, status);
+    return name == null ? fallback : name;
+  }
+
+  /** Throws a {@link CublasException} naming the call and the status unless it is success. */
+  void check(String call, int status, String context) {
+    if (status != 0) {
+      String description = read(getString, status);
+      String detail = description == null ? context : context == null ? description : description + " [" + context + "]";
+      throw new CublasException(library, call, status, name(status), detail);
+    }
+  }
+
+  /** The string a status function returns, or null when the library is missing or returns NULL. */
+  private static String read(MethodHandle function, int status) {
+    try {
+      return NativeStrings.read((MemorySegment) function.invokeExact(status), null);
+    } catch (Throwable t) {
+      return null;
+    }
   }
 }
