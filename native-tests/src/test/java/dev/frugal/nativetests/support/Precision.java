@@ -1,6 +1,7 @@
 package dev.frugal.nativetests.support;
 
 import dev.frugal.cuda.cublas.CudaDataType;
+import dev.frugal.cuda.cudnn.CudnnDataType;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.numeric.BFloat16;
 import dev.frugal.runtime.numeric.Float16;
@@ -8,25 +9,27 @@ import dev.frugal.runtime.numeric.Float16;
 /**
  * The three floating-point storage types the GPU tests cover, with everything a test needs to move
  * values between Java, the CPU backend and a GPU library: the runtime's {@link DType}, the cuBLAS
- * {@link CudaDataType}, the element size, the tolerance results are held to, and the rounding
+ * {@link CudaDataType} and cuDNN {@link CudnnDataType}, the element size, the tolerance results are held to, and the rounding
  * (through the runtime's own {@link Float16}/{@link BFloat16}, so a GPU test also checks that the
  * CPU's round-to-nearest-even agrees with the hardware's).
  */
 public enum Precision {
   /** IEEE binary32. */
-  FP32(DType.F32, CudaDataType.R_32F, Tolerance.FP32),
+  FP32(DType.F32, CudaDataType.R_32F, CudnnDataType.FLOAT, Tolerance.FP32),
   /** IEEE binary16. */
-  FP16(DType.F16, CudaDataType.R_16F, Tolerance.FP16),
+  FP16(DType.F16, CudaDataType.R_16F, CudnnDataType.HALF, Tolerance.FP16),
   /** bfloat16. */
-  BF16(DType.BF16, CudaDataType.R_16BF, Tolerance.BF16);
+  BF16(DType.BF16, CudaDataType.R_16BF, CudnnDataType.BFLOAT16, Tolerance.BF16);
 
   private final DType dtype;
   private final CudaDataType cudaType;
+  private final CudnnDataType cudnnType;
   private final Tolerance tolerance;
 
-  Precision(DType dtype, CudaDataType cudaType, Tolerance tolerance) {
+  Precision(DType dtype, CudaDataType cudaType, CudnnDataType cudnnType, Tolerance tolerance) {
     this.dtype = dtype;
     this.cudaType = cudaType;
+    this.cudnnType = cudnnType;
     this.tolerance = tolerance;
   }
 
@@ -38,6 +41,11 @@ public enum Precision {
   /** The cuBLAS/cuBLASLt element type. */
   public CudaDataType cudaType() {
     return cudaType;
+  }
+
+  /** The cuDNN tensor and filter element type. */
+  public CudnnDataType cudnnType() {
+    return cudnnType;
   }
 
   /** The tolerance a result stored in this type is held to against the CPU reference. */
