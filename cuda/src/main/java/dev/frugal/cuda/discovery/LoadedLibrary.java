@@ -94,6 +94,7 @@ public final class LoadedLibrary {
         problem != null ? problem : warning);
   }
 
+  /** A one-line description for logs and failing tests. */
   @Override
   public String toString() {
     return status().toString();

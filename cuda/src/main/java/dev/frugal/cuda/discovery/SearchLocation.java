@@ -11,6 +11,7 @@ import java.nio.file.Path;
  */
 public record SearchLocation(Path directory, String origin) {
 
+  /** A one-line description for logs and failing tests. */
   @Override
   public String toString() {
     return directory + " (" + origin + ")";

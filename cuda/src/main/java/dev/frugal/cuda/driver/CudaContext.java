@@ -88,6 +88,7 @@ public final class CudaContext implements AutoCloseable {
     }
   }
 
+  /** A one-line description for logs and failing tests. */
   @Override
   public String toString() {
     return "CudaContext[device " + device + ", 0x" + Long.toHexString(handle.address()) + "]";

@@ -81,6 +81,7 @@ public final class CudaStream implements AutoCloseable {
     }
   }
 
+  /** A one-line description for logs and failing tests. */
   @Override
   public String toString() {
     return "CudaStream[0x" + Long.toHexString(handle.address()) + (owned ? "" : ", borrowed") + "]";

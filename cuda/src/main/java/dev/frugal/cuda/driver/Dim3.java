@@ -21,6 +21,7 @@ public record Dim3(int x, int y, int z) {
     return new Dim3(x, 1, 1);
   }
 
+  /** A one-line description for logs and failing tests. */
   @Override
   public String toString() {
     return "(" + x + ", " + y + ", " + z + ")";

@@ -24,17 +24,20 @@ public record CompiledKernel(String name, String arch, byte[] cubin, String log,
     return cubin.clone();
   }
 
+  /** Equal when every field is equal (the CUBIN bytes by content). */
   @Override
   public boolean equals(Object other) {
     return other instanceof CompiledKernel that && name.equals(that.name) && arch.equals(that.arch)
         && Arrays.equals(cubin, that.cubin) && log.equals(that.log) && fromCache == that.fromCache;
   }
 
+  /** Consistent with {@link #equals(Object)}. */
   @Override
   public int hashCode() {
     return 31 * (31 * name.hashCode() + arch.hashCode()) + Arrays.hashCode(cubin);
   }
 
+  /** A one-line description for logs and failing tests. */
   @Override
   public String toString() {
     return "CompiledKernel[" + name + ", " + arch + ", " + cubin.length + " bytes" + (fromCache ? ", cached" : "") + "]";
