@@ -87,7 +87,8 @@ public final class Cublas {
   public static CublasHandle create() {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(ADDRESS);
-      check("cublasCreate_v2", (int) Api.CREATE.invokeExact(out));
+      int status = (int) Api.CREATE.invokeExact(out);
+      check("cublasCreate_v2", status, status == 0 ? null : CublasStatus.whyHandleFailed());
       return new CublasHandle(out.get(ADDRESS, 0));
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);

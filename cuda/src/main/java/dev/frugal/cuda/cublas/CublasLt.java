@@ -97,7 +97,8 @@ public final class CublasLt {
   public static CublasLtHandle create() {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(ADDRESS);
-      check("cublasLtCreate", (int) Api.CREATE.invokeExact(out));
+      int status = (int) Api.CREATE.invokeExact(out);
+      check("cublasLtCreate", status, status == 0 ? null : CublasStatus.whyHandleFailed());
       return new CublasLtHandle(out.get(ADDRESS, 0));
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);

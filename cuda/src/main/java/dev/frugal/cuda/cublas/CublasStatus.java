@@ -1,6 +1,9 @@
 package dev.frugal.cuda.cublas;
 
 import dev.frugal.cuda.CublasException;
+import dev.frugal.cuda.discovery.CudaLibrary;
+import dev.frugal.cuda.discovery.LibraryLoader;
+import dev.frugal.cuda.discovery.LoadedLibrary;
 import dev.frugal.cuda.internal.NativeStrings;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -40,6 +43,17 @@ final class CublasStatus {
       String detail = description == null ? context : context == null ? description : description + " [" + context + "]";
       throw new CublasException(library, call, status, name(status), detail);
     }
+  }
+
+  /**
+   * Context for a failed handle creation, the first cuBLAS call that needs a GPU: the driver's
+   * reason when there is no usable driver, otherwise what a handle needs.
+   */
+  static String whyHandleFailed() {
+    LoadedLibrary driver = LibraryLoader.system().load(CudaLibrary.DRIVER);
+    return driver.isLoaded()
+        ? "a handle needs a GPU the CUDA driver can use (see frugal devices)"
+        : "no usable CUDA driver: " + driver.problem();
   }
 
   /** The string a status function returns, or null when the library is missing or returns NULL. */

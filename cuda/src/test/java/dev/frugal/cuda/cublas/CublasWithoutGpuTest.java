@@ -106,5 +106,8 @@ class CublasWithoutGpuTest {
     CublasException lt = assertThrows(CublasException.class, CublasLt::create);
     assertEquals("cublasLtCreate", lt.call());
     assertEquals("CUBLAS_STATUS_NOT_INITIALIZED", lt.statusName());
+    String driverProblem = LibraryLoader.system().load(CudaLibrary.DRIVER).problem();
+    assertTrue(cublas.getMessage().endsWith("[no usable CUDA driver: " + driverProblem + "]"), cublas.getMessage());
+    assertTrue(lt.getMessage().endsWith("[no usable CUDA driver: " + driverProblem + "]"), lt.getMessage());
   }
 }
