@@ -204,6 +204,7 @@ public final class CublasLt {
    */
   public static List<MatmulAlgorithm> heuristic(CublasLtHandle handle, MatmulDescriptor desc, MatrixLayout a,
       MatrixLayout b, MatrixLayout c, MatrixLayout d, MatmulPreference preference, int requested) {
+    desc.requireEpilogueBuffers("cublasLtMatmulAlgoGetHeuristic");
     if (requested < 1) {
       throw new IllegalArgumentException("cublasLtMatmulAlgoGetHeuristic: requested " + requested
           + " algorithms; expected >= 1");
@@ -239,6 +240,7 @@ public final class CublasLt {
       long a, MatrixLayout aLayout, long b, MatrixLayout bLayout, MemorySegment beta,
       long c, MatrixLayout cLayout, long d, MatrixLayout dLayout, MatmulAlgorithm algorithm,
       long workspace, long workspaceBytes, CudaStream stream) {
+    desc.requireEpilogueBuffers("cublasLtMatmul");
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment algo = MemorySegment.NULL;
       if (algorithm != null) {

@@ -18,6 +18,8 @@ public final class MatmulDescriptor implements AutoCloseable {
   private final ComputeType computeType;
   private final CudaDataType scaleType;
   private Epilogue epilogue = Epilogue.DEFAULT;
+  private boolean biasSet;
+  private boolean auxSet;
   private boolean closed;
 
   private MatmulDescriptor(MemorySegment handle, ComputeType computeType, CudaDataType scaleType) {
@@ -79,7 +81,9 @@ public final class MatmulDescriptor implements AutoCloseable {
           + " writes a bias gradient; set a *_BIAS, *_BGRAD or BGRAD* epilogue first");
     }
     requireDevicePointer("bias", devicePointer);
-    return setPointer(MatmulDescAttribute.BIAS_POINTER, devicePointer);
+    setPointer(MatmulDescAttribute.BIAS_POINTER, devicePointer);
+    biasSet = true;
+    return this;
   }
 
   /** Sets the bias (or bias-gradient) element type when it differs from D's. */
@@ -107,7 +111,24 @@ public final class MatmulDescriptor implements AutoCloseable {
     }
     requireDevicePointer("AUX", devicePointer);
     setPointer(MatmulDescAttribute.EPILOGUE_AUX_POINTER, devicePointer);
-    return setLong(MatmulDescAttribute.EPILOGUE_AUX_LD, leadingDimension);
+    setLong(MatmulDescAttribute.EPILOGUE_AUX_LD, leadingDimension);
+    auxSet = true;
+    return this;
+  }
+
+  /**
+   * Checks that the buffers the epilogue reads or writes were given, so a forgotten one fails
+   * with its name instead of {@code CUBLAS_STATUS_INVALID_VALUE} (or a write through NULL).
+   *
+   * @param call the cuBLASLt function about to run, for the message
+   */
+  void requireEpilogueBuffers(String call) {
+    if (epilogue.usesBias() && !biasSet) {
+      throw new IllegalArgumentException(call + ": epilogue " + epilogue + " needs a bias vector (setBias) first");
+    }
+    if (epilogue.usesAux() && !auxSet) {
+      throw new IllegalArgumentException(call + ": epilogue " + epilogue + " needs an AUX buffer (setAux) first");
+    }
   }
 
   /** Sets the AUX element type when it differs from D's (GELU epilogues). */

@@ -96,6 +96,34 @@ class CublasWithoutGpuTest {
   }
 
   @Test
+  void aMatmulWhoseEpilogueLacksItsBuffersFailsBeforeReachingCublasLt() {
+    NativeAssumptions.assumeLoaded(CudaLibrary.CUBLAS_LT);
+    CublasLtHandle noHandle = new CublasLtHandle(MemorySegment.NULL);
+    try (MatmulDescriptor desc = MatmulDescriptor.create(ComputeType.COMPUTE_32F, CudaDataType.R_32F);
+        MatrixLayout layout = MatrixLayout.create(CudaDataType.R_32F, 8, 8, 8)) {
+      desc.setEpilogue(Epilogue.DGELU_BGRAD).setAux(0x1000, 8);
+      IllegalArgumentException bias = assertThrows(IllegalArgumentException.class, () -> CublasLt.matmul(noHandle,
+          desc, 1f, 0x1000, layout, 0x2000, layout, 0f, 0x3000, layout, 0x3000, layout, null, 0, 0, null));
+      assertEquals("cublasLtMatmul: epilogue DGELU_BGRAD needs a bias vector (setBias) first", bias.getMessage());
+      try (MatmulDescriptor fresh = MatmulDescriptor.create(ComputeType.COMPUTE_32F, CudaDataType.R_32F);
+          MatmulPreference preference = MatmulPreference.create(0)) {
+        fresh.setEpilogue(Epilogue.RELU_AUX);
+        IllegalArgumentException aux = assertThrows(IllegalArgumentException.class, () -> CublasLt.heuristic(noHandle,
+            fresh, layout, layout, layout, layout, preference, 1));
+        assertEquals("cublasLtMatmulAlgoGetHeuristic: epilogue RELU_AUX needs an AUX buffer (setAux) first",
+            aux.getMessage());
+      }
+      IllegalArgumentException scale;
+      try (MatmulDescriptor half = MatmulDescriptor.create(ComputeType.COMPUTE_16F, CudaDataType.R_16F)) {
+        scale = assertThrows(IllegalArgumentException.class, () -> CublasLt.matmul(noHandle, half, 1f, 0x1000, layout,
+            0x2000, layout, 0f, 0x3000, layout, 0x3000, layout, null, 0, 0, null));
+      }
+      assertEquals("float alpha/beta given, but the descriptor's scale type is R_16F; use the MemorySegment overload"
+          + " with values of that type", scale.getMessage());
+    }
+  }
+
+  @Test
   void handlesWithoutAGpuFailWithTheStatusNameNotACrash() {
     NativeAssumptions.assumeLoaded(CudaLibrary.CUBLAS);
     assumeFalse(LibraryLoader.system().load(CudaLibrary.DRIVER).isLoaded(), "this machine has a CUDA driver");
