@@ -155,13 +155,19 @@ public final class LibraryLoader {
     if (!loadDriver) {
       return LoadedLibrary.missing(library, null, null, "the driver is not searched by this loader (test setup)");
     }
-    for (Path folder : LinkerPaths.ldLibraryPath(environment)) {
+    // Refuse a stub the linker would pick before opening anything: the first libcuda.so.1 in the
+    // linker's folders is (approximately) the one dlopen loads.
+    List<Path> ldLibraryPath = LinkerPaths.ldLibraryPath(environment);
+    for (Path folder : LinkerPaths.all(environment)) {
       Path candidate = folder.resolve(soname);
       if (Files.exists(candidate)) {
         if (Folders.isStubFolder(candidate)) {
-          return LoadedLibrary.missing(library, candidate, null, "LD_LIBRARY_PATH puts the CUDA toolkit's link-time"
-              + " stub " + candidate + " before the real driver; remove " + folder + " from LD_LIBRARY_PATH"
-              + " (the stub only answers CUDA_ERROR_STUB_LIBRARY); " + library.installHint());
+          String fix = ldLibraryPath.contains(folder) ? "remove " + folder + " from LD_LIBRARY_PATH"
+              : "remove " + folder + " from the linker configuration (/etc/ld.so.conf, /etc/ld.so.conf.d) and run"
+                  + " ldconfig";
+          return LoadedLibrary.missing(library, candidate, null, "the dynamic linker would load the CUDA toolkit's"
+              + " link-time stub " + candidate + " instead of the real driver; " + fix + " (the stub only answers"
+              + " CUDA_ERROR_STUB_LIBRARY); " + library.installHint());
         }
         break;
       }
