@@ -7,11 +7,8 @@ import java.lang.foreign.MemorySegment;
  * dilation, mode, compute type, group count and math type. Host-only; close to destroy it.
  */
 public final class ConvolutionDescriptor extends Descriptor {
-  private final String settings;
-
-  private ConvolutionDescriptor(MemorySegment handle, String settings) {
-    super(handle, Cudnn::destroyConvolution);
-    this.settings = settings;
+  private ConvolutionDescriptor(MemorySegment handle, String description) {
+    super(handle, Cudnn::destroyConvolution, description);
   }
 
   /**
@@ -93,10 +90,5 @@ public final class ConvolutionDescriptor extends Descriptor {
    */
   public int[] outputDimensions(TensorDescriptor input, FilterDescriptor filter) {
     return Cudnn.forwardOutputDim(handle(), input.handle(), filter.handle());
-  }
-
-  @Override
-  public String toString() {
-    return settings;
   }
 }

@@ -426,49 +426,27 @@ public final class Cudnn {
    */
   public static List<AlgorithmPerf<ForwardAlgorithm>> forwardAlgorithmHeuristics(CudnnHandle handle,
       TensorDescriptor x, FilterDescriptor w, ConvolutionDescriptor convolution, TensorDescriptor y) {
-    int requested = maxCount("cudnnGetConvolutionForwardAlgorithmMaxCount", Api.FWD_MAX_COUNT, handle);
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment count = arena.allocate(JAVA_INT);
-      MemorySegment results = arena.allocate(ALGO_PERF, requested);
-      check("cudnnGetConvolutionForwardAlgorithm_v7", (int) Api.FWD_HEURISTIC.invokeExact(handle.handle(),
-          x.handle(), w.handle(), convolution.handle(), y.handle(), requested, count, results),
-          shapes(x, w, convolution, y));
-      return readPerf(results, count.get(JAVA_INT, 0), ForwardAlgorithm::of);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return search(handle, Search.FORWARD, "cudnnGetConvolutionForwardAlgorithm_v7", ForwardAlgorithm::of,
+        shapes(x, w, convolution, y), (requested, count, results) -> (int) Api.FWD_HEURISTIC.invokeExact(
+            handle.handle(), x.handle(), w.handle(), convolution.handle(), y.handle(), requested, count, results));
   }
 
   /** Heuristic ranking of backward-data algorithms ({@code cudnnGetConvolutionBackwardDataAlgorithm_v7}), best first. */
   public static List<AlgorithmPerf<BackwardDataAlgorithm>> backwardDataAlgorithmHeuristics(CudnnHandle handle,
       FilterDescriptor w, TensorDescriptor dy, ConvolutionDescriptor convolution, TensorDescriptor dx) {
-    int requested = maxCount("cudnnGetConvolutionBackwardDataAlgorithmMaxCount", Api.BWD_DATA_MAX_COUNT, handle);
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment count = arena.allocate(JAVA_INT);
-      MemorySegment results = arena.allocate(ALGO_PERF, requested);
-      check("cudnnGetConvolutionBackwardDataAlgorithm_v7", (int) Api.BWD_DATA_HEURISTIC.invokeExact(handle.handle(),
-          w.handle(), dy.handle(), convolution.handle(), dx.handle(), requested, count, results),
-          shapes(dx, w, convolution, dy));
-      return readPerf(results, count.get(JAVA_INT, 0), BackwardDataAlgorithm::of);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return search(handle, Search.BACKWARD_DATA, "cudnnGetConvolutionBackwardDataAlgorithm_v7",
+        BackwardDataAlgorithm::of, shapes(dx, w, convolution, dy), (requested, count, results) ->
+            (int) Api.BWD_DATA_HEURISTIC.invokeExact(handle.handle(), w.handle(), dy.handle(), convolution.handle(),
+                dx.handle(), requested, count, results));
   }
 
   /** Heuristic ranking of backward-filter algorithms ({@code cudnnGetConvolutionBackwardFilterAlgorithm_v7}), best first. */
   public static List<AlgorithmPerf<BackwardFilterAlgorithm>> backwardFilterAlgorithmHeuristics(CudnnHandle handle,
       TensorDescriptor x, TensorDescriptor dy, ConvolutionDescriptor convolution, FilterDescriptor dw) {
-    int requested = maxCount("cudnnGetConvolutionBackwardFilterAlgorithmMaxCount", Api.BWD_FILTER_MAX_COUNT, handle);
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment count = arena.allocate(JAVA_INT);
-      MemorySegment results = arena.allocate(ALGO_PERF, requested);
-      check("cudnnGetConvolutionBackwardFilterAlgorithm_v7", (int) Api.BWD_FILTER_HEURISTIC.invokeExact(
-          handle.handle(), x.handle(), dy.handle(), convolution.handle(), dw.handle(), requested, count, results),
-          shapes(x, dw, convolution, dy));
-      return readPerf(results, count.get(JAVA_INT, 0), BackwardFilterAlgorithm::of);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return search(handle, Search.BACKWARD_FILTER, "cudnnGetConvolutionBackwardFilterAlgorithm_v7",
+        BackwardFilterAlgorithm::of, shapes(x, dw, convolution, dy), (requested, count, results) ->
+            (int) Api.BWD_FILTER_HEURISTIC.invokeExact(handle.handle(), x.handle(), dy.handle(), convolution.handle(),
+                dw.handle(), requested, count, results));
   }
 
   /**
@@ -481,18 +459,11 @@ public final class Cudnn {
   public static List<AlgorithmPerf<ForwardAlgorithm>> findForwardAlgorithms(CudnnHandle handle,
       TensorDescriptor x, long xPointer, FilterDescriptor w, long wPointer, ConvolutionDescriptor convolution,
       TensorDescriptor y, long yPointer, long workspace, long workspaceBytes) {
-    int requested = maxCount("cudnnGetConvolutionForwardAlgorithmMaxCount", Api.FWD_MAX_COUNT, handle);
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment count = arena.allocate(JAVA_INT);
-      MemorySegment results = arena.allocate(ALGO_PERF, requested);
-      check("cudnnFindConvolutionForwardAlgorithmEx", (int) Api.FWD_FIND.invokeExact(handle.handle(),
-          x.handle(), MemorySegment.ofAddress(xPointer), w.handle(), MemorySegment.ofAddress(wPointer),
-          convolution.handle(), y.handle(), MemorySegment.ofAddress(yPointer), requested, count, results,
-          MemorySegment.ofAddress(workspace), workspaceBytes), shapes(x, w, convolution, y));
-      return readPerf(results, count.get(JAVA_INT, 0), ForwardAlgorithm::of);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return search(handle, Search.FORWARD, "cudnnFindConvolutionForwardAlgorithmEx", ForwardAlgorithm::of,
+        shapes(x, w, convolution, y), (requested, count, results) -> (int) Api.FWD_FIND.invokeExact(handle.handle(),
+            x.handle(), MemorySegment.ofAddress(xPointer), w.handle(), MemorySegment.ofAddress(wPointer),
+            convolution.handle(), y.handle(), MemorySegment.ofAddress(yPointer), requested, count, results,
+            MemorySegment.ofAddress(workspace), workspaceBytes));
   }
 
   /**
@@ -502,18 +473,12 @@ public final class Cudnn {
   public static List<AlgorithmPerf<BackwardDataAlgorithm>> findBackwardDataAlgorithms(CudnnHandle handle,
       FilterDescriptor w, long wPointer, TensorDescriptor dy, long dyPointer, ConvolutionDescriptor convolution,
       TensorDescriptor dx, long dxPointer, long workspace, long workspaceBytes) {
-    int requested = maxCount("cudnnGetConvolutionBackwardDataAlgorithmMaxCount", Api.BWD_DATA_MAX_COUNT, handle);
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment count = arena.allocate(JAVA_INT);
-      MemorySegment results = arena.allocate(ALGO_PERF, requested);
-      check("cudnnFindConvolutionBackwardDataAlgorithmEx", (int) Api.BWD_DATA_FIND.invokeExact(handle.handle(),
-          w.handle(), MemorySegment.ofAddress(wPointer), dy.handle(), MemorySegment.ofAddress(dyPointer),
-          convolution.handle(), dx.handle(), MemorySegment.ofAddress(dxPointer), requested, count, results,
-          MemorySegment.ofAddress(workspace), workspaceBytes), shapes(dx, w, convolution, dy));
-      return readPerf(results, count.get(JAVA_INT, 0), BackwardDataAlgorithm::of);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return search(handle, Search.BACKWARD_DATA, "cudnnFindConvolutionBackwardDataAlgorithmEx",
+        BackwardDataAlgorithm::of, shapes(dx, w, convolution, dy), (requested, count, results) ->
+            (int) Api.BWD_DATA_FIND.invokeExact(handle.handle(), w.handle(), MemorySegment.ofAddress(wPointer),
+                dy.handle(), MemorySegment.ofAddress(dyPointer), convolution.handle(), dx.handle(),
+                MemorySegment.ofAddress(dxPointer), requested, count, results, MemorySegment.ofAddress(workspace),
+                workspaceBytes));
   }
 
   /**
@@ -523,25 +488,51 @@ public final class Cudnn {
   public static List<AlgorithmPerf<BackwardFilterAlgorithm>> findBackwardFilterAlgorithms(CudnnHandle handle,
       TensorDescriptor x, long xPointer, TensorDescriptor dy, long dyPointer, ConvolutionDescriptor convolution,
       FilterDescriptor dw, long dwPointer, long workspace, long workspaceBytes) {
-    int requested = maxCount("cudnnGetConvolutionBackwardFilterAlgorithmMaxCount", Api.BWD_FILTER_MAX_COUNT, handle);
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment count = arena.allocate(JAVA_INT);
-      MemorySegment results = arena.allocate(ALGO_PERF, requested);
-      check("cudnnFindConvolutionBackwardFilterAlgorithmEx", (int) Api.BWD_FILTER_FIND.invokeExact(handle.handle(),
-          x.handle(), MemorySegment.ofAddress(xPointer), dy.handle(), MemorySegment.ofAddress(dyPointer),
-          convolution.handle(), dw.handle(), MemorySegment.ofAddress(dwPointer), requested, count, results,
-          MemorySegment.ofAddress(workspace), workspaceBytes), shapes(x, dw, convolution, dy));
-      return readPerf(results, count.get(JAVA_INT, 0), BackwardFilterAlgorithm::of);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
+    return search(handle, Search.BACKWARD_FILTER, "cudnnFindConvolutionBackwardFilterAlgorithmEx",
+        BackwardFilterAlgorithm::of, shapes(x, dw, convolution, dy), (requested, count, results) ->
+            (int) Api.BWD_FILTER_FIND.invokeExact(handle.handle(), x.handle(), MemorySegment.ofAddress(xPointer),
+                dy.handle(), MemorySegment.ofAddress(dyPointer), convolution.handle(), dw.handle(),
+                MemorySegment.ofAddress(dwPointer), requested, count, results, MemorySegment.ofAddress(workspace),
+                workspaceBytes));
+  }
+
+  /** The three searches, each with the query for how many algorithms it can return. */
+  private enum Search {
+    FORWARD("cudnnGetConvolutionForwardAlgorithmMaxCount"),
+    BACKWARD_DATA("cudnnGetConvolutionBackwardDataAlgorithmMaxCount"),
+    BACKWARD_FILTER("cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
+
+    final String maxCountCall;
+
+    Search(String maxCountCall) {
+      this.maxCountCall = maxCountCall;
+    }
+
+    MethodHandle maxCount() {
+      return switch (this) {
+        case FORWARD -> Api.FWD_MAX_COUNT;
+        case BACKWARD_DATA -> Api.BWD_DATA_MAX_COUNT;
+        case BACKWARD_FILTER -> Api.BWD_FILTER_MAX_COUNT;
+      };
     }
   }
 
-  private static int maxCount(String call, MethodHandle handleCall, CudnnHandle handle) {
+  /** One heuristic or Find call: fills up to {@code requested} perf structs and their count. */
+  @FunctionalInterface
+  private interface PerfQuery {
+    int run(int requested, MemorySegment count, MemorySegment results) throws Throwable;
+  }
+
+  /** Asks how many algorithms {@code search} can return, runs {@code query} for that many and decodes them. */
+  private static <A extends Enum<A>> List<AlgorithmPerf<A>> search(CudnnHandle handle, Search search, String call,
+      IntFunction<A> algorithm, String context, PerfQuery query) {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT);
-      check(call, (int) handleCall.invokeExact(handle.handle(), out));
-      return Math.max(1, out.get(JAVA_INT, 0));
+      MemorySegment count = arena.allocate(JAVA_INT);
+      check(search.maxCountCall, (int) search.maxCount().invokeExact(handle.handle(), count));
+      int requested = Math.max(1, count.get(JAVA_INT, 0));
+      MemorySegment results = arena.allocate(ALGO_PERF, requested);
+      check(call, query.run(requested, count, results), context);
+      return readPerf(results, count.get(JAVA_INT, 0), algorithm);
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);
     }

@@ -10,11 +10,13 @@ import java.util.function.Consumer;
 abstract class Descriptor implements AutoCloseable {
   private final MemorySegment handle;
   private final Consumer<MemorySegment> destroy;
+  private final String description;
   private boolean closed;
 
-  Descriptor(MemorySegment handle, Consumer<MemorySegment> destroy) {
+  Descriptor(MemorySegment handle, Consumer<MemorySegment> destroy, String description) {
     this.handle = handle;
     this.destroy = destroy;
+    this.description = description;
   }
 
   /**
@@ -59,5 +61,11 @@ abstract class Descriptor implements AutoCloseable {
       closed = true;
       destroy.accept(handle);
     }
+  }
+
+  /** What was set when it was made, e.g. {@code "tensor FLOAT[8,3,32,32] NCHW"}; no native call. */
+  @Override
+  public String toString() {
+    return description;
   }
 }

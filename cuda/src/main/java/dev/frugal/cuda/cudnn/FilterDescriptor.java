@@ -9,11 +9,8 @@ import java.lang.foreign.MemorySegment;
  * Host-only; close to destroy it.
  */
 public final class FilterDescriptor extends Descriptor {
-  private final String shape;
-
-  private FilterDescriptor(MemorySegment handle, String shape) {
-    super(handle, Cudnn::destroyFilter);
-    this.shape = shape;
+  private FilterDescriptor(MemorySegment handle, String description) {
+    super(handle, Cudnn::destroyFilter, description);
   }
 
   /** A KCRS (NCHW-ordered) filter ({@code cudnnSetFilter4dDescriptor}). */
@@ -25,7 +22,7 @@ public final class FilterDescriptor extends Descriptor {
   public static FilterDescriptor of(CudnnDataType type, TensorFormat format, int k, int c, int h, int w) {
     MemorySegment handle = initialised(Cudnn.createFilter(),
         created -> Cudnn.setFilter4d(created, type, format, k, c, h, w), Cudnn::destroyFilter);
-    return new FilterDescriptor(handle, type + "[" + k + "," + c + "," + h + "," + w + "] " + format);
+    return new FilterDescriptor(handle, "filter " + type + "[" + k + "," + c + "," + h + "," + w + "] " + format);
   }
 
   /** The data type cuDNN holds ({@code cudnnGetFilter4dDescriptor}). */
@@ -42,10 +39,5 @@ public final class FilterDescriptor extends Descriptor {
   public int[] dimensions() {
     int[] all = Cudnn.filter4d(handle());
     return new int[] {all[2], all[3], all[4], all[5]};
-  }
-
-  @Override
-  public String toString() {
-    return "filter " + shape;
   }
 }

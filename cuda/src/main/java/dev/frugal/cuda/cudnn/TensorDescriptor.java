@@ -7,11 +7,8 @@ import java.lang.foreign.MemorySegment;
  * strides. Host-only: creating and reading one needs no GPU. Close to destroy it.
  */
 public final class TensorDescriptor extends Descriptor {
-  private final String shape;
-
-  private TensorDescriptor(MemorySegment handle, String shape) {
-    super(handle, Cudnn::destroyTensor);
-    this.shape = shape;
+  private TensorDescriptor(MemorySegment handle, String description) {
+    super(handle, Cudnn::destroyTensor, description);
   }
 
   /** A packed NCHW tensor ({@code cudnnSetTensor4dDescriptor}). */
@@ -23,7 +20,7 @@ public final class TensorDescriptor extends Descriptor {
   public static TensorDescriptor of(TensorFormat format, CudnnDataType type, int n, int c, int h, int w) {
     MemorySegment handle = initialised(Cudnn.createTensor(),
         created -> Cudnn.setTensor4d(created, format, type, n, c, h, w), Cudnn::destroyTensor);
-    return new TensorDescriptor(handle, type + "[" + n + "," + c + "," + h + "," + w + "] " + format);
+    return new TensorDescriptor(handle, "tensor " + type + "[" + n + "," + c + "," + h + "," + w + "] " + format);
   }
 
   /** A tensor with explicit element strides ({@code cudnnSetTensor4dDescriptorEx}), e.g. a view of a larger one. */
@@ -32,7 +29,7 @@ public final class TensorDescriptor extends Descriptor {
     MemorySegment handle = initialised(Cudnn.createTensor(),
         created -> Cudnn.setTensor4dStrided(created, type, n, c, h, w, nStride, cStride, hStride, wStride),
         Cudnn::destroyTensor);
-    return new TensorDescriptor(handle, type + "[" + n + "," + c + "," + h + "," + w + "] strides ["
+    return new TensorDescriptor(handle, "tensor " + type + "[" + n + "," + c + "," + h + "," + w + "] strides ["
         + nStride + "," + cStride + "," + hStride + "," + wStride + "]");
   }
 
@@ -56,10 +53,5 @@ public final class TensorDescriptor extends Descriptor {
   /** The bytes a buffer for this tensor must hold ({@code cudnnGetTensorSizeInBytes}). */
   public long sizeInBytes() {
     return Cudnn.tensorSizeInBytes(handle());
-  }
-
-  @Override
-  public String toString() {
-    return "tensor " + shape;
   }
 }

@@ -17,8 +17,11 @@ import dev.frugal.cuda.internal.NativeStrings;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * NVML ({@code libnvidia-ml.so.1}, shipped with the NVIDIA driver) through FFM: device names,
@@ -45,6 +48,8 @@ public final class Nvml implements AutoCloseable {
   static final int ERROR_FUNCTION_NOT_FOUND = 13;
   /** {@code NVML_ERROR_DEPRECATED}: removed from this driver's NVML (CUDA 13.1+ drivers). */
   static final int ERROR_DEPRECATED = 26;
+  /** {@code NVML_TEMPERATURE_GPU}: the GPU die sensor. */
+  private static final int TEMPERATURE_GPU = 0;
   /** {@code NVML_DEVICE_NAME_V2_BUFFER_SIZE}. */
   private static final int NAME_BUFFER_BYTES = 96;
   /** {@code NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE}. */
@@ -236,51 +241,62 @@ public final class Nvml implements AutoCloseable {
     }
   }
 
-  /** An {@code unsigned int} query; null if the GPU or driver does not support it. */
-  Integer optionalInt(String call, MethodHandle query, MemorySegment device) {
+  /** One device query writing its answer to {@code out}; returns the NVML status. */
+  @FunctionalInterface
+  interface Query {
+    int run(MemorySegment out) throws Throwable;
+  }
+
+  /**
+   * Runs a query whose answer may be unsupported on this GPU or driver.
+   *
+   * @return the answer slot (read it with {@code layout}), or null when unsupported
+   */
+  private MemorySegment optional(String call, ValueLayout layout, Arena arena, Query query) {
     requireOpen();
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT);
-      int status = (int) query.invokeExact(device, out);
-      return isUnsupported(status) ? null : checked(call, status, out.get(JAVA_INT, 0));
+    MemorySegment out = arena.allocate(layout);
+    int status;
+    try {
+      status = query.run(out);
     } catch (CudaSymbolNotFoundException e) {
       return null;
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);
     }
-  }
-
-  Integer powerUsage(MemorySegment device) {
-    return optionalInt("nvmlDeviceGetPowerUsage", Api.POWER_USAGE, device);
-  }
-
-  Integer enforcedPowerLimit(MemorySegment device) {
-    return optionalInt("nvmlDeviceGetEnforcedPowerLimit", Api.ENFORCED_POWER_LIMIT, device);
-  }
-
-  Long totalEnergy(MemorySegment device) {
-    requireOpen();
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_LONG);
-      int status = (int) Api.TOTAL_ENERGY.invokeExact(device, out);
-      return isUnsupported(status) ? null : checked("nvmlDeviceGetTotalEnergyConsumption", status, out.get(JAVA_LONG, 0));
-    } catch (CudaSymbolNotFoundException e) {
+    if (isUnsupported(status)) {
       return null;
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
+    }
+    check(call, status);
+    return out;
+  }
+
+  /** An {@code unsigned int} answer, empty if unsupported. */
+  OptionalInt optionalInt(String call, Query query) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = optional(call, JAVA_INT, arena, query);
+      return out == null ? OptionalInt.empty() : OptionalInt.of(out.get(JAVA_INT, 0));
     }
   }
 
-  Integer temperature(MemorySegment device) {
-    requireOpen();
+  OptionalInt powerUsage(MemorySegment device) {
+    return optionalInt("nvmlDeviceGetPowerUsage", out -> (int) Api.POWER_USAGE.invokeExact(device, out));
+  }
+
+  OptionalInt enforcedPowerLimit(MemorySegment device) {
+    return optionalInt("nvmlDeviceGetEnforcedPowerLimit",
+        out -> (int) Api.ENFORCED_POWER_LIMIT.invokeExact(device, out));
+  }
+
+  OptionalInt temperature(MemorySegment device) {
+    return optionalInt("nvmlDeviceGetTemperature",
+        out -> (int) Api.TEMPERATURE.invokeExact(device, TEMPERATURE_GPU, out));
+  }
+
+  OptionalLong totalEnergy(MemorySegment device) {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT);
-      int status = (int) Api.TEMPERATURE.invokeExact(device, 0, out); // NVML_TEMPERATURE_GPU
-      return isUnsupported(status) ? null : checked("nvmlDeviceGetTemperature", status, out.get(JAVA_INT, 0));
-    } catch (CudaSymbolNotFoundException e) {
-      return null;
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
+      MemorySegment out = optional("nvmlDeviceGetTotalEnergyConsumption", JAVA_LONG, arena,
+          slot -> (int) Api.TOTAL_ENERGY.invokeExact(device, slot));
+      return out == null ? OptionalLong.empty() : OptionalLong.of(out.get(JAVA_LONG, 0));
     }
   }
 
@@ -306,11 +322,6 @@ public final class Nvml implements AutoCloseable {
     } catch (Throwable t) {
       return null;
     }
-  }
-
-  private static <T> T checked(String call, int status, T value) {
-    check(call, status);
-    return value;
   }
 
   static void check(String call, int status) {

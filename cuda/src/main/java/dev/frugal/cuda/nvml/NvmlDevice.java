@@ -40,8 +40,7 @@ public final class NvmlDevice {
    * (except GA100) and newer, instantaneous on older GPUs; empty without power management support.
    */
   public OptionalInt powerUsageMilliwatts() {
-    Integer value = nvml.powerUsage(handle);
-    return value == null ? OptionalInt.empty() : OptionalInt.of(value);
+    return nvml.powerUsage(handle);
   }
 
   /**
@@ -51,14 +50,12 @@ public final class NvmlDevice {
    * GPU does not support it.
    */
   public OptionalLong totalEnergyMillijoules() {
-    Long value = nvml.totalEnergy(handle);
-    return value == null ? OptionalLong.empty() : OptionalLong.of(value);
+    return nvml.totalEnergy(handle);
   }
 
   /** The power limit the driver enforces, in milliwatts ({@code nvmlDeviceGetEnforcedPowerLimit}); empty if unsupported. */
   public OptionalInt powerLimitMilliwatts() {
-    Integer value = nvml.enforcedPowerLimit(handle);
-    return value == null ? OptionalInt.empty() : OptionalInt.of(value);
+    return nvml.enforcedPowerLimit(handle);
   }
 
   /**
@@ -66,8 +63,7 @@ public final class NvmlDevice {
    * unsupported, or where newer drivers have removed this deprecated call.
    */
   public OptionalInt temperatureCelsius() {
-    Integer value = nvml.temperature(handle);
-    return value == null ? OptionalInt.empty() : OptionalInt.of(value);
+    return nvml.temperature(handle);
   }
 
   @Override

@@ -13,6 +13,7 @@ import dev.frugal.cuda.internal.BindingReport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** cuDNN's library-level and descriptor calls against the real libcudnn.so.9; none of them needs a GPU. */
@@ -93,23 +94,21 @@ class CudnnDescriptorTest {
     }
   }
 
-  @Test
-  void outputShapeOfAStridedPaddedConvolution() {
-    // 3x3, pad 1, stride 2 on 17x17: floor((17 + 2 - 3) / 2) + 1 = 9
-    try (TensorDescriptor x = TensorDescriptor.nchw(CudnnDataType.FLOAT, 4, 3, 17, 17);
-        FilterDescriptor w = FilterDescriptor.kcrs(CudnnDataType.FLOAT, 8, 3, 3, 3);
-        ConvolutionDescriptor conv = ConvolutionDescriptor.crossCorrelation(1, 1, 2, 2, 1, 1, CudnnDataType.FLOAT)) {
-      assertArrayEquals(new int[] {4, 8, 9, 9}, conv.outputDimensions(x, w));
-    }
-  }
-
-  @Test
-  void dilationWidensTheReceptiveField() {
-    // 3x3 dilated by 2 covers 5x5: 10 - 5 + 1 = 6
-    try (TensorDescriptor x = TensorDescriptor.nchw(CudnnDataType.HALF, 1, 2, 10, 10);
-        FilterDescriptor w = FilterDescriptor.kcrs(CudnnDataType.HALF, 2, 2, 3, 3);
-        ConvolutionDescriptor conv = ConvolutionDescriptor.crossCorrelation(0, 0, 1, 1, 2, 2, CudnnDataType.FLOAT)) {
-      assertArrayEquals(new int[] {1, 2, 6, 6}, conv.outputDimensions(x, w));
+  @ParameterizedTest(name = "{0}: {1}x{1} input, {2}x{2} filter, pad {3}, stride {4}, dilation {5} -> {6}x{6}")
+  @CsvSource({
+    // floor((in + 2 * pad - dilation * (k - 1) - 1) / stride) + 1
+    "FLOAT, 17, 3, 1, 2, 1, 9",
+    "HALF, 10, 3, 0, 1, 2, 6",
+    "BFLOAT16, 32, 5, 2, 1, 1, 32",
+    "FLOAT, 224, 7, 3, 2, 1, 112",
+  })
+  void outputShapeFollowsPaddingStrideAndDilation(CudnnDataType type, int size, int kernel, int pad, int stride,
+      int dilation, int expected) {
+    try (TensorDescriptor x = TensorDescriptor.nchw(type, 4, 3, size, size);
+        FilterDescriptor w = FilterDescriptor.kcrs(type, 8, 3, kernel, kernel);
+        ConvolutionDescriptor conv = ConvolutionDescriptor.crossCorrelation(pad, pad, stride, stride, dilation,
+            dilation, CudnnDataType.FLOAT)) {
+      assertArrayEquals(new int[] {4, 8, expected, expected}, conv.outputDimensions(x, w));
     }
   }
 

@@ -7,24 +7,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.frugal.cuda.NvmlException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** NVML status names and the unsupported/failure split; pure Java, checked against nvml.h's values. */
 class NvmlStatusTest {
 
-  @Test
-  void statusNamesFollowNvmlH() {
-    assertEquals("NVML_SUCCESS", Nvml.statusName(0));
-    assertEquals("NVML_ERROR_UNINITIALIZED", Nvml.statusName(1));
-    assertEquals("NVML_ERROR_NOT_SUPPORTED", Nvml.statusName(3));
-    assertEquals("NVML_ERROR_NO_PERMISSION", Nvml.statusName(4));
-    assertEquals("NVML_ERROR_DRIVER_NOT_LOADED", Nvml.statusName(9));
-    assertEquals("NVML_ERROR_LIBRARY_NOT_FOUND", Nvml.statusName(12));
-    assertEquals("NVML_ERROR_FUNCTION_NOT_FOUND", Nvml.statusName(13));
-    assertEquals("NVML_ERROR_GPU_IS_LOST", Nvml.statusName(15));
-    assertEquals("NVML_ERROR_DEPRECATED", Nvml.statusName(26));
-    assertEquals("NVML_ERROR_INVALID_STATE", Nvml.statusName(29));
-    assertEquals("NVML_ERROR_UNKNOWN", Nvml.statusName(999));
-    assertEquals("NVML_ERROR_77", Nvml.statusName(77));
+  @ParameterizedTest(name = "{0} is {1}")
+  @CsvSource({
+    "0, NVML_SUCCESS", "1, NVML_ERROR_UNINITIALIZED", "3, NVML_ERROR_NOT_SUPPORTED", "4, NVML_ERROR_NO_PERMISSION",
+    "9, NVML_ERROR_DRIVER_NOT_LOADED", "12, NVML_ERROR_LIBRARY_NOT_FOUND", "13, NVML_ERROR_FUNCTION_NOT_FOUND",
+    "15, NVML_ERROR_GPU_IS_LOST", "26, NVML_ERROR_DEPRECATED", "29, NVML_ERROR_INVALID_STATE",
+    "999, NVML_ERROR_UNKNOWN", "77, NVML_ERROR_77",
+  })
+  void statusNamesFollowNvmlH(int status, String name) {
+    assertEquals(name, Nvml.statusName(status));
   }
 
   @Test
