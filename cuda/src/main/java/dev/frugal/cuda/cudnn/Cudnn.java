@@ -207,50 +207,59 @@ public final class Cudnn {
   }
 
   static void destroy(MemorySegment handle) {
-    try {
-      check("cudnnDestroy", (int) Api.DESTROY.invokeExact(handle));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnDestroy", null, () -> (int) Api.DESTROY.invokeExact(handle));
   }
 
   static void setStream(MemorySegment handle, CudaStream stream) {
-    try {
-      check("cudnnSetStream", (int) Api.SET_STREAM.invokeExact(handle, stream.handle()));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnSetStream", stream.toString(), () -> (int) Api.SET_STREAM.invokeExact(handle, stream.handle()));
   }
 
   static long stream(MemorySegment handle) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(ADDRESS);
-      check("cudnnGetStream", (int) Api.GET_STREAM.invokeExact(handle, out));
+      call("cudnnGetStream", null, () -> (int) Api.GET_STREAM.invokeExact(handle, out));
       return out.get(ADDRESS, 0).address();
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
     }
   }
 
   // ------------------------------------------------------------------------------ descriptors
 
-  /** Runs a {@code cudnnCreate*Descriptor(&out)} call and returns the new descriptor. */
-  static MemorySegment createDescriptor(String call, MethodHandle create) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(ADDRESS);
-      check(call, (int) create.invokeExact(out));
-      return out.get(ADDRESS, 0);
+  /** A call that returns a {@code cudnnStatus_t}. */
+  @FunctionalInterface
+  private interface StatusCall {
+    int run() throws Throwable;
+  }
+
+  /** A call that writes into {@code out} and returns a {@code cudnnStatus_t}. */
+  @FunctionalInterface
+  private interface OutCall {
+    int run(MemorySegment out) throws Throwable;
+  }
+
+  /** Runs a native call and checks its status; {@code context} (or null) goes into the error message. */
+  private static void call(String name, String context, StatusCall function) {
+    try {
+      check(name, function.run(), context);
     } catch (Throwable t) {
       throw NativeCalls.rethrow(t);
     }
   }
 
-  /** Runs a {@code cudnnDestroy*Descriptor(desc)} call. */
-  static void destroyDescriptor(String call, MethodHandle destroy, MemorySegment descriptor) {
-    try {
-      check(call, (int) destroy.invokeExact(descriptor));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
+  /** Runs a getter that writes {@code count} consecutive ints (one or several {@code int*} arguments) and returns them. */
+  private static int[] ints(String name, int count, OutCall getter) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(JAVA_INT, count);
+      call(name, null, () -> getter.run(out));
+      return out.toArray(JAVA_INT);
+    }
+  }
+
+  /** Runs a {@code cudnnCreate*Descriptor(&out)} call and returns the new descriptor. */
+  private static MemorySegment createDescriptor(String name, MethodHandle create) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(ADDRESS);
+      call(name, null, () -> (int) create.invokeExact(out));
+      return out.get(ADDRESS, 0);
     }
   }
 
@@ -259,49 +268,33 @@ public final class Cudnn {
   }
 
   static void destroyTensor(MemorySegment descriptor) {
-    destroyDescriptor("cudnnDestroyTensorDescriptor", Api.DESTROY_TENSOR, descriptor);
+    call("cudnnDestroyTensorDescriptor", null, () -> (int) Api.DESTROY_TENSOR.invokeExact(descriptor));
   }
 
   static void setTensor4d(MemorySegment descriptor, TensorFormat format, CudnnDataType type, int n, int c, int h, int w) {
-    try {
-      check("cudnnSetTensor4dDescriptor", (int) Api.SET_TENSOR_4D.invokeExact(descriptor, format.value(), type.value(),
-          n, c, h, w), format + " " + type + " " + n + "x" + c + "x" + h + "x" + w);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnSetTensor4dDescriptor", format + " " + type + " " + n + "x" + c + "x" + h + "x" + w,
+        () -> (int) Api.SET_TENSOR_4D.invokeExact(descriptor, format.value(), type.value(), n, c, h, w));
   }
 
   static void setTensor4dStrided(MemorySegment descriptor, CudnnDataType type, int n, int c, int h, int w,
       int nStride, int cStride, int hStride, int wStride) {
-    try {
-      check("cudnnSetTensor4dDescriptorEx", (int) Api.SET_TENSOR_4D_EX.invokeExact(descriptor, type.value(),
-          n, c, h, w, nStride, cStride, hStride, wStride), type + " " + n + "x" + c + "x" + h + "x" + w
-          + " strides " + nStride + "," + cStride + "," + hStride + "," + wStride);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnSetTensor4dDescriptorEx", type + " " + n + "x" + c + "x" + h + "x" + w + " strides " + nStride + ","
+        + cStride + "," + hStride + "," + wStride, () -> (int) Api.SET_TENSOR_4D_EX.invokeExact(descriptor,
+            type.value(), n, c, h, w, nStride, cStride, hStride, wStride));
   }
 
   /** {@code {dataType, n, c, h, w, nStride, cStride, hStride, wStride}}. */
   static int[] tensor4d(MemorySegment descriptor) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT, 9);
-      check("cudnnGetTensor4dDescriptor", (int) Api.GET_TENSOR_4D.invokeExact(descriptor, out,
-          out.asSlice(4), out.asSlice(8), out.asSlice(12), out.asSlice(16), out.asSlice(20), out.asSlice(24),
-          out.asSlice(28), out.asSlice(32)));
-      return out.toArray(JAVA_INT);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return ints("cudnnGetTensor4dDescriptor", 9, out -> (int) Api.GET_TENSOR_4D.invokeExact(descriptor, out,
+        out.asSlice(4), out.asSlice(8), out.asSlice(12), out.asSlice(16), out.asSlice(20), out.asSlice(24),
+        out.asSlice(28), out.asSlice(32)));
   }
 
   static long tensorSizeInBytes(MemorySegment descriptor) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(JAVA_LONG);
-      check("cudnnGetTensorSizeInBytes", (int) Api.GET_TENSOR_SIZE.invokeExact(descriptor, out));
+      call("cudnnGetTensorSizeInBytes", null, () -> (int) Api.GET_TENSOR_SIZE.invokeExact(descriptor, out));
       return out.get(JAVA_LONG, 0);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
     }
   }
 
@@ -310,28 +303,18 @@ public final class Cudnn {
   }
 
   static void destroyFilter(MemorySegment descriptor) {
-    destroyDescriptor("cudnnDestroyFilterDescriptor", Api.DESTROY_FILTER, descriptor);
+    call("cudnnDestroyFilterDescriptor", null, () -> (int) Api.DESTROY_FILTER.invokeExact(descriptor));
   }
 
   static void setFilter4d(MemorySegment descriptor, CudnnDataType type, TensorFormat format, int k, int c, int h, int w) {
-    try {
-      check("cudnnSetFilter4dDescriptor", (int) Api.SET_FILTER_4D.invokeExact(descriptor, type.value(), format.value(),
-          k, c, h, w), format + " " + type + " " + k + "x" + c + "x" + h + "x" + w);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnSetFilter4dDescriptor", format + " " + type + " " + k + "x" + c + "x" + h + "x" + w,
+        () -> (int) Api.SET_FILTER_4D.invokeExact(descriptor, type.value(), format.value(), k, c, h, w));
   }
 
   /** {@code {dataType, format, k, c, h, w}}. */
   static int[] filter4d(MemorySegment descriptor) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT, 6);
-      check("cudnnGetFilter4dDescriptor", (int) Api.GET_FILTER_4D.invokeExact(descriptor, out,
-          out.asSlice(4), out.asSlice(8), out.asSlice(12), out.asSlice(16), out.asSlice(20)));
-      return out.toArray(JAVA_INT);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return ints("cudnnGetFilter4dDescriptor", 6, out -> (int) Api.GET_FILTER_4D.invokeExact(descriptor, out,
+        out.asSlice(4), out.asSlice(8), out.asSlice(12), out.asSlice(16), out.asSlice(20)));
   }
 
   static MemorySegment createConvolution() {
@@ -339,82 +322,46 @@ public final class Cudnn {
   }
 
   static void destroyConvolution(MemorySegment descriptor) {
-    destroyDescriptor("cudnnDestroyConvolutionDescriptor", Api.DESTROY_CONVOLUTION, descriptor);
+    call("cudnnDestroyConvolutionDescriptor", null, () -> (int) Api.DESTROY_CONVOLUTION.invokeExact(descriptor));
   }
 
   static void setConvolution2d(MemorySegment descriptor, int padH, int padW, int strideH, int strideW,
       int dilationH, int dilationW, ConvolutionMode mode, CudnnDataType computeType) {
-    try {
-      check("cudnnSetConvolution2dDescriptor", (int) Api.SET_CONVOLUTION_2D.invokeExact(descriptor, padH, padW,
-          strideH, strideW, dilationH, dilationW, mode.value(), computeType.value()), "pad " + padH + "," + padW
-          + " stride " + strideH + "," + strideW + " dilation " + dilationH + "," + dilationW + " " + mode + " "
-          + computeType);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnSetConvolution2dDescriptor", "pad " + padH + "," + padW + " stride " + strideH + "," + strideW
+        + " dilation " + dilationH + "," + dilationW + " " + mode + " " + computeType,
+        () -> (int) Api.SET_CONVOLUTION_2D.invokeExact(descriptor, padH, padW, strideH, strideW, dilationH, dilationW,
+            mode.value(), computeType.value()));
   }
 
   /** {@code {padH, padW, strideH, strideW, dilationH, dilationW, mode, computeType}}. */
   static int[] convolution2d(MemorySegment descriptor) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT, 8);
-      check("cudnnGetConvolution2dDescriptor", (int) Api.GET_CONVOLUTION_2D.invokeExact(descriptor, out,
-          out.asSlice(4), out.asSlice(8), out.asSlice(12), out.asSlice(16), out.asSlice(20), out.asSlice(24),
-          out.asSlice(28)));
-      return out.toArray(JAVA_INT);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return ints("cudnnGetConvolution2dDescriptor", 8, out -> (int) Api.GET_CONVOLUTION_2D.invokeExact(descriptor, out,
+        out.asSlice(4), out.asSlice(8), out.asSlice(12), out.asSlice(16), out.asSlice(20), out.asSlice(24),
+        out.asSlice(28)));
   }
 
   static void setGroupCount(MemorySegment descriptor, int groups) {
-    try {
-      check("cudnnSetConvolutionGroupCount", (int) Api.SET_GROUP_COUNT.invokeExact(descriptor, groups),
-          "groups " + groups);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnSetConvolutionGroupCount", "groups " + groups,
+        () -> (int) Api.SET_GROUP_COUNT.invokeExact(descriptor, groups));
   }
 
   static int groupCount(MemorySegment descriptor) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT);
-      check("cudnnGetConvolutionGroupCount", (int) Api.GET_GROUP_COUNT.invokeExact(descriptor, out));
-      return out.get(JAVA_INT, 0);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return ints("cudnnGetConvolutionGroupCount", 1, out -> (int) Api.GET_GROUP_COUNT.invokeExact(descriptor, out))[0];
   }
 
   static void setMathType(MemorySegment descriptor, CudnnMathType mathType) {
-    try {
-      check("cudnnSetConvolutionMathType", (int) Api.SET_MATH_TYPE.invokeExact(descriptor, mathType.value()),
-          mathType.toString());
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call("cudnnSetConvolutionMathType", mathType.toString(),
+        () -> (int) Api.SET_MATH_TYPE.invokeExact(descriptor, mathType.value()));
   }
 
   static int mathType(MemorySegment descriptor) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT);
-      check("cudnnGetConvolutionMathType", (int) Api.GET_MATH_TYPE.invokeExact(descriptor, out));
-      return out.get(JAVA_INT, 0);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return ints("cudnnGetConvolutionMathType", 1, out -> (int) Api.GET_MATH_TYPE.invokeExact(descriptor, out))[0];
   }
 
   /** {@code {n, c, h, w}} of the output of a forward convolution. */
   static int[] forwardOutputDim(MemorySegment convolution, MemorySegment input, MemorySegment filter) {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(JAVA_INT, 4);
-      check("cudnnGetConvolution2dForwardOutputDim", (int) Api.GET_OUTPUT_DIM.invokeExact(convolution, input, filter,
-          out, out.asSlice(4), out.asSlice(8), out.asSlice(12)));
-      return out.toArray(JAVA_INT);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return ints("cudnnGetConvolution2dForwardOutputDim", 4, out -> (int) Api.GET_OUTPUT_DIM.invokeExact(convolution,
+        input, filter, out, out.asSlice(4), out.asSlice(8), out.asSlice(12)));
   }
 
   // ------------------------------------------------------------------------------ algorithm choice
@@ -578,14 +525,13 @@ public final class Cudnn {
         algorithm + " " + shapes(x, dw, convolution, dy));
   }
 
-  private static long workspaceSize(String call, MethodHandle query, CudnnHandle handle, MemorySegment first,
+  private static long workspaceSize(String name, MethodHandle query, CudnnHandle handle, MemorySegment first,
       MemorySegment second, MemorySegment convolution, MemorySegment fourth, int algorithm, String context) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment out = arena.allocate(JAVA_LONG);
-      check(call, (int) query.invokeExact(handle.handle(), first, second, convolution, fourth, algorithm, out), context);
+      call(name, context, () -> (int) query.invokeExact(handle.handle(), first, second, convolution, fourth, algorithm,
+          out));
       return out.get(JAVA_LONG, 0);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
     }
   }
 
@@ -664,18 +610,14 @@ public final class Cudnn {
     }
   }
 
-  private static void run(String call, MethodHandle function, CudnnHandle handle, MemorySegment alpha,
+  private static void run(String name, MethodHandle function, CudnnHandle handle, MemorySegment alpha,
       MemorySegment firstDescriptor, long first, MemorySegment secondDescriptor, long second,
       ConvolutionDescriptor convolution, int algorithm, long workspace, long workspaceBytes, MemorySegment beta,
       MemorySegment outputDescriptor, long output, String context) {
-    try {
-      check(call, (int) function.invokeExact(handle.handle(), alpha, firstDescriptor, MemorySegment.ofAddress(first),
-          secondDescriptor, MemorySegment.ofAddress(second), convolution.handle(), algorithm,
-          MemorySegment.ofAddress(workspace), workspaceBytes, beta, outputDescriptor, MemorySegment.ofAddress(output)),
-          context);
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    call(name, context, () -> (int) function.invokeExact(handle.handle(), alpha, firstDescriptor,
+        MemorySegment.ofAddress(first), secondDescriptor, MemorySegment.ofAddress(second), convolution.handle(),
+        algorithm, MemorySegment.ofAddress(workspace), workspaceBytes, beta, outputDescriptor,
+        MemorySegment.ofAddress(output)));
   }
 
   /** {@code "x=... w=... conv=... y=..."}, for error messages. */
