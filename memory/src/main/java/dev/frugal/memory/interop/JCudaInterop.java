@@ -35,6 +35,8 @@ public final class JCudaInterop {
     // ------------------------------------------------------------------------------ device memory
 
     /**
+     * The address a JCuda device pointer stands for.
+     *
      * @param pointer a JCuda device pointer
      * @return the device address JCuda passes to CUDA for it: its native pointer plus its byte offset
      */
@@ -43,6 +45,8 @@ public final class JCudaInterop {
     }
 
     /**
+     * A JCuda device pointer to a Frugal device address, without copying anything.
+     *
      * @param address a device address, e.g. an {@link Allocation#address()} or a {@code cuMemAlloc}
      *     result
      * @return a JCuda device pointer to {@code address}, shaped exactly like one {@code cuMemAlloc}
@@ -55,6 +59,8 @@ public final class JCudaInterop {
     }
 
     /**
+     * Hands a Frugal allocation to JCuda without copying; Frugal keeps ownership.
+     *
      * @param allocation a live Frugal allocation of device memory
      * @return a JCuda device pointer to its first byte; valid until the allocation is closed
      * @throws IllegalStateException if the allocation was already freed
@@ -68,6 +74,8 @@ public final class JCudaInterop {
     }
 
     /**
+     * Hands a raw segment to JCuda without copying.
+     *
      * @param segment device memory as Frugal's raw sources describe it
      * @return a JCuda device pointer to its first byte
      */
@@ -101,6 +109,8 @@ public final class JCudaInterop {
     // ------------------------------------------------------------------------------ streams
 
     /**
+     * A JCuda stream as a Frugal stream, borrowed.
+     *
      * @param stream a JCuda stream
      * @return the same {@code CUstream} as a Frugal stream; closing it does not destroy the stream
      */
@@ -109,6 +119,8 @@ public final class JCudaInterop {
     }
 
     /**
+     * A JCuda stream for Frugal's caching allocator.
+     *
      * @param stream a JCuda stream
      * @return the same stream as the caching allocator sees streams, to allocate on it
      */
@@ -117,6 +129,8 @@ public final class JCudaInterop {
     }
 
     /**
+     * A Frugal stream as a JCuda stream.
+     *
      * @param stream a Frugal stream ({@link CudaStream#DEFAULT} gives JCuda's NULL stream)
      * @return a JCuda {@code CUstream} for the same stream; JCuda must not destroy it if Frugal owns it
      */
@@ -129,6 +143,8 @@ public final class JCudaInterop {
     // ------------------------------------------------------------------------------ contexts
 
     /**
+     * Frugal's primary context as a JCuda context.
+     *
      * @param context a Frugal primary context
      * @return the same {@code CUcontext} for JCuda calls such as {@code cuCtxSetCurrent}; JCuda must
      *     not destroy it (it is the primary context: release it with {@code cuDevicePrimaryCtxRelease})
@@ -158,6 +174,8 @@ public final class JCudaInterop {
     }
 
     /**
+     * The native value of any JCuda handle.
+     *
      * @param handle any JCuda handle ({@code CUstream}, {@code CUcontext}, {@code CUevent}, ...)
      * @return its native value; for a {@code CUdeviceptr} use {@link #address(CUdeviceptr)}, which
      *     adds the byte offset
