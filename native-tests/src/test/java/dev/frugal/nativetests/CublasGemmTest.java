@@ -60,6 +60,7 @@ class CublasGemmTest {
 
   private static void check(GpuDevice gpu, Precision precision, RowMajorGemm gemm, ComputeType compute,
       Tolerance tolerance, boolean strided) {
+    gpu.assumeBf16MatrixMath(precision);
     float[] a = precision.round(RandomArrays.uniform(61, gemm.batch() * gemm.aMatrix()));
     float[] b = precision.round(RandomArrays.uniform(62, gemm.batch() * gemm.bMatrix()));
 

@@ -3,7 +3,6 @@ package dev.frugal.nativetests;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.frugal.cuda.driver.CudaFunction;
 import dev.frugal.cuda.driver.CudaModule;
@@ -72,7 +71,6 @@ class KernelLaunchTest {
       gpu.stream().synchronize();
       float[] actual = dy.read(precision, COUNT);
       assertArrayEquals(expected, actual, "axpy_" + precision.label() + " on " + gpu + ": first difference shown");
-      assertTrue(actual[COUNT - 1] != 0 || expected[COUNT - 1] == 0, "last element written");
     }
   }
 }

@@ -8,6 +8,7 @@ import dev.frugal.cuda.nvrtc.CompiledKernel;
 import dev.frugal.cuda.nvrtc.HalfHeaders;
 import dev.frugal.cuda.nvrtc.KernelCompiler;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
@@ -82,6 +83,15 @@ public final class GpuDevice implements ExtensionContext.Store.CloseableResource
   /** The shared non-blocking stream; tests synchronise it before reading results. */
   public CudaStream stream() {
     return stream;
+  }
+
+  /**
+   * Skips the calling test, saying why, when {@code precision} is bf16 and this GPU is older than
+   * sm_80: cuBLAS and cuDNN run bf16 matrix math on bf16 tensor cores, which start with Ampere.
+   */
+  public void assumeBf16MatrixMath(Precision precision) {
+    Assumptions.assumeTrue(precision != Precision.BF16 || computeCapability >= 80,
+        "bf16 matrix math (cuBLAS, cuDNN) needs sm_80 or newer; " + this + " is older");
   }
 
   /** Makes the context current on the calling thread (needed on every new thread). */
