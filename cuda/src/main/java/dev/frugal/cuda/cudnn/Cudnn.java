@@ -21,7 +21,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
@@ -66,78 +69,90 @@ public final class Cudnn {
   /** Handles, resolved when first needed so that loading this class never touches cuDNN. */
   private static final class Api {
     static final Binder B = new Binder(LibraryLoader.system().load(CudaLibrary.CUDNN));
+    /** Each bound symbol's C signature as linked, in binding order, for the check against the headers. */
+    static final Map<String, FunctionDescriptor> SIGNATURES = new LinkedHashMap<>();
 
-    static final MethodHandle GET_VERSION = B.bind("cudnnGetVersion", FunctionDescriptor.of(JAVA_LONG));
-    static final MethodHandle GET_CUDART_VERSION = B.bind("cudnnGetCudartVersion", FunctionDescriptor.of(JAVA_LONG));
-    static final MethodHandle GET_ERROR_STRING = B.bind("cudnnGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    static final MethodHandle GET_LAST_ERROR_STRING = B.bind("cudnnGetLastErrorString", FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG));
-    static final MethodHandle CREATE = B.bind("cudnnCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle DESTROY = B.bind("cudnnDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle SET_STREAM = B.bind("cudnnSetStream", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle GET_STREAM = B.bind("cudnnGetStream", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static MethodHandle bind(String symbol, FunctionDescriptor descriptor) {
+      SIGNATURES.put(symbol, descriptor);
+      return B.bind(symbol, descriptor);
+    }
 
-    static final MethodHandle CREATE_TENSOR = B.bind("cudnnCreateTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle SET_TENSOR_4D = B.bind("cudnnSetTensor4dDescriptor", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle GET_VERSION = bind("cudnnGetVersion", FunctionDescriptor.of(JAVA_LONG));
+    static final MethodHandle GET_CUDART_VERSION = bind("cudnnGetCudartVersion", FunctionDescriptor.of(JAVA_LONG));
+    static final MethodHandle GET_ERROR_STRING = bind("cudnnGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    static final MethodHandle GET_LAST_ERROR_STRING = bind("cudnnGetLastErrorString", FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG));
+    static final MethodHandle CREATE = bind("cudnnCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle DESTROY = bind("cudnnDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle SET_STREAM = bind("cudnnSetStream", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle GET_STREAM = bind("cudnnGetStream", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+
+    static final MethodHandle CREATE_TENSOR = bind("cudnnCreateTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle SET_TENSOR_4D = bind("cudnnSetTensor4dDescriptor", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle SET_TENSOR_4D_EX = B.bind("cudnnSetTensor4dDescriptorEx", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle SET_TENSOR_4D_EX = bind("cudnnSetTensor4dDescriptorEx", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle GET_TENSOR_4D = B.bind("cudnnGetTensor4dDescriptor", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle GET_TENSOR_4D = bind("cudnnGetTensor4dDescriptor", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle GET_TENSOR_SIZE = B.bind("cudnnGetTensorSizeInBytes", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle DESTROY_TENSOR = B.bind("cudnnDestroyTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle GET_TENSOR_SIZE = bind("cudnnGetTensorSizeInBytes", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle DESTROY_TENSOR = bind("cudnnDestroyTensorDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
-    static final MethodHandle CREATE_FILTER = B.bind("cudnnCreateFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle SET_FILTER_4D = B.bind("cudnnSetFilter4dDescriptor", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle CREATE_FILTER = bind("cudnnCreateFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle SET_FILTER_4D = bind("cudnnSetFilter4dDescriptor", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle GET_FILTER_4D = B.bind("cudnnGetFilter4dDescriptor", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle GET_FILTER_4D = bind("cudnnGetFilter4dDescriptor", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle DESTROY_FILTER = B.bind("cudnnDestroyFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle DESTROY_FILTER = bind("cudnnDestroyFilterDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
-    static final MethodHandle CREATE_CONVOLUTION = B.bind("cudnnCreateConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle SET_CONVOLUTION_2D = B.bind("cudnnSetConvolution2dDescriptor", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle CREATE_CONVOLUTION = bind("cudnnCreateConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle SET_CONVOLUTION_2D = bind("cudnnSetConvolution2dDescriptor", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle GET_CONVOLUTION_2D = B.bind("cudnnGetConvolution2dDescriptor", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle GET_CONVOLUTION_2D = bind("cudnnGetConvolution2dDescriptor", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle SET_GROUP_COUNT = B.bind("cudnnSetConvolutionGroupCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle GET_GROUP_COUNT = B.bind("cudnnGetConvolutionGroupCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle SET_MATH_TYPE = B.bind("cudnnSetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle GET_MATH_TYPE = B.bind("cudnnGetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle GET_OUTPUT_DIM = B.bind("cudnnGetConvolution2dForwardOutputDim", FunctionDescriptor.of(JAVA_INT,
+    static final MethodHandle SET_GROUP_COUNT = bind("cudnnSetConvolutionGroupCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle GET_GROUP_COUNT = bind("cudnnGetConvolutionGroupCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle SET_MATH_TYPE = bind("cudnnSetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle GET_MATH_TYPE = bind("cudnnGetConvolutionMathType", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle GET_OUTPUT_DIM = bind("cudnnGetConvolution2dForwardOutputDim", FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle DESTROY_CONVOLUTION = B.bind("cudnnDestroyConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle DESTROY_CONVOLUTION = bind("cudnnDestroyConvolutionDescriptor", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
-    static final MethodHandle FWD_MAX_COUNT = B.bind("cudnnGetConvolutionForwardAlgorithmMaxCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle BWD_DATA_MAX_COUNT = B.bind("cudnnGetConvolutionBackwardDataAlgorithmMaxCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle BWD_FILTER_MAX_COUNT = B.bind("cudnnGetConvolutionBackwardFilterAlgorithmMaxCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle FWD_MAX_COUNT = bind("cudnnGetConvolutionForwardAlgorithmMaxCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle BWD_DATA_MAX_COUNT = bind("cudnnGetConvolutionBackwardDataAlgorithmMaxCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle BWD_FILTER_MAX_COUNT = bind("cudnnGetConvolutionBackwardFilterAlgorithmMaxCount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     // (handle, four descriptors, requested, returned*, results*)
     static final FunctionDescriptor HEURISTIC = FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
-    static final MethodHandle FWD_HEURISTIC = B.bind("cudnnGetConvolutionForwardAlgorithm_v7", HEURISTIC);
-    static final MethodHandle BWD_DATA_HEURISTIC = B.bind("cudnnGetConvolutionBackwardDataAlgorithm_v7", HEURISTIC);
-    static final MethodHandle BWD_FILTER_HEURISTIC = B.bind("cudnnGetConvolutionBackwardFilterAlgorithm_v7", HEURISTIC);
+    static final MethodHandle FWD_HEURISTIC = bind("cudnnGetConvolutionForwardAlgorithm_v7", HEURISTIC);
+    static final MethodHandle BWD_DATA_HEURISTIC = bind("cudnnGetConvolutionBackwardDataAlgorithm_v7", HEURISTIC);
+    static final MethodHandle BWD_FILTER_HEURISTIC = bind("cudnnGetConvolutionBackwardFilterAlgorithm_v7", HEURISTIC);
     // (handle, desc, ptr, desc, ptr, conv, desc, ptr, requested, returned*, results*, workspace, workspaceBytes)
     static final FunctionDescriptor FIND = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
         ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
-    static final MethodHandle FWD_FIND = B.bind("cudnnFindConvolutionForwardAlgorithmEx", FIND);
-    static final MethodHandle BWD_DATA_FIND = B.bind("cudnnFindConvolutionBackwardDataAlgorithmEx", FIND);
-    static final MethodHandle BWD_FILTER_FIND = B.bind("cudnnFindConvolutionBackwardFilterAlgorithmEx", FIND);
+    static final MethodHandle FWD_FIND = bind("cudnnFindConvolutionForwardAlgorithmEx", FIND);
+    static final MethodHandle BWD_DATA_FIND = bind("cudnnFindConvolutionBackwardDataAlgorithmEx", FIND);
+    static final MethodHandle BWD_FILTER_FIND = bind("cudnnFindConvolutionBackwardFilterAlgorithmEx", FIND);
     // (handle, four descriptors, algo, size_t*)
     static final FunctionDescriptor WORKSPACE = FunctionDescriptor.of(JAVA_INT,
         ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
-    static final MethodHandle FWD_WORKSPACE = B.bind("cudnnGetConvolutionForwardWorkspaceSize", WORKSPACE);
-    static final MethodHandle BWD_DATA_WORKSPACE = B.bind("cudnnGetConvolutionBackwardDataWorkspaceSize", WORKSPACE);
-    static final MethodHandle BWD_FILTER_WORKSPACE = B.bind("cudnnGetConvolutionBackwardFilterWorkspaceSize", WORKSPACE);
+    static final MethodHandle FWD_WORKSPACE = bind("cudnnGetConvolutionForwardWorkspaceSize", WORKSPACE);
+    static final MethodHandle BWD_DATA_WORKSPACE = bind("cudnnGetConvolutionBackwardDataWorkspaceSize", WORKSPACE);
+    static final MethodHandle BWD_FILTER_WORKSPACE = bind("cudnnGetConvolutionBackwardFilterWorkspaceSize", WORKSPACE);
     // (handle, alpha, desc, ptr, desc, ptr, conv, algo, workspace, workspaceBytes, beta, desc, ptr)
     static final FunctionDescriptor RUN = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
         ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS);
-    static final MethodHandle FORWARD = B.bind("cudnnConvolutionForward", RUN);
-    static final MethodHandle BACKWARD_DATA = B.bind("cudnnConvolutionBackwardData", RUN);
-    static final MethodHandle BACKWARD_FILTER = B.bind("cudnnConvolutionBackwardFilter", RUN);
+    static final MethodHandle FORWARD = bind("cudnnConvolutionForward", RUN);
+    static final MethodHandle BACKWARD_DATA = bind("cudnnConvolutionBackwardData", RUN);
+    static final MethodHandle BACKWARD_FILTER = bind("cudnnConvolutionBackwardFilter", RUN);
   }
 
   /** Which cuDNN symbols resolved (for diagnostics and tests). */
   public static BindingReport bindingReport() {
     return Api.B.report();
+  }
+
+  /** Every bound symbol with the C signature it is linked with, in binding order. */
+  static Map<String, FunctionDescriptor> signatures() {
+    return Collections.unmodifiableMap(Api.SIGNATURES);
   }
 
   // ------------------------------------------------------------------------------ library
