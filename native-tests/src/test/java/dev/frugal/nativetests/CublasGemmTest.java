@@ -1,10 +1,12 @@
 package dev.frugal.nativetests;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.frugal.cuda.cublas.ComputeType;
 import dev.frugal.cuda.cublas.Cublas;
 import dev.frugal.cuda.cublas.CublasHandle;
+import dev.frugal.cuda.cublas.CudaDataType;
 import dev.frugal.cuda.cublas.MathMode;
 import dev.frugal.cuda.discovery.CudaLibrary;
 import dev.frugal.nativetests.support.CpuReference;
@@ -20,6 +22,7 @@ import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
+import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -90,6 +93,53 @@ class CublasGemmTest {
       gpu.stream().synchronize();
       NumericAssert.assertClose((strided ? "cublasGemmStridedBatchedEx " : "cublasGemmEx ") + precision.label() + " "
           + compute + " " + gemm + " on " + gpu, expected, dc.read(precision, count), gemm.errorScale(a, b), tolerance);
+    }
+  }
+
+  /**
+   * What a captured training step needs from cuBLAS: alpha and beta read from device memory when
+   * the GEMM runs (the loss scaler changes them without a host round trip), a fixed workspace (no
+   * allocation inside a capture), and the math mode read back as set. {@code beta = 2} with C
+   * pre-filled checks that C is really read and scaled.
+   */
+  @Test
+  void deviceScalarsFixedWorkspaceAndMathMode(GpuDevice gpu) {
+    RowMajorGemm gemm = RowMajorGemm.of(40, 24, 32, false, false);
+    float[] a = RandomArrays.uniform(64, gemm.aMatrix());
+    float[] b = RandomArrays.uniform(65, gemm.bMatrix());
+    float[] c = RandomArrays.uniform(66, gemm.cMatrix());
+    float alpha = 0.5f;
+    float beta = 2f;
+    Graph graph = new Graph("scaled_gemm_reference");
+    Value va = graph.input("a", Shape.of(gemm.aDims()), Precision.FP32.dtype());
+    Value vb = graph.input("b", Shape.of(gemm.bDims()), Precision.FP32.dtype());
+    float[] product = CpuReference.run(Ops.matmul(va, vb), Map.of(va, a, vb, b));
+    float[] productScale = gemm.errorScale(a, b);
+    float[] expected = new float[c.length];
+    float[] scale = new float[c.length];
+    for (int i = 0; i < c.length; i++) {
+      expected[i] = (float) ((double) alpha * product[i] + (double) beta * c[i]);
+      scale[i] = alpha * productScale[i] + beta * Math.abs(c[i]);
+    }
+    long workspaceBytes = 4L << 20;
+    try (CublasHandle handle = Cublas.create();
+         DeviceArray workspace = DeviceArray.allocate(workspaceBytes);
+         DeviceArray scalars = DeviceArray.of(new float[] {alpha, beta});
+         DeviceArray da = DeviceArray.of(a);
+         DeviceArray db = DeviceArray.of(b);
+         DeviceArray dc = DeviceArray.of(c)) {
+      handle.setWorkspace(workspace.pointer(), workspaceBytes);
+      handle.setStream(gpu.stream());
+      handle.setMathMode(MathMode.PEDANTIC);
+      assertEquals(MathMode.PEDANTIC, handle.mathMode(), "cublasGetMathMode returns what was set");
+      handle.setPointerMode(Cublas.POINTER_MODE_DEVICE);
+      Cublas.gemmEx(handle, gemm.firstOperation(), gemm.secondOperation(), gemm.cublasM(), gemm.cublasN(), gemm.k(),
+          MemorySegment.ofAddress(scalars.pointer()), db.pointer(), CudaDataType.R_32F, gemm.firstLd(), da.pointer(),
+          CudaDataType.R_32F, gemm.secondLd(), MemorySegment.ofAddress(scalars.pointer() + Float.BYTES), dc.pointer(),
+          CudaDataType.R_32F, gemm.ldc(), ComputeType.COMPUTE_32F, Cublas.GEMM_DEFAULT);
+      gpu.stream().synchronize();
+      NumericAssert.assertClose("cublasGemmEx with device alpha/beta " + gemm + " on " + gpu, expected,
+          dc.floats(c.length), scale, Tolerance.FP32);
     }
   }
 }

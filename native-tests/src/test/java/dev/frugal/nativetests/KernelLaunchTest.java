@@ -3,9 +3,12 @@ package dev.frugal.nativetests;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.frugal.cuda.driver.CudaDriver;
 import dev.frugal.cuda.driver.CudaFunction;
 import dev.frugal.cuda.driver.CudaModule;
+import dev.frugal.cuda.driver.DeviceAttribute;
 import dev.frugal.cuda.driver.Dim3;
 import dev.frugal.cuda.driver.KernelArguments;
 import dev.frugal.cuda.nvrtc.CompiledKernel;
@@ -14,6 +17,7 @@ import dev.frugal.nativetests.support.GpuDevice;
 import dev.frugal.nativetests.support.GpuTest;
 import dev.frugal.nativetests.support.Precision;
 import dev.frugal.nativetests.support.RandomArrays;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -23,7 +27,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * with arguments packed by {@link KernelArguments}. The kernel is an axpy stored in fp32, fp16 or
  * bf16 and computed with one fused multiply-add in fp32, so the expected result is exact:
  * {@code round(fma(a, x, y))} with Java's {@link Math#fma} and the runtime's round-to-nearest-even.
- * Any wrong argument, wrong element size or wrong rounding changes bits.
+ * Any wrong argument, wrong element size or wrong rounding changes bits. A second kernel opts in
+ * to more than 48 KiB of dynamic shared memory.
  */
 @GpuTest
 class KernelLaunchTest {
@@ -73,4 +78,46 @@ class KernelLaunchTest {
       assertArrayEquals(expected, actual, "axpy_" + precision.label() + " on " + gpu + ": first difference shown");
     }
   }
+
+  /**
+   * A launch with more dynamic shared memory than the 48 KiB every kernel gets, after opting in
+   * with {@code cuFuncSetAttribute}; as flash-attention-style kernels will. Each block stages its
+   * slice of x through 64 KiB of shared memory, reversed, so wrong sizes or offsets change values.
+   */
+  @Test
+  void dynamicSharedMemoryAbove48KiBAfterOptIn(GpuDevice gpu) {
+    int sharedBytes = 64 * 1024;
+    int optIn = CudaDriver.deviceAttribute(gpu.device(), DeviceAttribute.MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+    assertTrue(optIn >= sharedBytes, gpu + " allows only " + optIn + " bytes of opt-in shared memory");
+    int perBlock = sharedBytes / Float.BYTES;
+    int blocks = 3;
+    float[] x = RandomArrays.uniform(33, perBlock * blocks);
+    try (CudaModule module = gpu.load("reverse_shared", REVERSE_SOURCE);
+         DeviceArray dx = DeviceArray.of(x);
+         DeviceArray dy = DeviceArray.zeros(Precision.FP32, x.length);
+         KernelArguments arguments = new KernelArguments().i32(perBlock).pointer(dx.pointer()).pointer(dy.pointer())) {
+      CudaFunction reverse = module.function("reverse_blocks");
+      reverse.setMaxDynamicSharedMemory(sharedBytes);
+      reverse.launch(Dim3.of(blocks), Dim3.of(256), sharedBytes, gpu.stream(), arguments);
+      gpu.stream().synchronize();
+      float[] expected = new float[x.length];
+      for (int b = 0; b < blocks; b++) {
+        for (int i = 0; i < perBlock; i++) {
+          expected[b * perBlock + i] = x[b * perBlock + perBlock - 1 - i];
+        }
+      }
+      assertArrayEquals(expected, dy.floats(x.length), "each block reversed through 64 KiB of shared memory");
+    }
+  }
+
+  private static final String REVERSE_SOURCE = """
+      extern "C" __global__ void reverse_blocks(int per_block, const float* x, float* y) {
+        extern __shared__ float staged[];
+        const float* in = x + (size_t) blockIdx.x * per_block;
+        float* out = y + (size_t) blockIdx.x * per_block;
+        for (int i = threadIdx.x; i < per_block; i += blockDim.x) staged[i] = in[i];
+        __syncthreads();
+        for (int i = threadIdx.x; i < per_block; i += blockDim.x) out[i] = staged[per_block - 1 - i];
+      }
+      """;
 }
