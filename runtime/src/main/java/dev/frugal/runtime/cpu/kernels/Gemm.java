@@ -38,6 +38,8 @@ public final class Gemm {
 
     /** Rows of the micro-tile: 8 rows x 2 vectors = 16 accumulators, which fit the 32 AVX-512 registers with room for loads. */
     static final int MR = 8;
+    /** MR floats as one vector, for packing transposed A. */
+    private static final VectorSpecies<Float> FS_MR = FloatVector.SPECIES_256;
     /** Columns of the micro-tile: two vectors (32 floats with AVX-512). */
     static final int NR = 2 * VL;
     /** Depth of a packed block: one MR x KC sliver of A plus one KC x NR sliver of B stay in L1. */
@@ -101,7 +103,9 @@ public final class Gemm {
         // Plan the work units: every matrix of the batch is split into mParts x nParts parts so
         // that there are at least as many units as threads; parts are contiguous ranges of whole
         // micro-tiles, so each thread packs its own panels and no two units write the same C.
-        int threads = CpuParallel.threads();
+        // Inside the pool (a convolution running GEMMs from a parallel loop over images) every
+        // unit would run inline on this thread anyway; splitting would only pack B twice.
+        int threads = CpuParallel.inPool() ? 1 : CpuParallel.threads();
         long fmas = (long) batch * m * n * k;
         int parts = (batch >= threads || fmas < PARALLEL_MIN_FMAS) ? 1 : ceilDiv(threads, batch);
         int mTiles = ceilDiv(m, MR);
@@ -202,7 +206,9 @@ public final class Gemm {
                     long src = aBase + (long) (pc + p) * lda + ic + ir;
                     long d = dst + (long) p * MR;
                     if (rows == MR) {
-                        MemorySegment.copy(a, src * Float.BYTES, aPack, d * Float.BYTES, (long) MR * Float.BYTES);
+                        // One 8-lane vector move (cheaper than a MemorySegment.copy call).
+                        FloatVector.fromMemorySegment(FS_MR, a, src * Float.BYTES, NATIVE)
+                                .intoMemorySegment(aPack, d * Float.BYTES, NATIVE);
                     } else {
                         for (int r = 0; r < rows; r++) {
                             aPack.setAtIndex(F32, d + r, a.getAtIndex(F32, src + r));
@@ -234,9 +240,13 @@ public final class Gemm {
                     long src = bBase + (long) (pc + p) * ldb + jc + jr;
                     long d = dst + (long) p * NR;
                     if (cols == NR) {
-                        // A bulk copy, not Vector API code: vector code is very slow until C2
-                        // compiles it, and packing runs too rarely to get compiled early.
-                        MemorySegment.copy(b, src * Float.BYTES, bPack, d * Float.BYTES, (long) NR * Float.BYTES);
+                        // Two vector moves: a MemorySegment.copy call costs more than the
+                        // 128 bytes it moves, and convolutions pack B once per image.
+                        long sb = src * Float.BYTES;
+                        long db = d * Float.BYTES;
+                        FloatVector.fromMemorySegment(FS, b, sb, NATIVE).intoMemorySegment(bPack, db, NATIVE);
+                        FloatVector.fromMemorySegment(FS, b, sb + VL * Float.BYTES, NATIVE)
+                                .intoMemorySegment(bPack, db + VL * Float.BYTES, NATIVE);
                     } else {
                         for (int jj = 0; jj < cols; jj++) {
                             bPack.setAtIndex(F32, d + jj, b.getAtIndex(F32, src + jj));
