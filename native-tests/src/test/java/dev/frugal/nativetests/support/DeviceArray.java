@@ -5,14 +5,22 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import dev.frugal.cuda.driver.CudaDriver;
+import dev.frugal.cuda.driver.CudaStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * A plain {@code cuMemAlloc} buffer with synchronous upload and download of Java arrays, so a test
- * reads as "upload, run, download, compare". Synchronous copies are deliberate: they order
- * themselves after all earlier work in the context, which keeps tests free of stream bookkeeping
- * (async copies are tested on their own in {@code DriverAsyncCopyTest}). Close to free.
+ * reads as "upload, run, download, compare" (async copies are tested on their own in
+ * {@code DriverAsyncCopyTest}). Close to free.
+ *
+ * <p>Every write here has <em>finished</em> when the method returns. That is not what the driver
+ * promises: a "synchronous" {@code cuMemcpyHtoD} from pageable memory may return once the bytes are
+ * staged, with the DMA still queued on the legacy default stream, and {@code cuMemsetD8} is
+ * asynchronous for device memory. Work on the tests' non-blocking streams does not wait for the
+ * legacy stream, so a kernel launched right after could read stale memory. Writes therefore end
+ * with a synchronisation of the legacy stream. Reads need the opposite care from the caller:
+ * synchronise the stream that produced the data first.
  */
 public final class DeviceArray implements AutoCloseable {
   private final long pointer;
@@ -53,6 +61,7 @@ public final class DeviceArray implements AutoCloseable {
   public static DeviceArray zeros(Precision precision, int count) {
     DeviceArray array = allocate((long) count * precision.bytes());
     CudaDriver.memsetD8(array.pointer, (byte) 0, array.bytes);
+    CudaStream.DEFAULT.synchronize();
     return array;
   }
 
@@ -84,6 +93,7 @@ public final class DeviceArray implements AutoCloseable {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment host = arena.allocateFrom(JAVA_FLOAT, values);
       CudaDriver.memcpyHtoD(pointer, host, checked(host.byteSize()));
+      CudaStream.DEFAULT.synchronize();
     }
   }
 
@@ -92,6 +102,7 @@ public final class DeviceArray implements AutoCloseable {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment host = arena.allocateFrom(JAVA_SHORT, values);
       CudaDriver.memcpyHtoD(pointer, host, checked(host.byteSize()));
+      CudaStream.DEFAULT.synchronize();
     }
   }
 
