@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  */
 @GpuTest
 class CudaGraphTest {
-  private static final String SOURCE = """
+  static final String SOURCE = """
       extern "C" __global__ void axpy(int n, float a, const float* x, float* y) {
         int i = blockIdx.x * blockDim.x + threadIdx.x;
         if (i < n) y[i] += a * x[i];

@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @GpuTest
 class HalfConversionKernelTest {
-  private static final String SOURCE = """
+  static final String SOURCE = """
       #include <cuda_fp16.h>
       #include <cuda_bf16.h>
       extern "C" __global__ void to_fp16(int n, const float* x, unsigned short* out) {

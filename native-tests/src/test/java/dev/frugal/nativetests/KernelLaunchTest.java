@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @GpuTest
 class KernelLaunchTest {
-  private static final String SOURCE = """
+  static final String SOURCE = """
       #include <cuda_fp16.h>
       #include <cuda_bf16.h>
       extern "C" __global__ void axpy_fp32(int n, float a, const float* x, float* y) {
@@ -110,7 +110,7 @@ class KernelLaunchTest {
     }
   }
 
-  private static final String REVERSE_SOURCE = """
+  static final String REVERSE_SOURCE = """
       extern "C" __global__ void reverse_blocks(int per_block, const float* x, float* y) {
         extern __shared__ float staged[];
         const float* in = x + (size_t) blockIdx.x * per_block;

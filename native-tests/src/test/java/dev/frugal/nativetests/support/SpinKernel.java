@@ -13,7 +13,8 @@ import dev.frugal.cuda.driver.KernelArguments;
  * an event recorded after it is reliably incomplete while the test looks. Close to unload.
  */
 public final class SpinKernel implements AutoCloseable {
-  private static final String SOURCE = """
+  /** The kernel, {@code spin_ns(unsigned long long nanoseconds)}; public so CPU-only CI compile-checks it. */
+  public static final String SOURCE = """
       extern "C" __global__ void spin_ns(unsigned long long nanoseconds) {
         unsigned long long start;
         asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
