@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The float32 convolution kernels (forward, input gradient, weight gradient), run through the CPU
  * executor, against naive float64 loops over the same inputs. The geometries cover the im2col +
  * GEMM path (stride 1 and 2, dilation, padding 0/1/2, groups, 1x1, odd and non-square sizes), the
- * depthwise direct path (groups == channels, stride 1, with and without dilation and padding),
+ * depthwise direct path (groups == channels, stride 1, 3x3 and other kernels, with and without
+ * dilation and padding),
  * grouped convolutions that fall back to GEMM (depthwise with stride 2, channel multipliers), and
  * batches smaller and larger than the thread count.
  */
@@ -56,6 +57,7 @@ class ConvolutionKernelTest {
                 new Case(3, 5, 7, 9, 5, 3, 3, geo(1, 0, 1, 5)),
                 new Case(2, 5, 11, 11, 5, 3, 3, geo(1, 2, 2, 5)),
                 new Case(2, 4, 9, 9, 4, 3, 3, geo(2, 1, 1, 4)),
+                new Case(2, 4, 8, 9, 4, 5, 3, geo(1, 2, 1, 4)),
                 new Case(2, 4, 9, 9, 8, 3, 3, geo(1, 1, 1, 4)),
                 new Case(1, 7, 33, 17, 9, 3, 3, geo(1, 1, 1, 1)),
                 new Case(5, 16, 15, 15, 24, 3, 3, geo(1, 1, 1, 1)),

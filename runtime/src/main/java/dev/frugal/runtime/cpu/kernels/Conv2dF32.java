@@ -483,13 +483,17 @@ public final class Conv2dF32 implements AutoCloseable {
                 int ch = plane % c;
                 toPadded(x, (long) plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
                 long wBase = (long) ch * taps;
-                for (long i = 0; i < span; i += VL) {
-                    FloatVector acc = FloatVector.zero(FS);
-                    for (int t = 0; t < taps; t++) {
-                        FloatVector xv = FloatVector.fromMemorySegment(FS, xp, (i + tapShift[t]) * Float.BYTES, NATIVE);
-                        acc = xv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                if (taps == 9) {
+                    correlate9(xp, 0, weight, wBase, false, yp, 0, span);
+                } else {
+                    for (long i = 0; i < span; i += VL) {
+                        FloatVector acc = FloatVector.zero(FS);
+                        for (int t = 0; t < taps; t++) {
+                            FloatVector xv = FloatVector.fromMemorySegment(FS, xp, (i + tapShift[t]) * Float.BYTES, NATIVE);
+                            acc = xv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                        }
+                        acc.intoMemorySegment(yp, i * Float.BYTES, NATIVE);
                     }
-                    acc.intoMemorySegment(yp, i * Float.BYTES, NATIVE);
                 }
                 long yPlane = (long) plane * ohw;
                 for (int oy = 0; oy < oh; oy++) {
@@ -515,13 +519,19 @@ public final class Conv2dF32 implements AutoCloseable {
                 int ch = plane % c;
                 toPadded(dy, (long) plane * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
                 long wBase = (long) ch * taps;
-                for (long j = jFrom; j < jTo; j += VL) {
-                    FloatVector acc = FloatVector.zero(FS);
-                    for (int t = 0; t < taps; t++) {
-                        FloatVector dv = FloatVector.fromMemorySegment(FS, dyp, (maxShift + j - tapShift[t]) * Float.BYTES, NATIVE);
-                        acc = dv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                if (taps == 9) {
+                    // dx[j] = Σ_t w_t * dy[j - shift_t] = Σ_t w_(8-t) * dy[j - maxShift + shift_t]
+                    // (the shifts of a 3x3 grid are symmetric: shift_(8-t) = maxShift - shift_t).
+                    correlate9(dyp, jFrom, weight, wBase, true, dxp, jFrom, jTo - jFrom);
+                } else {
+                    for (long j = jFrom; j < jTo; j += VL) {
+                        FloatVector acc = FloatVector.zero(FS);
+                        for (int t = 0; t < taps; t++) {
+                            FloatVector dv = FloatVector.fromMemorySegment(FS, dyp, (maxShift + j - tapShift[t]) * Float.BYTES, NATIVE);
+                            acc = dv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                        }
+                        acc.intoMemorySegment(dxp, j * Float.BYTES, NATIVE);
                     }
-                    acc.intoMemorySegment(dxp, j * Float.BYTES, NATIVE);
                 }
                 long dxPlane = (long) plane * h * w;
                 int rows = Math.min(h, hp - padH);
@@ -546,6 +556,10 @@ public final class Conv2dF32 implements AutoCloseable {
             MemorySegment xp = xPlanes[p];
             MemorySegment dyp = dyPlanes[p];
             for (int ch = from; ch < to; ch++) {
+                if (taps == 9) {
+                    gradWeight9(x, dy, dw, ch, xp, dyp, span);
+                    continue;
+                }
                 fill(dw, (long) ch * taps, taps, 0f);
                 for (int img = 0; img < n; img++) {
                     long plane = (long) img * c + ch;
@@ -566,6 +580,101 @@ public final class Conv2dF32 implements AutoCloseable {
                 }
             }
         });
+    }
+
+    /**
+     * 3x3 depthwise inner loop with the nine weights and shifts in registers:
+     * {@code out[o + i] = Σ_t w_t * in[b + i + shift_t]} for {@code i} in {@code [0, len)} (a
+     * multiple of the vector length). With {@code flipped}, tap {@code t} uses weight
+     * {@code 8 - t}, which is the input-gradient form (see {@link #depthwiseGradInput}).
+     */
+    private void correlate9(MemorySegment in, long b, MemorySegment weight, long wBase, boolean flipped,
+                            MemorySegment out, long o, long len) {
+        FloatVector w0 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 8 : 0)));
+        FloatVector w1 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 7 : 1)));
+        FloatVector w2 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 6 : 2)));
+        FloatVector w3 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 5 : 3)));
+        FloatVector w4 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + 4));
+        FloatVector w5 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 3 : 5)));
+        FloatVector w6 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 2 : 6)));
+        FloatVector w7 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 1 : 7)));
+        FloatVector w8 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 0 : 8)));
+        final long s1 = (long) tapShift[1] * Float.BYTES;
+        final long s2 = (long) tapShift[2] * Float.BYTES;
+        final long s3 = (long) tapShift[3] * Float.BYTES;
+        final long s4 = (long) tapShift[4] * Float.BYTES;
+        final long s5 = (long) tapShift[5] * Float.BYTES;
+        final long s6 = (long) tapShift[6] * Float.BYTES;
+        final long s7 = (long) tapShift[7] * Float.BYTES;
+        final long s8 = (long) tapShift[8] * Float.BYTES;
+        long end = (b + len) * Float.BYTES;
+        long delta = (o - b) * Float.BYTES;
+        for (long a = b * Float.BYTES; a < end; a += (long) VL * Float.BYTES) {
+            FloatVector acc = FloatVector.fromMemorySegment(FS, in, a, NATIVE).mul(w0);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s1, NATIVE).fma(w1, acc);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s2, NATIVE).fma(w2, acc);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s3, NATIVE).fma(w3, acc);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s4, NATIVE).fma(w4, acc);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s5, NATIVE).fma(w5, acc);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s6, NATIVE).fma(w6, acc);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s7, NATIVE).fma(w7, acc);
+            acc = FloatVector.fromMemorySegment(FS, in, a + s8, NATIVE).fma(w8, acc);
+            acc.intoMemorySegment(out, a + delta, NATIVE);
+        }
+    }
+
+    /**
+     * 3x3 depthwise weight gradient of channel {@code ch}: nine vector accumulators summed over the
+     * whole batch, reduced to scalars once at the end.
+     */
+    private void gradWeight9(MemorySegment x, MemorySegment dy, MemorySegment dw, int ch,
+                             MemorySegment xp, MemorySegment dyp, long span) {
+        final long s1 = (long) tapShift[1] * Float.BYTES;
+        final long s2 = (long) tapShift[2] * Float.BYTES;
+        final long s3 = (long) tapShift[3] * Float.BYTES;
+        final long s4 = (long) tapShift[4] * Float.BYTES;
+        final long s5 = (long) tapShift[5] * Float.BYTES;
+        final long s6 = (long) tapShift[6] * Float.BYTES;
+        final long s7 = (long) tapShift[7] * Float.BYTES;
+        final long s8 = (long) tapShift[8] * Float.BYTES;
+        FloatVector a0 = FloatVector.zero(FS);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector a4 = a0;
+        FloatVector a5 = a0;
+        FloatVector a6 = a0;
+        FloatVector a7 = a0;
+        FloatVector a8 = a0;
+        long dyBase = (long) maxShift * Float.BYTES;
+        long end = span * Float.BYTES;
+        for (int img = 0; img < n; img++) {
+            long plane = (long) img * c + ch;
+            toPadded(x, plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
+            toPadded(dy, plane * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
+            for (long i = 0; i < end; i += (long) VL * Float.BYTES) {
+                FloatVector d = FloatVector.fromMemorySegment(FS, dyp, dyBase + i, NATIVE);
+                a0 = FloatVector.fromMemorySegment(FS, xp, i, NATIVE).fma(d, a0);
+                a1 = FloatVector.fromMemorySegment(FS, xp, i + s1, NATIVE).fma(d, a1);
+                a2 = FloatVector.fromMemorySegment(FS, xp, i + s2, NATIVE).fma(d, a2);
+                a3 = FloatVector.fromMemorySegment(FS, xp, i + s3, NATIVE).fma(d, a3);
+                a4 = FloatVector.fromMemorySegment(FS, xp, i + s4, NATIVE).fma(d, a4);
+                a5 = FloatVector.fromMemorySegment(FS, xp, i + s5, NATIVE).fma(d, a5);
+                a6 = FloatVector.fromMemorySegment(FS, xp, i + s6, NATIVE).fma(d, a6);
+                a7 = FloatVector.fromMemorySegment(FS, xp, i + s7, NATIVE).fma(d, a7);
+                a8 = FloatVector.fromMemorySegment(FS, xp, i + s8, NATIVE).fma(d, a8);
+            }
+        }
+        long o = (long) ch * 9;
+        dw.setAtIndex(F32, o, a0.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 1, a1.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 2, a2.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 3, a3.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 4, a4.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 5, a5.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 6, a6.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 7, a7.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o + 8, a8.reduceLanes(VectorOperators.ADD));
     }
 
     // ---------------------------------------------------------------- small vector helpers
