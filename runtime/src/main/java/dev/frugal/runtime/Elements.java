@@ -8,8 +8,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Reads and writes single elements of any {@link DType} as {@code double}, rounding on store
- * exactly as the stored type requires (RNE for F16/BF16, truncation toward zero for integers,
- * {@code != 0} for BOOL). Used by eager conveniences and reference code, never by hot kernels.
+ * exactly as the stored type requires (one round-to-nearest-even for F32, F16 and BF16, straight
+ * from the double; truncation toward zero for integers; {@code != 0} for BOOL). Used by eager conveniences and reference code, never by hot kernels.
  */
 public final class Elements {
     private Elements() {
@@ -34,8 +34,8 @@ public final class Elements {
         switch (dtype) {
             case F64 -> seg.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, index, value);
             case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, index, (float) value);
-            case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, Float16.fromFloat((float) value));
-            case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, BFloat16.fromFloat((float) value));
+            case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, Float16.fromDouble(value));
+            case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, BFloat16.fromDouble(value));
             case I64 -> seg.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index, (long) value);
             case I32 -> seg.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index, (int) value);
             case U8 -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (int) value);

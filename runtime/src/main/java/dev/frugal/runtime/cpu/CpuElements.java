@@ -11,10 +11,10 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Per-element loads and stores for the CPU kernels' general (any dtype, any stride) paths.
- * Floating types go through {@code double} and round once on store (RNE for F16/BF16, as
- * {@link Elements} does: the value is first rounded to float, which is exactly the "compute in
- * float32, round on store" rule for results computed in float); integer types go through
- * {@code long} so 64-bit integers stay exact.
+ * Floating types go through {@code double}; a store to F16/BF16 first rounds the value to float
+ * and then to nearest even, which is the "compute in float32, round on store" rule a GPU follows
+ * (the eager {@link Elements#set} instead rounds a double straight to the stored type). Integer
+ * types go through {@code long} so 64-bit integers stay exact.
  */
 final class CpuElements {
     private CpuElements() {
@@ -37,6 +37,8 @@ final class CpuElements {
         switch (t) {
             case F32 -> s.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) v);
             case F64 -> s.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, v);
+            case F16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float16.fromFloat((float) v));
+            case BF16 -> s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, BFloat16.fromFloat((float) v));
             default -> Elements.set(s, t, i, v);
         }
     }
@@ -71,21 +73,8 @@ final class CpuElements {
         }
     }
 
-    /**
-     * Rounds a double to F16 or BF16 once: narrowing to float with round-to-odd first keeps the
-     * sticky information, so the final RNE step sees the exact value (no double rounding).
-     */
+    /** Rounds a double to F16 or BF16 once (no double rounding through float). */
     static short roundDoubleToHalf(double v, DType t) {
-        float f = (float) v;
-        if (!Float.isNaN(f) && !Float.isInfinite(f) && f != v) {
-            int bits = Float.floatToRawIntBits(f);
-            if (f == 0) {
-                f = v > 0 ? Float.MIN_VALUE : -Float.MIN_VALUE; // far below any half subnormal: only the sign matters
-            } else if ((bits & 1) == 0) {
-                // RNE picked the even neighbour; round-to-odd wants the odd one on the same side of v.
-                f = Float.intBitsToFloat((f > v) == (f > 0) ? bits - 1 : bits + 1);
-            }
-        }
-        return t == DType.F16 ? Float16.fromFloat(f) : BFloat16.fromFloat(f);
+        return t == DType.F16 ? Float16.fromDouble(v) : BFloat16.fromDouble(v);
     }
 }

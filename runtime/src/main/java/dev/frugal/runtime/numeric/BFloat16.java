@@ -22,6 +22,14 @@ public final class BFloat16 {
         return (short) (rounded >>> 16);
     }
 
+    /**
+     * Rounds a double to the nearest bfloat16 (ties to even) with a single rounding (rounding
+     * through {@code (float) value} first could round twice; see {@link Float16#fromDouble}).
+     */
+    public static short fromDouble(double value) {
+        return fromFloat(RoundToOdd.toFloat(value));
+    }
+
     /** Widens a bfloat16 bit pattern to the float of exactly the same value. */
     public static float toFloat(short bf16) {
         return Float.intBitsToFloat((bf16 & 0xffff) << 16);

@@ -57,6 +57,15 @@ public final class Float16 {
         return (short) (sign | half);
     }
 
+    /**
+     * Rounds a double to the nearest binary16 value (ties to even) with a single rounding. Going
+     * through {@code (float) value} first would round twice and can land exactly on a binary16
+     * tie that the double was not on (1 + 2^-11 + 2^-40 would become 1 instead of 1 + 2^-10).
+     */
+    public static short fromDouble(double value) {
+        return fromFloat(RoundToOdd.toFloat(value));
+    }
+
     /** Widens a binary16 bit pattern to the float of exactly the same value. */
     public static float toFloat(short half) {
         int h = half & 0xffff;
