@@ -326,6 +326,7 @@ public final class Tensor implements AutoCloseable {
 
     /** All elements in row-major order as floats. */
     public float[] toFloatArray() {
+        checkOpen("toFloatArray");
         double[] d = toDoubleArray();
         float[] out = new float[d.length];
         for (int i = 0; i < d.length; i++) {
@@ -334,18 +335,41 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
-    /** All elements in row-major order as longs (integer tensors). */
+    /**
+     * All elements in row-major order as longs: integer tensors exactly (I64 values beyond 2^53
+     * included), floating tensors truncated toward zero.
+     */
     public long[] toLongArray() {
-        double[] d = toDoubleArray();
-        long[] out = new long[d.length];
-        for (int i = 0; i < d.length; i++) {
-            out[i] = (long) d[i];
+        checkOpen("toLongArray");
+        if (dtype.isFloating()) {
+            double[] d = toDoubleArray();
+            long[] out = new long[d.length];
+            for (int i = 0; i < d.length; i++) {
+                out[i] = (long) d[i];
+            }
+            return out;
+        }
+        long n = numel();
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalStateException("tensor " + shape + " is too large for a Java array");
+        }
+        long[] out = new long[(int) n];
+        MemorySegment seg = storage.segment;
+        for (int i = 0; i < out.length; i++) {
+            long at = storageIndex(i);
+            out[i] = switch (dtype) {
+                case I64 -> seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at);
+                case I32 -> seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, at);
+                case U8 -> seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at) & 0xff;
+                default -> seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at) != 0 ? 1 : 0;
+            };
         }
         return out;
     }
 
     /** The single element of a one-element tensor. */
     public double item() {
+        checkOpen("item");
         if (numel() != 1) {
             throw new IllegalStateException("item() needs a one-element tensor, got " + shape);
         }
