@@ -29,7 +29,9 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * 3x3 float32 convolutions (stride 1, padding 1) through the real executor on all cores: the
  * forward pass alone, and forward + backward (the traced {@code CONV2D} plus the input and weight
- * gradients from {@link Autodiff#vjp}, one program). The {@code gflop} counter is GFLOP/s, counting
+ * gradients from {@link Autodiff#vjp}, one program), the latter both with fed inputs (copied
+ * into the program every run, as {@code Program.run} does for data inputs) and with the inputs
+ * bound as parameters (wrapped, not copied). The {@code gflop} counter is GFLOP/s, counting
  * {@code 2 * numel(y) * (cIn/groups) * 9} for the forward pass and three times that for forward +
  * backward, as {@code benchmarks/pytorch/cpu_reference.py} does. Run with
  * {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar benchmarks/target/benchmarks.jar Conv2dBenchmark}.
@@ -51,6 +53,7 @@ public class Conv2dBenchmark {
 
         Program forward;
         Program forwardBackward;
+        Program forwardBackwardBound;
         Value fx;
         Value fw;
         Value bx;
@@ -90,9 +93,24 @@ public class Conv2dBenchmark {
             outputs.add(0, y);
             forwardBackward = Executor.cpu().compile(gb, outputs);
 
+            // The same step with x, w and dy as bound parameters: the executor wraps bound tensors
+            // without copying, as it would use activations produced by earlier layers, so this
+            // variant times the kernels without the per-run copy of fed inputs.
+            Graph gp = new Graph("conv_fwd_bwd_bound_bench");
+            Value px = gp.parameter("x", xs, DType.F32);
+            Value pw = gp.parameter("w", ws, DType.F32);
+            Value py = Ops.conv2d(px, pw, p);
+            Value pdy = gp.parameter("dy", py.shape(), DType.F32);
+            List<Value> boundOutputs = new ArrayList<>(Autodiff.vjp(List.of(py), List.of(pdy), List.of(px, pw)));
+            boundOutputs.add(0, py);
+            forwardBackwardBound = Executor.cpu().compile(gp, boundOutputs);
+
             tx = MatmulBenchmark.random(xs, 3);
             tw = MatmulBenchmark.random(ws, 4);
             tdy = MatmulBenchmark.random(y.shape(), 5);
+            forwardBackwardBound.bind(px, tx);
+            forwardBackwardBound.bind(pw, tw);
+            forwardBackwardBound.bind(pdy, tdy);
             forwardGflop = 2.0 * y.shape().numel() * (c / groups) * 9 / 1e9;
         }
 
@@ -101,6 +119,7 @@ public class Conv2dBenchmark {
         public void tearDown() {
             forward.close();
             forwardBackward.close();
+            forwardBackwardBound.close();
             tx.close();
             tw.close();
             tdy.close();
@@ -115,7 +134,15 @@ public class Conv2dBenchmark {
         return out;
     }
 
-    /** Forward, input gradient and weight gradient in one program run. */
+    /** Forward, input gradient and weight gradient in one program run, inputs bound (not copied per run). */
+    @Benchmark
+    public Object forwardBackwardBound(Problem p, MatmulBenchmark.Flops f) {
+        List<Tensor> out = p.forwardBackwardBound.run(Map.of());
+        f.gflop += 3 * p.forwardGflop;
+        return out;
+    }
+
+    /** Forward, input gradient and weight gradient in one program run, inputs fed (copied in) each run. */
     @Benchmark
     public Object forwardBackward(Problem p, MatmulBenchmark.Flops f) {
         List<Tensor> out = p.forwardBackward.run(Map.of(p.bx, p.tx, p.bw, p.tw, p.bdy, p.tdy));
