@@ -157,6 +157,10 @@ public final class Ops {
 
     /** Mean over {@code axes} (all axes when none are given): sum times 1/count. */
     public static Value mean(Value x, boolean keepDims, int... axes) {
+        if (!x.dtype().isFloating()) {
+            // 1/count in an integer dtype is 0: the mean would silently be all zeros
+            throw new TraceException("mean", "expects a floating-point input, got " + describe(x) + "; cast it first", CallSite.capture());
+        }
         Value s = sum(x, keepDims, axes);
         long count = x.shape().numel() / Math.max(1, s.shape().numel());
         return mul(s, constant(x.graph(), 1.0 / count, x.dtype()));
@@ -460,6 +464,7 @@ public final class Ops {
     /** NCHW 2-D convolution (cross-correlation); weight is [cOut, cIn/groups, kh, kw]; no bias. */
     public static Value conv2d(Value x, Value w, OpAttrs.Conv2d p) {
         sameDtypeOrThrow(Op.CONV2D, x, w);
+        floatingOrThrow(Op.CONV2D, x);
         Shape out = conv2dOutput(x.shape(), w.shape(), p);
         return x.graph().add(Op.CONV2D, List.of(x, w), p, out, x.dtype());
     }
@@ -467,6 +472,7 @@ public final class Ops {
     /** Gradient of {@link #conv2d} with respect to its input of shape {@code xShape}. */
     public static Value conv2dGradInput(Value dy, Value w, OpAttrs.Conv2d p, Shape xShape) {
         sameDtypeOrThrow(Op.CONV2D_GRAD_INPUT, dy, w);
+        floatingOrThrow(Op.CONV2D_GRAD_INPUT, dy);
         Shape y = conv2dOutput(xShape, w.shape(), p);
         if (!y.equals(dy.shape())) {
             throw error(Op.CONV2D_GRAD_INPUT, "output gradient " + describe(dy) + " should have shape " + y);
@@ -477,6 +483,7 @@ public final class Ops {
     /** Gradient of {@link #conv2d} with respect to its weight of shape {@code wShape}. */
     public static Value conv2dGradWeight(Value x, Value dy, OpAttrs.Conv2d p, Shape wShape) {
         sameDtypeOrThrow(Op.CONV2D_GRAD_WEIGHT, x, dy);
+        floatingOrThrow(Op.CONV2D_GRAD_WEIGHT, x);
         Shape y = conv2dOutput(x.shape(), wShape, p);
         if (!y.equals(dy.shape())) {
             throw error(Op.CONV2D_GRAD_WEIGHT, "output gradient " + describe(dy) + " should have shape " + y);
@@ -511,12 +518,14 @@ public final class Ops {
 
     /** Max pooling over NCHW windows. */
     public static Value maxPool2d(Value x, OpAttrs.Pool2d p) {
+        floatingOrThrow(Op.MAX_POOL2D, x);
         return x.graph().add(Op.MAX_POOL2D, List.of(x), p, pool2dOutput(Op.MAX_POOL2D, x.shape(), p), x.dtype());
     }
 
     /** Gradient of {@link #maxPool2d}: dy routed to each window's argmax in x. */
     public static Value maxPool2dGrad(Value x, Value dy, OpAttrs.Pool2d p) {
         sameDtypeOrThrow(Op.MAX_POOL2D_GRAD, x, dy);
+        floatingOrThrow(Op.MAX_POOL2D_GRAD, x);
         Shape y = pool2dOutput(Op.MAX_POOL2D_GRAD, x.shape(), p);
         if (!y.equals(dy.shape())) {
             throw error(Op.MAX_POOL2D_GRAD, "output gradient " + describe(dy) + " should have shape " + y);
@@ -526,11 +535,13 @@ public final class Ops {
 
     /** Average pooling over NCHW windows. */
     public static Value avgPool2d(Value x, OpAttrs.Pool2d p) {
+        floatingOrThrow(Op.AVG_POOL2D, x);
         return x.graph().add(Op.AVG_POOL2D, List.of(x), p, pool2dOutput(Op.AVG_POOL2D, x.shape(), p), x.dtype());
     }
 
     /** Gradient of {@link #avgPool2d} for an input of shape {@code xShape}. */
     public static Value avgPool2dGrad(Value dy, OpAttrs.Pool2d p, Shape xShape) {
+        floatingOrThrow(Op.AVG_POOL2D_GRAD, dy);
         Shape y = pool2dOutput(Op.AVG_POOL2D_GRAD, xShape, p);
         if (!y.equals(dy.shape())) {
             throw error(Op.AVG_POOL2D_GRAD, "output gradient " + describe(dy) + " should have shape " + y);
@@ -618,6 +629,17 @@ public final class Ops {
             throw error(op, "shapes " + describe(a) + " and " + describe(b) + " do not broadcast");
         }
         return out;
+    }
+
+    /**
+     * Convolution and pooling compute in floating point (the CPU kernels go through double, which
+     * is inexact for large i64 values, and an integer average would truncate): integer and bool
+     * inputs are rejected here rather than computed approximately.
+     */
+    private static void floatingOrThrow(Op op, Value x) {
+        if (!x.dtype().isFloating()) {
+            throw error(op, "expects a floating-point input, got " + describe(x) + "; cast it first");
+        }
     }
 
     private static void sameDtypeOrThrow(Op op, Value a, Value b) {

@@ -78,7 +78,7 @@ public final class Value {
     public Value matmul(Value o) { return Ops.matmul(this, o); }
     public Value sum(int... axes) { return Ops.sum(this, false, axes); }
     public Value mean(int... axes) { return Ops.mean(this, false, axes); }
-    public Value reshape(int... dims) { return Ops.reshape(this, Shape.of(dims)); }
+    public Value reshape(int... dims) { return Ops.reshape(this, dims); }
     public Value permute(int... perm) { return Ops.permute(this, perm); }
     public Value transpose() { return Ops.transpose(this); }
     public Value cast(DType to) { return Ops.cast(this, to); }
