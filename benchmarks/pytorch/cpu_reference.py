@@ -4,9 +4,10 @@
 Times the same workloads as MatmulBenchmark and Conv2dBenchmark on PyTorch's CPU build, with the
 thread count pinned (default 2, the cores of the benchmark machine), after a warm-up, and reports
 the median of repeated runs as GFLOP/s. Convolutions run in NCHW (Frugal's layout) and again in
-channels_last (NHWC, which oneDNN prefers and is much faster at for some shapes). FLOP counts match the JMH benchmarks: 2*M*N*K for matmul;
-for a convolution 2 * numel(y) * (C_in/groups) * kh * kw for the forward pass, and three times
-that for forward + backward (grad input + grad weight).
+channels_last (NHWC, which oneDNN prefers and is much faster at for some shapes). FLOP counts
+match the JMH benchmarks: 2*M*N*K for matmul; for a convolution 2 * numel(y) * (C_in/groups) *
+kh * kw for the forward pass, and three times that for forward + backward (grad input + grad
+weight).
 
 Prints a table, then one JSON line (prefixed "JSON ") for tools.
 """
