@@ -73,6 +73,21 @@ final class CpuElements {
         }
     }
 
+    /**
+     * Rounds a 64-bit integer to F16 or BF16 once. Beyond 2^53 the conversion to double is itself
+     * inexact, so it is made round-to-odd first (the odd one of the two doubles around the
+     * integer), which keeps the final nearest-even rounding exact.
+     */
+    static short roundLongToHalf(long v, DType t) {
+        double d = (double) v;
+        boolean exact = d != 0x1.0p63 && (long) d == v;
+        if (!exact && (Double.doubleToRawLongBits(d) & 1) == 0) {
+            boolean above = d == 0x1.0p63 || (long) d > v;
+            d = above ? Math.nextDown(d) : Math.nextUp(d);
+        }
+        return roundDoubleToHalf(d, t);
+    }
+
     /** Rounds a double to F16 or BF16 once (no double rounding through float). */
     static short roundDoubleToHalf(double v, DType t) {
         return t == DType.F16 ? Float16.fromDouble(v) : BFloat16.fromDouble(v);

@@ -371,7 +371,7 @@ final class CpuElementwise {
      * Conversion rules: floating to floating rounds once to nearest even; floating to integer
      * truncates toward zero (NaN becomes 0, out-of-range values saturate at the 64-bit limits and
      * then wrap to the narrower type); anything to BOOL is {@code != 0}; integers convert exactly
-     * where the target can hold the value.
+     * where the target can hold the value, and otherwise round once to nearest even.
      */
     private static void castRow(DType from, DType to, MemorySegment o, long oo, MemorySegment a, long ao, long as, int n) {
         for (int i = 0; i < n; i++) {
@@ -388,7 +388,12 @@ final class CpuElementwise {
                 double v = CpuElements.load(a, from, si);
                 CpuElements.storeLong(o, to, di, to == DType.BOOL ? (v != 0 ? 1 : 0) : (long) v);
             } else if (to.isFloating()) {
-                CpuElements.store(o, to, di, (double) CpuElements.loadLong(a, from, si));
+                long v = CpuElements.loadLong(a, from, si);
+                switch (to) {
+                    case F64 -> o.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, di, (double) v);
+                    case F32 -> o.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, di, (float) v); // one rounding, not long -> double -> float
+                    default -> o.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, di, CpuElements.roundLongToHalf(v, to));
+                }
             } else {
                 CpuElements.storeLong(o, to, di, CpuElements.loadLong(a, from, si));
             }
