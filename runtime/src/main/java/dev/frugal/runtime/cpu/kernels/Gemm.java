@@ -21,7 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * buffers (the packing absorbs both transposes and zero-pads the edges), and a register-blocked
  * micro-kernel computes {@link #MR} x {@link #NR} tiles of {@code C} with FMA accumulators held
  * in registers. Work is split across {@link CpuParallel} by batch, then along the larger of M and
- * N, one part per thread, so each thread packs its panels once.
+ * N, one part per thread, so each thread packs its panels once. Called from inside the pool (for
+ * example per image from a parallel convolution) a GEMM runs whole on the calling thread.
  *
  * <p>The float64 path is a plain, parallel loop nest: it exists for finite-difference gradient
  * checks, where correctness matters and speed only has to be reasonable.
