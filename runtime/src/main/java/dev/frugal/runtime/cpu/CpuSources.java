@@ -72,16 +72,17 @@ final class CpuSources {
                         MemorySegment o = CpuElements.seg(slots, out);
                         long offset = CpuElements.seg(slots, in[0]).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
                         // Tasks cover whole Philox blocks of the counter sequence offset, offset+1, ...
-                        long firstBlock = Long.divideUnsigned(offset, 4);
-                        long lastBlock = Long.divideUnsigned(offset + n - 1, 4);
-                        long blocks = n == 0 ? 0 : lastBlock - firstBlock + 1;
+                        // (unsigned, wrapping past 2^64 - 1 to 0, so block indices wrap modulo 2^62).
+                        long firstBlock = offset >>> 2;
+                        int lead = (int) (offset & 3);
+                        long blocks = n == 0 ? 0 : (lead + n + 3) / 4;
                         CpuParallel.parallelFor(0, (int) blocks, GRAIN / 4, (from, to) -> {
                             int[] words = new int[4];
                             for (int bi = from; bi < to; bi++) {
-                                long block = firstBlock + bi;
+                                long block = (firstBlock + bi) & (-1L >>> 2);
                                 Philox.block(seed, stream, block, words);
                                 for (int w = 0; w < 4; w++) {
-                                    long i = block * 4 + w - offset; // element index (wraps consistently)
+                                    long i = bi * 4L + w - lead; // element index: counter offset + i is block * 4 + w
                                     if (i >= 0 && i < n) {
                                         CpuElements.store(o, t, i, Philox.toUniform(words[w]));
                                     }
