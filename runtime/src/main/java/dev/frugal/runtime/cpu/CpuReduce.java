@@ -28,8 +28,8 @@ import java.util.List;
  * the output is [A, K]: with K == 1 each output is a contiguous row reduction (float32 on the
  * Vector API), otherwise rows of K are combined elementwise (also vectorised). Other patterns use
  * a general odometer loop. Work is split over outputs; a few long rows (a full sum) are split
- * along R into per-thread partials that are combined in a fixed order, so results do not depend
- * on scheduling.
+ * along R into a fixed number of partials that are combined in a fixed order, so results depend
+ * neither on scheduling nor on the number of threads.
  *
  * <p>Accumulation: float32 sums accumulate in float32 lanes (as a GPU does); every other
  * floating type accumulates in double and rounds once on store; integers accumulate in long.
@@ -41,6 +41,10 @@ final class CpuReduce {
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int GRAIN = 1 << 14;
+    /** Reductions with fewer output rows than this split each long row into partials. */
+    private static final int SPLIT_ROWS = 8;
+    /** Partials per split row: enough to keep 8 threads busy, fixed so the summation order is too. */
+    private static final int SPLIT_PARTS = 16;
 
     private CpuReduce() {
     }
@@ -100,8 +104,9 @@ final class CpuReduce {
     // ------------------------------------------------------------------ [A, R, K]
 
     private static Kernel arkKernel(Op op, DType t, int inSlot, int outSlot, long a, long r, long k, boolean check, String where, long outCount) {
-        // Full-ish reductions: few long rows are split along R into per-thread partials.
-        int parts = (k == 1 && a < CpuParallel.threads() && r >= 4L * GRAIN && op != Op.ARGMAX) ? CpuParallel.threads() * 2 : 1;
+        // Full-ish reductions: few long rows are split along R into partials. The split depends on
+        // the shape only, never on the thread count, so results are the same on any machine.
+        int parts = (k == 1 && a < SPLIT_ROWS && r >= 4L * GRAIN && op != Op.ARGMAX) ? SPLIT_PARTS : 1;
         double[] partials = parts > 1 ? new double[(int) a * parts] : null;
         long[] partialsLong = parts > 1 ? new long[(int) a * parts] : null;
         return new Kernel() {

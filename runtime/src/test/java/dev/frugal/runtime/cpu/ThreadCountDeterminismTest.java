@@ -1,0 +1,107 @@
+package dev.frugal.runtime.cpu;
+
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.Program;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.OpAttrs;
+import dev.frugal.runtime.graph.Ops;
+import dev.frugal.runtime.graph.Value;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The CPU kernels' results do not depend on the number of threads. The pool size is fixed per
+ * JVM ({@code frugal.cpu.threads}, read once), so the same fixed-seed workload runs in two child
+ * JVMs, with 1 and with 3 threads, and their outputs must be bit-identical. The workload covers
+ * the paths that split work: long row reductions (split partials), column reductions, full sums,
+ * large elementwise ops, scatter-add, gather, pooling and random draws.
+ */
+class ThreadCountDeterminismTest {
+
+    /** Runs the workload and prints one line per output: its name and a hash of its raw values. */
+    public static void main(String[] args) {
+        for (String line : workload()) {
+            System.out.println(line);
+        }
+    }
+
+    static List<String> workload() {
+        Random rnd = new Random(1234);
+        Graph g = new Graph("determinism");
+        Value rows = g.input("rows", Shape.of(2, 150_000), DType.F32);
+        Value cols = g.input("cols", Shape.of(70_000, 5), DType.F32);
+        Value h = g.input("h", Shape.of(300_000), DType.BF16);
+        Value d = g.input("d", Shape.of(3, 90_000), DType.F64);
+        Value idx = g.input("idx", Shape.of(5000), DType.I32);
+        Value img = g.input("img", Shape.of(4, 8, 33, 33), DType.F32);
+        Value off = g.input("off", Shape.scalar(), DType.I64);
+        List<Value> outs = List.of(
+                Ops.sum(rows, false, 1), Ops.max(rows, false, 1), Ops.sum(rows, false), Ops.sum(cols, false, 0),
+                Ops.sum(h, false), Ops.sum(d, true, 1), Ops.sum(d, false, 0),
+                Ops.exp(Ops.mul(Ops.add(rows, Ops.constant(g, 0.5f, DType.F32)), rows)),
+                Ops.gather(cols, idx, 0), Ops.scatterAdd(Ops.gather(cols, idx, 0), idx, 0, cols.shape()),
+                Ops.maxPool2d(img, new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false)), Ops.avgPool2d(img, new OpAttrs.Pool2d(2, 2, 1, 1, 0, 0, true)),
+                Ops.randomUniform(off, Shape.of(100_003), 7, 1), Ops.argmax(cols, 0, false));
+        List<String> lines = new ArrayList<>();
+        try (Program p = Executor.cpu().compile(g, outs);
+             Tensor rt = CpuReference.random(rnd, DType.F32, rows.shape(), -1, 1);
+             Tensor ct = CpuReference.random(rnd, DType.F32, cols.shape(), -1, 1);
+             Tensor ht = CpuReference.random(rnd, DType.BF16, h.shape(), -1, 1);
+             Tensor dt = CpuReference.random(rnd, DType.F64, d.shape(), -1, 1);
+             Tensor it = Tensor.zeros(idx.shape(), DType.I32);
+             Tensor imt = CpuReference.random(rnd, DType.F32, img.shape(), -1, 1);
+             Tensor ot = Tensor.ofLongs(new long[] {12345})) {
+            for (int i = 0; i < 5000; i++) {
+                it.setFlat(i, rnd.nextInt(70_000));
+            }
+            List<Tensor> res = p.run(Map.of(rows, rt, cols, ct, h, ht, d, dt, idx, it, img, imt, off, ot));
+            for (int i = 0; i < res.size(); i++) {
+                Tensor t = res.get(i);
+                long n = t.numel() * t.dtype().byteSize();
+                byte[] bytes = t.segment().asSlice(t.offset() * t.dtype().byteSize(), n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                lines.add(outs.get(i).node().op().printName() + " " + t.dtype() + t.shape() + " " + java.util.Arrays.hashCode(bytes));
+            }
+        }
+        return lines;
+    }
+
+    private static List<String> runChild(int threads) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = List.of(java, "--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx1g",
+                "-Dfrugal.cpu.threads=" + threads, "-cp", System.getProperty("java.class.path"), ThreadCountDeterminismTest.class.getName());
+        Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String output = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(proc.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
+        assertEquals(0, proc.exitValue(), "child JVM with " + threads + " threads failed:\n" + output);
+        List<String> lines = new ArrayList<>();
+        for (String l : output.split("\n")) {
+            if (!l.isBlank() && !l.startsWith("WARNING")) {
+                lines.add(l.strip());
+            }
+        }
+        return lines;
+    }
+
+    @Test
+    void oneThreadAndThreeThreadsGiveBitIdenticalResults() throws Exception {
+        List<String> one = runChild(1);
+        List<String> three = runChild(3);
+        assertEquals(14, one.size(), String.join("\n", one));
+        for (int i = 0; i < one.size(); i++) {
+            assertEquals(one.get(i), three.get(i), "output " + i + " differs between 1 and 3 threads");
+        }
+    }
+}
