@@ -508,8 +508,9 @@ public final class Ops {
         if (w.dim(1) != c / p.groups()) {
             throw error(op, "weight " + w + " should have " + (c / p.groups()) + " input channels per group for input " + x + " with groups=" + p.groups());
         }
-        int oh = (x.dim(2) + 2 * p.padH() - p.dilationH() * (w.dim(2) - 1) - 1) / p.strideH() + 1;
-        int ow = (x.dim(3) + 2 * p.padW() - p.dilationW() * (w.dim(3) - 1) - 1) / p.strideW() + 1;
+        // floorDiv: a kernel larger than the padded input must not fit (truncation toward zero would give one output)
+        int oh = Math.floorDiv(x.dim(2) + 2 * p.padH() - p.dilationH() * (w.dim(2) - 1) - 1, p.strideH()) + 1;
+        int ow = Math.floorDiv(x.dim(3) + 2 * p.padW() - p.dilationW() * (w.dim(3) - 1) - 1, p.strideW()) + 1;
         if (oh <= 0 || ow <= 0) {
             throw error(op, "kernel " + w.dim(2) + "x" + w.dim(3) + " with " + p + " does not fit input " + x);
         }
@@ -558,9 +559,11 @@ public final class Ops {
                 || p.padH() > p.kernelH() / 2 || p.padW() > p.kernelW() / 2) {
             throw error(op, "invalid window " + p + " (kernel, stride >= 1; 0 <= padding <= kernel/2)");
         }
-        int oh = (x.dim(2) + 2 * p.padH() - p.kernelH()) / p.strideH() + 1;
-        int ow = (x.dim(3) + 2 * p.padW() - p.kernelW()) / p.strideW() + 1;
-        if (oh <= 0 || ow <= 0) {
+        // floorDiv: a window larger than the padded input must not fit (truncation toward zero would
+        // give one partial window); an empty plane has no element for any window to hold.
+        int oh = Math.floorDiv(x.dim(2) + 2 * p.padH() - p.kernelH(), p.strideH()) + 1;
+        int ow = Math.floorDiv(x.dim(3) + 2 * p.padW() - p.kernelW(), p.strideW()) + 1;
+        if (oh <= 0 || ow <= 0 || x.dim(2) == 0 || x.dim(3) == 0) {
             throw error(op, "window " + p + " does not fit input " + x);
         }
         return Shape.of(x.dim(0), x.dim(1), oh, ow);

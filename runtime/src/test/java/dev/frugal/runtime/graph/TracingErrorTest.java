@@ -166,6 +166,13 @@ class TracingErrorTest {
         expect(here(), "avg_pool2d", () -> Ops.avgPool2d(xi, pool), "floating-point");
         expect(here(), "avg_pool2d", () -> Ops.avgPool2d(x4, new OpAttrs.Pool2d(2, 2, 1, 1, 2, 0, false)), "invalid window", "kernel/2");
         expect(here(), "max_pool2d", () -> Ops.maxPool2d(x4, new OpAttrs.Pool2d(7, 7, 1, 1, 0, 0, false)), "does not fit", "[1,2,5,5]");
+        Value x2 = g.input("x2", Shape.of(1, 1, 2, 2), DType.F32);
+        Value x0 = g.input("x0", Shape.of(1, 1, 0, 4), DType.F32);
+        Value w4 = g.input("w4", Shape.of(1, 1, 4, 4), DType.F32);
+        // a 4x4 window or kernel with stride 3 does not fit a 2x2 input (no partial window at the edge)
+        expect(here(), "max_pool2d", () -> Ops.maxPool2d(x2, new OpAttrs.Pool2d(4, 4, 3, 3, 0, 0, false)), "does not fit", "[1,1,2,2]");
+        expect(here(), "conv2d", () -> Ops.conv2d(x2, w4, new OpAttrs.Conv2d(3, 3, 0, 0, 1, 1, 1)), "does not fit", "[1,1,2,2]");
+        expect(here(), "avg_pool2d", () -> Ops.avgPool2d(x0, new OpAttrs.Pool2d(2, 2, 1, 1, 1, 1, false)), "does not fit", "[1,1,0,4]");
         expect(here(), "max_pool2d_grad", () -> Ops.maxPool2dGrad(x4, dy, pool), "should have shape [1,2,2,2]");
     }
 
