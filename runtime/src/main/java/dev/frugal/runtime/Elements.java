@@ -9,7 +9,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * Reads and writes single elements of any {@link DType} as {@code double}, rounding on store
  * exactly as the stored type requires (one round-to-nearest-even for F32, F16 and BF16, straight
- * from the double; truncation toward zero for integers; {@code != 0} for BOOL). Used by eager conveniences and reference code, never by hot kernels.
+ * from the double; truncation toward zero to 64 bits, then wrapping to the narrower integer type,
+ * exactly as the CAST op does; {@code != 0} for BOOL). Used by eager conveniences and reference code, never by hot kernels.
  */
 public final class Elements {
     private Elements() {
@@ -37,8 +38,9 @@ public final class Elements {
             case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, Float16.fromDouble(value));
             case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, BFloat16.fromDouble(value));
             case I64 -> seg.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index, (long) value);
-            case I32 -> seg.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index, (int) value);
-            case U8 -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (int) value);
+            // like the CAST kernel: truncate toward zero to 64 bits, then wrap to the narrower type
+            case I32 -> seg.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index, (int) (long) value);
+            case U8 -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (long) value);
             case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (value != 0 ? 1 : 0));
         }
     }
