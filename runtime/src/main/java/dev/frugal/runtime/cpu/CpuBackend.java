@@ -82,6 +82,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Kernel prepare(Node node, int[] inputSlots, int outputSlot, boolean checkNonFinite) {
+        checkSize(node);
         return switch (node.op().kind()) {
             case SOURCE -> CpuSources.prepare(node, inputSlots, outputSlot);
             case UNARY, BINARY, COMPARE, TERNARY -> CpuElementwise.prepare(node, inputSlots, outputSlot);
@@ -99,6 +100,21 @@ public final class CpuBackend implements Backend {
                 yield prepareCopy(inputSlots[1], inputSlots[0], bytes);
             }
         };
+    }
+
+    /**
+     * The kernels index elements (and split work) with {@code int} counts: refuse a node with a
+     * value of more than {@link Integer#MAX_VALUE} elements at compile time, naming it, rather
+     * than let an index overflow at run time.
+     */
+    private static void checkSize(Node node) {
+        for (int i = 0; i <= node.inputs().size(); i++) {
+            var v = i < node.inputs().size() ? node.input(i) : node.output();
+            if (v != null && v.shape().numel() > Integer.MAX_VALUE) {
+                throw new UnsupportedOperationException(node.op().printName() + ": the cpu backend handles at most " + Integer.MAX_VALUE
+                        + " elements per value, got " + v.dtype() + v.shape() + " (" + v.shape().numel() + " elements) in " + node);
+            }
+        }
     }
 
     @Override

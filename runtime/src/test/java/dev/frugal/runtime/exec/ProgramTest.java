@@ -212,6 +212,15 @@ class ProgramTest {
     }
 
     @Test
+    void valuesTooLargeForTheCpuKernelsAreRejectedAtCompileTime() {
+        Graph g = new Graph("huge");
+        Value x = g.input("x", Shape.of(1 << 16, 1 << 16), DType.U8); // 2^32 elements: never allocated
+        Value y = Ops.neg(x);
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> Executor.cpu().compile(g, List.of(y)));
+        assertMessage(e, "neg", "u8[65536,65536]", "4294967296 elements", "ProgramTest.java");
+    }
+
+    @Test
     void assignmentsHappenInPlaceAfterEveryRead() {
         Graph g = new Graph("sgd");
         Value x = g.input("x", Shape.of(2), DType.F32);
