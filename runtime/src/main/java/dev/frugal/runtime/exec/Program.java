@@ -121,8 +121,10 @@ public final class Program implements AutoCloseable {
                 throw new IllegalArgumentException("run: fed value " + v + " is not a data input of graph '" + graph.name() + "'");
             }
         }
-        for (Map.Entry<Value, Integer> e : feedSlots.entrySet()) {
-            Value in = e.getKey();
+        for (Value in : graph.inputs()) { // declaration order, so the error names the first bad feed
+            if (!feedSlots.containsKey(in)) {
+                continue;
+            }
             Tensor t = feeds.get(in);
             if (t == null) {
                 throw new IllegalArgumentException("run: data input '" + in.ref() + "' (" + in.dtype() + in.shape() + ") is not fed");
@@ -135,7 +137,10 @@ public final class Program implements AutoCloseable {
                         + ", got " + t.dtype() + t.shape());
             }
         }
-        for (Value in : boundSlots.keySet()) {
+        for (Value in : graph.inputs()) { // declaration order, so the error names the first unbound input
+            if (!boundSlots.containsKey(in)) {
+                continue;
+            }
             Tensor t = boundTensors.get(in);
             if (t == null) {
                 throw new IllegalStateException("run: " + (in.isInput(InputKind.PARAMETER) ? "parameter" : "state") + " input '" + in.ref()

@@ -68,7 +68,7 @@ public sealed interface OpAttrs {
     record Matmul(boolean transA, boolean transB) implements OpAttrs {
         @Override
         public String toString() {
-            return (transA ? "transA " : "") + (transB ? "transB" : "");
+            return transA && transB ? "transA transB" : transA ? "transA" : transB ? "transB" : "";
         }
     }
 

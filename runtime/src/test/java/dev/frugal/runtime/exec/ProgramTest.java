@@ -333,6 +333,19 @@ class ProgramTest {
             assertTrue(Float.isNaN(r[1]), "with the check off the NaN comes through");
         }
         assertFalse(ex.withNonFiniteCheck(false).checksNonFinite());
+        // a failed step performs none of its assignments: the parameters keep their values
+        Graph sgd = new Graph("failed-step");
+        Value in = sgd.input("in", Shape.of(3), DType.F32);
+        Value w = sgd.parameter("w", Shape.of(3), DType.F32);
+        Value loss = Ops.sum(Ops.mul(w, in), false);
+        Ops.assign(w, Ops.sub(w, in));
+        try (Program p = ex.compile(sgd, List.of(loss));
+             Tensor wt = Tensor.of(new float[] {1, 2, 3}, 3);
+             Tensor bad = Tensor.of(new float[] {1, Float.POSITIVE_INFINITY, 1}, 3)) {
+            p.bind(w, wt);
+            assertThrows(NonFiniteException.class, () -> p.run(Map.of(in, bad)));
+            assertArrayEquals(new float[] {1, 2, 3}, wt.toFloatArray(), "no assignment after a failed step");
+        }
         assertTrue(new Executor(ex.backend()).checksNonFinite());
     }
 

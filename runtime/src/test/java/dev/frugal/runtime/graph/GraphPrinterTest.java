@@ -78,6 +78,12 @@ class GraphPrinterTest {
         assertLine("iota(axis=1) : i32[2,3]", Ops.iota(g, Shape.of(2, 3), 1, DType.I32));
         assertLine("argmax(x; axes=[1]) : i64[1,4,4]", Ops.argmax(x, 1, false));
         assertLine("expand(%12) : f32[2,2]", Ops.full(g, Shape.of(2, 2), 1.5, DType.F32));
+        Value m = g.input("m", Shape.of(3, 4), DType.F32);
+        Value mt = g.input("mt", Shape.of(4, 3), DType.F32);
+        assertLine("matmul(m, m; transB) : f32[3,3]", Ops.matmul(m, m, false, true));
+        assertLine("matmul(m, m; transA) : f32[4,4]", Ops.matmul(m, m, true, false));
+        assertLine("matmul(m, mt; transA transB) : f32[4,4]", Ops.matmul(m, mt, true, true));
+        assertLine("matmul(m, mt) : f32[3,3]", Ops.matmul(m, mt));
         assertLine("conv2d(x, k; stride=1x1 pad=1x1 dilation=1x1 groups=2) : f32[1,2,4,4]",
                 Ops.conv2d(x, g.parameter("k", Shape.of(2, 1, 3, 3), DType.F32), new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 2)));
     }
