@@ -61,7 +61,7 @@ class BFloat16Test {
     void randomFloatsRoundToNearestEven() {
         long seed = System.nanoTime();
         SplittableRandom rnd = new SplittableRandom(seed);
-        for (int i = 0; i < 4_000_000; i++) {
+        for (int i = 0; i < 1_000_000; i++) {
             float f = Float.intBitsToFloat(rnd.nextInt());
             short got = BFloat16.fromFloat(f);
             if (Float.isNaN(f)) {
