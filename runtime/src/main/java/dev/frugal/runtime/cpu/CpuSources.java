@@ -31,10 +31,14 @@ final class CpuSources {
                 return slots -> {
                     MemorySegment o = CpuElements.seg(slots, out);
                     for (long i = 0; i < n; i++) {
-                        if (t.isFloating()) {
+                        if (t == DType.F16 || t == DType.BF16) {
+                            // one rounding of the double attribute, as Tensor and CAST from f64 do
+                            o.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, CpuElements.roundDoubleToHalf(value, t));
+                        } else if (t.isFloating()) {
                             CpuElements.store(o, t, i, value);
                         } else {
-                            CpuElements.storeLong(o, t, i, (long) value);
+                            // a bool constant is value != 0 (0.5 and NaN are true), as Tensor stores it
+                            CpuElements.storeLong(o, t, i, t == DType.BOOL ? (value != 0 ? 1 : 0) : (long) value);
                         }
                     }
                 };

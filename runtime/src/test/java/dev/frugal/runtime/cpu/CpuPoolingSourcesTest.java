@@ -127,7 +127,15 @@ class CpuPoolingSourcesTest {
     void constantsAndIotaForEveryDtype() {
         for (DType t : CpuReference.ALL) {
             Graph g = new Graph("sources");
-            double value = t == DType.BOOL ? 1 : t == DType.U8 ? 200 : t.isFloating() ? 1.0 / 3 : -7;
+            // values that need the dtype's rounding: a fractional bool, an out-of-range u8, a fraction for integers
+            double value = switch (t) {
+                case BOOL -> 0.5;
+                case U8 -> 300.7;
+                case I64, I32 -> -7.9;
+                case F16 -> 1 + 0x1.0p-11 + 0x1.0p-40; // just above a binary16 tie: must round up, once
+                case BF16 -> 1 + 0x1.0p-8 + 0x1.0p-40;
+                default -> 1.0 / 3;
+            };
             Value full = Ops.full(g, Shape.of(2, 3), value, t);
             Value iota0 = Ops.iota(g, Shape.of(3, 4), 0, t);
             Value iota1 = Ops.iota(g, Shape.of(3, 4), -1, t);
