@@ -44,4 +44,32 @@ public final class Elements {
             case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (value != 0 ? 1 : 0));
         }
     }
+
+    /**
+     * Reads element {@code index} as a long: integers exactly, BOOL as 0/1, floating elements as
+     * their bit patterns (only meaningful for a same-dtype move).
+     */
+    static long getLong(MemorySegment seg, DType dtype, long index) {
+        return switch (dtype) {
+            case F64, I64 -> seg.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index);
+            case F32, I32 -> seg.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index);
+            case F16, BF16 -> seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index);
+            case U8 -> seg.get(ValueLayout.JAVA_BYTE, index) & 0xff;
+            case BOOL -> seg.get(ValueLayout.JAVA_BYTE, index) != 0 ? 1 : 0;
+        };
+    }
+
+    /**
+     * Writes a value read by {@link #getLong}: with {@code raw} (same dtype) the bits as they
+     * are; otherwise an integer, wrapped to the type (BOOL is {@code != 0}).
+     */
+    static void setLong(MemorySegment seg, DType dtype, long index, long value, boolean raw) {
+        switch (dtype) {
+            case F64, I64 -> seg.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, index, value);
+            case F32, I32 -> seg.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, index, (int) value);
+            case F16, BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index, (short) value);
+            case U8 -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) value);
+            case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (raw ? value : value != 0 ? 1 : 0));
+        }
+    }
 }

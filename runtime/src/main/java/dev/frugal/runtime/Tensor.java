@@ -388,10 +388,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor to(DType target) {
         checkOpen("to");
         Tensor out = zeros(shape, target);
-        long n = numel();
-        for (long i = 0; i < n; i++) {
-            Elements.set(out.storage.segment, target, i, Elements.get(storage.segment, dtype, storageIndex(i)));
-        }
+        out.copyFrom(this);
         return out;
     }
 
@@ -405,6 +402,13 @@ public final class Tensor implements AutoCloseable {
         long n = numel();
         if (src.dtype == dtype && src.isContiguous() && isContiguous()) {
             MemorySegment.copy(src.storage.segment, src.offset * dtype.byteSize(), storage.segment, offset * dtype.byteSize(), n * dtype.byteSize());
+            return;
+        }
+        if (src.dtype == dtype || (src.dtype.isIntegral() && dtype.isIntegral())) {
+            // exact: same-type moves and integer conversions never go through double (i64 beyond 2^53)
+            for (long i = 0; i < n; i++) {
+                Elements.setLong(storage.segment, dtype, storageIndex(i), Elements.getLong(src.storage.segment, src.dtype, src.storageIndex(i)), src.dtype == dtype);
+            }
             return;
         }
         for (long i = 0; i < n; i++) {

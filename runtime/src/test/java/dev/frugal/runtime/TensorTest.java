@@ -53,8 +53,19 @@ class TensorTest {
             assertEquals(DType.I32, t.dtype());
             assertArrayEquals(new long[] {-1, 2, Integer.MAX_VALUE}, t.toLongArray());
         }
-        try (Tensor t = Tensor.ofLongs(new long[] {(1L << 53) + 1, Long.MIN_VALUE}, 2)) {
-            assertArrayEquals(new long[] {(1L << 53) + 1, Long.MIN_VALUE}, t.toLongArray(), "i64 values beyond 2^53 read back exactly");
+        try (Tensor t = Tensor.ofLongs(new long[] {(1L << 53) + 1, Long.MIN_VALUE, 7, (1L << 62) + 3}, 2, 2)) {
+            assertArrayEquals(new long[] {(1L << 53) + 1, Long.MIN_VALUE, 7, (1L << 62) + 3}, t.toLongArray(), "i64 values beyond 2^53 read back exactly");
+            try (Tensor c = t.permute(1, 0).contiguous(); Tensor i32 = t.to(DType.I32); Tensor u8 = t.to(DType.U8); Tensor b = t.to(DType.BOOL)) {
+                assertArrayEquals(new long[] {(1L << 53) + 1, 7, Long.MIN_VALUE, (1L << 62) + 3}, c.toLongArray(), "strided i64 copies are exact");
+                assertArrayEquals(new long[] {1, 0, 7, 3}, i32.toLongArray(), "i64 -> i32 wraps the exact value");
+                assertArrayEquals(new long[] {1, 0, 7, 3}, u8.toLongArray());
+                assertArrayEquals(new long[] {1, 1, 1, 1}, b.toLongArray());
+            }
+        }
+        try (Tensor h = Tensor.of(new double[] {Double.NaN, -0.0, 1.5, 65504}, DType.F16, 4); Tensor c = h.expand(Shape.of(2, 4)).contiguous()) {
+            assertTrue(Double.isNaN(c.getDouble(1, 0)));
+            assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(c.getDouble(1, 1)), "strided f16 copies keep the bits");
+            assertEquals(65504, c.getDouble(1, 3));
         }
         try (Tensor t = Tensor.zeros(Shape.of(0, 3), DType.F32)) {
             assertEquals(0, t.numel());
