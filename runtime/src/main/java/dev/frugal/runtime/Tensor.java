@@ -160,9 +160,21 @@ public final class Tensor implements AutoCloseable {
         return shape.numel();
     }
 
-    /** True when elements are laid out row-major with no gaps, starting at {@link #offset()}. */
+    /**
+     * True when elements are laid out row-major with no gaps, starting at {@link #offset()}. The
+     * stride of a size-1 dimension never matters (a permuted [3,1] is a contiguous [1,3]).
+     */
     public boolean isContiguous() {
-        return Arrays.equals(strides, shape.contiguousStrides()) || shape.numel() <= 1;
+        if (shape.numel() <= 1) {
+            return true;
+        }
+        long[] expected = shape.contiguousStrides();
+        for (int d = 0; d < strides.length; d++) {
+            if (shape.dim(d) != 1 && strides[d] != expected[d]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** True once {@link #close()} was called on this tensor or on the tensor owning its storage. */

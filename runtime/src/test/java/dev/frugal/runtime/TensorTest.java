@@ -219,6 +219,12 @@ class TensorTest {
             assertTrue(sliced.isContiguous());
             Tensor r2 = sliced.reshape(2, 3);
             assertEquals(5, r2.getDouble(1, 2));
+            try (Tensor col = Tensor.of(new float[] {1, 2, 3}, 3, 1)) {
+                Tensor row = col.permute(1, 0); // strides [1, 1], but laid out as a contiguous [1,3]
+                assertTrue(row.isContiguous());
+                assertEquals(2.0, row.reshape(3).getDouble(1));
+                assertFalse(col.expand(Shape.of(3, 2)).isContiguous());
+            }
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> base.permute(1, 0).reshape(12));
             assertTrue(e.getMessage().contains("non-contiguous") && e.getMessage().contains("contiguous()"), e.getMessage());
         }
