@@ -3,6 +3,7 @@ package dev.frugal.runtime.cpu;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.autodiff.Autodiff;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
@@ -27,7 +28,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * JVM ({@code frugal.cpu.threads}, read once), so the same fixed-seed workload runs in two child
  * JVMs, with 1 and with 3 threads, and their outputs must be bit-identical. The workload covers
  * the paths that split work: long row reductions (split partials), column reductions, full sums,
- * large elementwise ops, scatter-add, gather, pooling and random draws.
+ * large elementwise ops, scatter-add, gather, pooling, random draws, matmul, and convolution
+ * forward and both gradients (im2col, 1x1 and depthwise paths: the weight gradient sums over the
+ * batch, which is where a thread-dependent split would show).
  */
 class ThreadCountDeterminismTest {
 
@@ -48,13 +51,26 @@ class ThreadCountDeterminismTest {
         Value idx = g.input("idx", Shape.of(5000), DType.I32);
         Value img = g.input("img", Shape.of(4, 8, 33, 33), DType.F32);
         Value off = g.input("off", Shape.scalar(), DType.I64);
+        Value a = g.input("a", Shape.of(3, 70, 130), DType.F32);
+        Value b = g.input("b", Shape.of(130, 90), DType.F32);
+        Value x = g.input("x", Shape.of(7, 8, 12, 12), DType.F32);
+        Value w = g.input("w", Shape.of(16, 8, 3, 3), DType.F32);
+        Value w1 = g.input("w1", Shape.of(16, 8, 1, 1), DType.F32);
+        Value wd = g.input("wd", Shape.of(8, 1, 3, 3), DType.F32);
+        Value conv = Ops.conv2d(x, w, new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 1));
+        Value conv1 = Ops.conv2d(x, w1, new OpAttrs.Conv2d(1, 1, 0, 0, 1, 1, 1));
+        Value convd = Ops.conv2d(x, wd, new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 8));
+        Value loss = Ops.add(Ops.add(Ops.sum(Ops.mul(conv, conv), false), Ops.sum(Ops.mul(conv1, conv1), false)),
+                Ops.sum(Ops.mul(convd, convd), false));
+        List<Value> convGrads = Autodiff.grad(loss, List.of(x, w, w1, wd));
         List<Value> outs = List.of(
                 Ops.sum(rows, false, 1), Ops.max(rows, false, 1), Ops.sum(rows, false), Ops.sum(cols, false, 0),
                 Ops.sum(h, false), Ops.sum(d, true, 1), Ops.sum(d, false, 0),
                 Ops.exp(Ops.mul(Ops.add(rows, Ops.constant(g, 0.5f, DType.F32)), rows)),
                 Ops.gather(cols, idx, 0), Ops.scatterAdd(Ops.gather(cols, idx, 0), idx, 0, cols.shape()),
                 Ops.maxPool2d(img, new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false)), Ops.avgPool2d(img, new OpAttrs.Pool2d(2, 2, 1, 1, 0, 0, true)),
-                Ops.randomUniform(off, Shape.of(100_003), 7, 1), Ops.argmax(cols, 0, false));
+                Ops.randomUniform(off, Shape.of(100_003), 7, 1), Ops.argmax(cols, 0, false),
+                Ops.matmul(a, b), conv, convGrads.get(0), convGrads.get(1), convGrads.get(2), convGrads.get(3));
         List<String> lines = new ArrayList<>();
         try (Program p = Executor.cpu().compile(g, outs);
              Tensor rt = CpuReference.random(rnd, DType.F32, rows.shape(), -1, 1);
@@ -63,11 +79,19 @@ class ThreadCountDeterminismTest {
              Tensor dt = CpuReference.random(rnd, DType.F64, d.shape(), -1, 1);
              Tensor it = Tensor.zeros(idx.shape(), DType.I32);
              Tensor imt = CpuReference.random(rnd, DType.F32, img.shape(), -1, 1);
-             Tensor ot = Tensor.ofLongs(new long[] {12345})) {
+             Tensor ot = Tensor.ofLongs(new long[] {12345});
+             Tensor at = CpuReference.random(rnd, DType.F32, a.shape(), -1, 1);
+             Tensor bt = CpuReference.random(rnd, DType.F32, b.shape(), -1, 1);
+             Tensor xt = CpuReference.random(rnd, DType.F32, x.shape(), -1, 1);
+             Tensor wt = CpuReference.random(rnd, DType.F32, w.shape(), -1, 1);
+             Tensor w1t = CpuReference.random(rnd, DType.F32, w1.shape(), -1, 1);
+             Tensor wdt = CpuReference.random(rnd, DType.F32, wd.shape(), -1, 1)) {
             for (int i = 0; i < 5000; i++) {
                 it.setFlat(i, rnd.nextInt(70_000));
             }
-            List<Tensor> res = p.run(Map.of(rows, rt, cols, ct, h, ht, d, dt, idx, it, img, imt, off, ot));
+            Map<Value, Tensor> feeds = new java.util.HashMap<>(Map.of(rows, rt, cols, ct, h, ht, d, dt, idx, it, img, imt, off, ot));
+            feeds.putAll(Map.of(a, at, b, bt, x, xt, w, wt, w1, w1t, wd, wdt));
+            List<Tensor> res = p.run(feeds);
             for (int i = 0; i < res.size(); i++) {
                 Tensor t = res.get(i);
                 long n = t.numel() * t.dtype().byteSize();
@@ -99,7 +123,7 @@ class ThreadCountDeterminismTest {
     void oneThreadAndThreeThreadsGiveBitIdenticalResults() throws Exception {
         List<String> one = runChild(1);
         List<String> three = runChild(3);
-        assertEquals(14, one.size(), String.join("\n", one));
+        assertEquals(20, one.size(), String.join("\n", one));
         for (int i = 0; i < one.size(); i++) {
             assertEquals(one.get(i), three.get(i), "output " + i + " differs between 1 and 3 threads");
         }

@@ -63,6 +63,11 @@ public final class Conv2dF32 implements AutoCloseable {
     private final boolean depthwise;
     /** Parts the work is split into (one per thread, at most one per image). */
     private final int parts;
+    /**
+     * Batch chunks of the weight gradient: enough to keep 8 threads busy, few enough that the
+     * per-chunk partial sums (one weight-sized buffer each) stay small.
+     */
+    private static final int WEIGHT_GRADIENT_CHUNKS = 8;
 
     // Depthwise geometry: planes padded to width wp and height hp, so every tap is a fixed shift.
     private final int wp;
@@ -224,32 +229,43 @@ public final class Conv2dF32 implements AutoCloseable {
         }
         MemorySegment[] cols = colScratch();
         MemorySegment[] partials = dwPartials();
-        // Part 0 writes dw itself; the others write their own partial sums, added in at the end.
-        forParts(n, (p, from, to) -> {
-            MemorySegment target = p == 0 ? dw : partials[p];
-            for (int img = from; img < to; img++) {
-                for (int g = 0; g < groups; g++) {
-                    MemorySegment col;
-                    long colOff;
-                    if (identityCol) {
-                        col = x;
-                        colOff = ((long) img * c + (long) g * cg) * ohw;
-                    } else {
-                        col = cols[p];
-                        colOff = 0;
-                        im2col(x, img, g, col);
+        // The batch is cut into a fixed number of chunks, independent of the thread count, and
+        // the chunk sums are added in chunk order: the result is bit-identical on any machine
+        // (what reproducible training and exact recomputation need). Chunk 0 writes dw itself.
+        int chunks = weightGradientChunks();
+        forParts(chunks, (p, chunkFrom, chunkTo) -> {
+            for (int chunk = chunkFrom; chunk < chunkTo; chunk++) {
+                MemorySegment target = chunk == 0 ? dw : partials[chunk];
+                int from = (int) ((long) n * chunk / chunks);
+                int to = (int) ((long) n * (chunk + 1) / chunks);
+                for (int img = from; img < to; img++) {
+                    for (int g = 0; g < groups; g++) {
+                        MemorySegment col;
+                        long colOff;
+                        if (identityCol) {
+                            col = x;
+                            colOff = ((long) img * c + (long) g * cg) * ohw;
+                        } else {
+                            col = cols[p];
+                            colOff = 0;
+                            im2col(x, img, g, col);
+                        }
+                        Gemm.gemmF32(1, kg, colRows, ohw,
+                                dy, ((long) img * k + (long) g * kg) * ohw, 0, ohw, false,
+                                col, colOff, 0, ohw, true,
+                                target, (long) g * kg * colRows, 0, colRows, img != from);
                     }
-                    Gemm.gemmF32(1, kg, colRows, ohw,
-                            dy, ((long) img * k + (long) g * kg) * ohw, 0, ohw, false,
-                            col, colOff, 0, ohw, true,
-                            target, (long) g * kg * colRows, 0, colRows, img != from);
                 }
             }
         });
-        int used = Math.min(parts, n);
-        for (int p = 1; p < used; p++) {
-            addInto(partials[p], 0, dw, 0, wElems());
+        for (int chunk = 1; chunk < chunks; chunk++) {
+            addInto(partials[chunk], 0, dw, 0, wElems());
         }
+    }
+
+    /** Chunks of the batch whose weight-gradient sums are kept apart; never depends on the threads. */
+    private int weightGradientChunks() {
+        return Math.max(1, Math.min(n, WEIGHT_GRADIENT_CHUNKS));
     }
 
     /** A part of a split loop: part {@code p} covers indices {@code [from, to)}. */
@@ -287,8 +303,8 @@ public final class Conv2dF32 implements AutoCloseable {
 
     private MemorySegment[] dwPartials() {
         if (dwPartials == null) {
-            dwPartials = new MemorySegment[parts];
-            for (int p = 1; p < parts; p++) {
+            dwPartials = new MemorySegment[weightGradientChunks()];
+            for (int p = 1; p < dwPartials.length; p++) {
                 dwPartials[p] = arena.allocate(wElems() * Float.BYTES, 64);
             }
         }
