@@ -506,7 +506,15 @@ public final class CudaDriver {
     }
   }
 
-  /** Sets {@code bytes} bytes at {@code devicePointer} to {@code value} ({@code cuMemsetD8_v2}). */
+  /**
+   * Sets {@code bytes} bytes at {@code devicePointer} to {@code value} ({@code cuMemsetD8_v2}).
+   * Asynchronous with respect to the host (CUDA's rule for device memsets): it may still be
+   * queued when this returns.
+   *
+   * <p>It runs on the legacy default stream, which the non-blocking streams of
+   * {@link CudaStream#create()} do not wait for: before work on such a stream reads what this call
+   * wrote, call {@link #synchronizeContext()} or use the stream-ordered {@code *Async} form.
+   */
   public static void memsetD8(long devicePointer, byte value, long bytes) {
     try {
       check("cuMemsetD8_v2", (int) Api.MEMSET_D8.invokeExact(devicePointer, value, bytes));
@@ -533,7 +541,15 @@ public final class CudaDriver {
     }
   }
 
-  /** Synchronous host-to-device copy of {@code bytes} from the start of {@code source}. */
+  /**
+   * Host-to-device copy of {@code bytes} from the start of {@code source}
+   * ({@code cuMemcpyHtoD_v2}). From pageable memory it returns once the data is staged, so
+   * {@code source} may be reused, but the DMA to the device may not have finished.
+   *
+   * <p>It runs on the legacy default stream, which the non-blocking streams of
+   * {@link CudaStream#create()} do not wait for: before work on such a stream reads what this call
+   * wrote, call {@link #synchronizeContext()} or use the stream-ordered {@code *Async} form.
+   */
   public static void memcpyHtoD(long destination, MemorySegment source, long bytes) {
     requireSize(source, bytes, "source");
     try {
@@ -543,7 +559,11 @@ public final class CudaDriver {
     }
   }
 
-  /** Synchronous device-to-host copy of {@code bytes} into the start of {@code destination}. */
+  /**
+   * Device-to-host copy of {@code bytes} into the start of {@code destination}
+   * ({@code cuMemcpyDtoH_v2}): returns once the data is in {@code destination}. Runs on the legacy
+   * default stream, so it does not wait for non-blocking streams' work: synchronise those first.
+   */
   public static void memcpyDtoH(MemorySegment destination, long source, long bytes) {
     requireSize(destination, bytes, "destination");
     try {
@@ -553,7 +573,14 @@ public final class CudaDriver {
     }
   }
 
-  /** Synchronous device-to-device copy. */
+  /**
+   * Device-to-device copy ({@code cuMemcpyDtoD_v2}). No host synchronisation: it may still be
+   * queued when this returns.
+   *
+   * <p>It runs on the legacy default stream, which the non-blocking streams of
+   * {@link CudaStream#create()} do not wait for: before work on such a stream reads what this call
+   * wrote, call {@link #synchronizeContext()} or use the stream-ordered {@code *Async} form.
+   */
   public static void memcpyDtoD(long destination, long source, long bytes) {
     try {
       check("cuMemcpyDtoD_v2", (int) Api.MEMCPY_DTOD.invokeExact(destination, source, bytes));
