@@ -172,19 +172,10 @@ public final class Conv2dF32 implements AutoCloseable {
         forParts(n, (p, from, to) -> {
             for (int img = from; img < to; img++) {
                 for (int g = 0; g < groups; g++) {
-                    MemorySegment col;
-                    long colOff;
-                    if (identityCol) {
-                        col = x;
-                        colOff = ((long) img * c + (long) g * cg) * ohw;
-                    } else {
-                        col = cols[p];
-                        colOff = 0;
-                        im2col(x, img, g, col);
-                    }
+                    Columns col = columns(x, img, g, cols == null ? null : cols[p]);
                     Gemm.gemmF32(1, kg, ohw, colRows,
                             weight, (long) g * kg * colRows, 0, colRows, false,
-                            col, colOff, 0, ohw, false,
+                            col.segment(), col.offset(), 0, ohw, false,
                             y, ((long) img * k + (long) g * kg) * ohw, 0, ohw, false);
                 }
             }
@@ -240,19 +231,10 @@ public final class Conv2dF32 implements AutoCloseable {
                 int to = (int) ((long) n * (chunk + 1) / chunks);
                 for (int img = from; img < to; img++) {
                     for (int g = 0; g < groups; g++) {
-                        MemorySegment col;
-                        long colOff;
-                        if (identityCol) {
-                            col = x;
-                            colOff = ((long) img * c + (long) g * cg) * ohw;
-                        } else {
-                            col = cols[p];
-                            colOff = 0;
-                            im2col(x, img, g, col);
-                        }
+                        Columns col = columns(x, img, g, cols == null ? null : cols[p]);
                         Gemm.gemmF32(1, kg, colRows, ohw,
                                 dy, ((long) img * k + (long) g * kg) * ohw, 0, ohw, false,
-                                col, colOff, 0, ohw, true,
+                                col.segment(), col.offset(), 0, ohw, true,
                                 target, (long) g * kg * colRows, 0, colRows, img != from);
                     }
                 }
@@ -266,6 +248,22 @@ public final class Conv2dF32 implements AutoCloseable {
     /** Chunks of the batch whose weight-gradient sums are kept apart; never depends on the threads. */
     private int weightGradientChunks() {
         return Math.max(1, Math.min(n, WEIGHT_GRADIENT_CHUNKS));
+    }
+
+    /** A column matrix ({@code colRows x ohw}, row-major) at an element offset in a segment. */
+    private record Columns(MemorySegment segment, long offset) {
+    }
+
+    /**
+     * The column matrix of image {@code img}, group {@code g}: for a 1x1, stride-1, unpadded
+     * convolution the input planes already are it; otherwise im2col writes it into {@code scratch}.
+     */
+    private Columns columns(MemorySegment x, int img, int g, MemorySegment scratch) {
+        if (identityCol) {
+            return new Columns(x, ((long) img * c + (long) g * cg) * ohw);
+        }
+        im2col(x, img, g, scratch);
+        return new Columns(scratch, 0);
     }
 
     /** A part of a split loop: part {@code p} covers indices {@code [from, to)}. */
