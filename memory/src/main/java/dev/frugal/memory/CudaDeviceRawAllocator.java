@@ -1,11 +1,7 @@
 package dev.frugal.memory;
 
-import dev.frugal.cuda.CudaOutOfMemoryException;
 import dev.frugal.cuda.driver.CudaContext;
 import dev.frugal.cuda.driver.CudaDriver;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * CUDA device memory as a raw source: {@code cuMemAlloc_v2} / {@code cuMemFree_v2} in one primary
@@ -15,42 +11,26 @@ import java.util.Objects;
  * <p>The context is made current before each call, because the current context is per OS thread
  * and the allocator may be called from any thread.
  */
-public final class CudaDeviceRawAllocator implements RawAllocator {
-
-    private final CudaContext context;
-    private final Map<Long, RawSegment> live = new HashMap<>();
-    private boolean closed;
+public final class CudaDeviceRawAllocator extends AbstractCudaRawAllocator {
 
     /** @param context the primary context whose device the memory lives on; not closed by this source */
     public CudaDeviceRawAllocator(CudaContext context) {
-        this.context = Objects.requireNonNull(context, "context");
+        super(context);
     }
 
     @Override
-    public synchronized RawSegment allocate(long bytes) throws RawOutOfMemoryException {
-        if (closed) {
-            throw new IllegalStateException(describe() + " is closed");
-        }
-        context.makeCurrent();
-        long pointer;
-        try {
-            pointer = CudaDriver.memAlloc(bytes);
-        } catch (CudaOutOfMemoryException e) {
-            throw new RawOutOfMemoryException(bytes, e.getMessage(), e);
-        }
-        RawSegment segment = new RawSegment(pointer, bytes, null);
-        live.put(pointer, segment);
-        return segment;
+    RawSegment driverAllocate(long bytes) {
+        return new RawSegment(CudaDriver.memAlloc(bytes), bytes, null);
     }
 
     @Override
-    public synchronized void free(RawSegment segment) {
-        if (live.remove(segment.address()) == null) {
-            throw new IllegalArgumentException("device segment at 0x" + Long.toHexString(segment.address())
-                    + " was not allocated by " + describe() + " (or was already freed)");
-        }
-        context.makeCurrent();
+    void driverFree(RawSegment segment) {
         CudaDriver.memFree(segment.address());
+    }
+
+    @Override
+    String segmentKind() {
+        return "device segment";
     }
 
     @Override
@@ -60,27 +40,6 @@ public final class CudaDeviceRawAllocator implements RawAllocator {
 
     @Override
     public String describe() {
-        return "CUDA device " + context.device() + " (cuMemAlloc)";
-    }
-
-    /** Frees every segment still allocated; the caching allocator normally freed them already. */
-    @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        if (!live.isEmpty()) {
-            context.makeCurrent();
-            for (long pointer : live.keySet()) {
-                CudaDriver.memFree(pointer);
-            }
-            live.clear();
-        }
-    }
-
-    @Override
-    public String toString() {
-        return describe();
+        return "CUDA device " + context().device() + " (cuMemAlloc)";
     }
 }
