@@ -85,22 +85,11 @@ public final class Cublas {
 
   /** Creates a handle in the current context ({@code cublasCreate_v2}); one per thread or stream. */
   public static CublasHandle create() {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(ADDRESS);
-      int status = (int) Api.CREATE.invokeExact(out);
-      check("cublasCreate_v2", status, status == 0 ? null : CublasStatus.whyHandleFailed());
-      return new CublasHandle(out.get(ADDRESS, 0));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return new CublasHandle(Api.STATUS.createHandle("cublasCreate_v2", Api.CREATE));
   }
 
   static void destroy(MemorySegment handle) {
-    try {
-      check("cublasDestroy_v2", (int) Api.DESTROY.invokeExact(handle));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    Api.STATUS.destroy("cublasDestroy_v2", Api.DESTROY, handle);
   }
 
   static void setStream(MemorySegment handle, CudaStream stream) {

@@ -95,22 +95,11 @@ public final class CublasLt {
 
   /** Creates a handle ({@code cublasLtCreate}); close to destroy. */
   public static CublasLtHandle create() {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment out = arena.allocate(ADDRESS);
-      int status = (int) Api.CREATE.invokeExact(out);
-      check("cublasLtCreate", status, status == 0 ? null : CublasStatus.whyHandleFailed());
-      return new CublasLtHandle(out.get(ADDRESS, 0));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    return new CublasLtHandle(Api.STATUS.createHandle("cublasLtCreate", Api.CREATE));
   }
 
   static void destroy(MemorySegment handle) {
-    try {
-      check("cublasLtDestroy", (int) Api.DESTROY.invokeExact(handle));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    Api.STATUS.destroy("cublasLtDestroy", Api.DESTROY, handle);
   }
 
   static MemorySegment descCreate(ComputeType computeType, CudaDataType scaleType) {
@@ -133,11 +122,7 @@ public final class CublasLt {
   }
 
   static void descDestroy(MemorySegment desc) {
-    try {
-      check("cublasLtMatmulDescDestroy", (int) Api.DESC_DESTROY.invokeExact(desc));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    Api.STATUS.destroy("cublasLtMatmulDescDestroy", Api.DESC_DESTROY, desc);
   }
 
   static MemorySegment layoutCreate(CudaDataType type, long rows, long cols, long ld) {
@@ -161,11 +146,7 @@ public final class CublasLt {
   }
 
   static void layoutDestroy(MemorySegment layout) {
-    try {
-      check("cublasLtMatrixLayoutDestroy", (int) Api.LAYOUT_DESTROY.invokeExact(layout));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    Api.STATUS.destroy("cublasLtMatrixLayoutDestroy", Api.LAYOUT_DESTROY, layout);
   }
 
   static MemorySegment preferenceCreate() {
@@ -188,11 +169,7 @@ public final class CublasLt {
   }
 
   static void preferenceDestroy(MemorySegment preference) {
-    try {
-      check("cublasLtMatmulPreferenceDestroy", (int) Api.PREFERENCE_DESTROY.invokeExact(preference));
-    } catch (Throwable t) {
-      throw NativeCalls.rethrow(t);
-    }
+    Api.STATUS.destroy("cublasLtMatmulPreferenceDestroy", Api.PREFERENCE_DESTROY, preference);
   }
 
   /**

@@ -1,17 +1,23 @@
 package dev.frugal.cuda.cublas;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
 import dev.frugal.cuda.CublasException;
 import dev.frugal.cuda.discovery.CudaLibrary;
 import dev.frugal.cuda.discovery.LibraryLoader;
 import dev.frugal.cuda.discovery.LoadedLibrary;
+import dev.frugal.cuda.internal.NativeCalls;
 import dev.frugal.cuda.internal.NativeStrings;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 /**
  * Names {@code cublasStatus_t} values and turns failures into {@link CublasException}s. cuBLAS
  * and cuBLASLt share the status enum but each names it through its own library
- * ({@code cublasGetStatusName} / {@code cublasLtGetStatusName}), so each has one of these.
+ * ({@code cublasGetStatusName} / {@code cublasLtGetStatusName}), so each has one of these. It
+ * also runs the calls whose shape the two libraries share (create a handle, destroy an object), so
+ * that both do them the same way.
  */
 final class CublasStatus {
   private final String library;
@@ -42,6 +48,37 @@ final class CublasStatus {
       String description = read(getString, status);
       String detail = description == null ? context : context == null ? description : description + " [" + context + "]";
       throw new CublasException(library, call, status, name(status), detail);
+    }
+  }
+
+  /**
+   * Creates a library handle through {@code cublasStatus_t create(handle_t* out)} and returns it. A
+   * failure says why no handle could be made ({@link #whyHandleFailed()}): creation is the first
+   * call that needs a GPU, so its bare status would hide the usual cause.
+   *
+   * @param create the bound create function, {@code (MemorySegment) -> int}
+   */
+  MemorySegment createHandle(String call, MethodHandle create) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(ADDRESS);
+      int status = (int) create.invokeExact(out);
+      check(call, status, status == 0 ? null : whyHandleFailed());
+      return out.get(ADDRESS, 0);
+    } catch (Throwable t) {
+      throw NativeCalls.rethrow(t);
+    }
+  }
+
+  /**
+   * Destroys a handle, descriptor, layout or preference through {@code cublasStatus_t destroy(void*)}.
+   *
+   * @param destroy the bound destroy function, {@code (MemorySegment) -> int}
+   */
+  void destroy(String call, MethodHandle destroy, MemorySegment object) {
+    try {
+      check(call, (int) destroy.invokeExact(object), null);
+    } catch (Throwable t) {
+      throw NativeCalls.rethrow(t);
     }
   }
 
