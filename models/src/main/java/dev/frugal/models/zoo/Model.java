@@ -1,0 +1,77 @@
+package dev.frugal.models.zoo;
+
+import dev.frugal.models.Module;
+import dev.frugal.runtime.Shape;
+
+/**
+ * A model built from the zoo: the module tree together with what it was built from (its
+ * {@link ModelSpec}) and for (per-sample input shape, class count). Closing it frees the
+ * module's tensors.
+ */
+public final class Model implements AutoCloseable {
+    private final ZooEntry entry;
+    private final ModelSpec spec;
+    private final Module module;
+    private long forwardFlops = -1;
+
+    Model(ZooEntry entry, ModelSpec spec, Module module) {
+        this.entry = entry;
+        this.spec = spec;
+        this.module = module;
+    }
+
+    /** The zoo name, e.g. {@code cnn-small}. */
+    public String name() {
+        return spec.name();
+    }
+
+    /** The resolved spec (every option with its value). */
+    public ModelSpec spec() {
+        return spec;
+    }
+
+    /** The zoo entry the model was built from. */
+    public ZooEntry entry() {
+        return entry;
+    }
+
+    /** The module tree. */
+    public Module module() {
+        return module;
+    }
+
+    /** One sample's input shape, without the batch axis. */
+    public Shape inputShape() {
+        return entry.inputShape();
+    }
+
+    /** The number of output logits. */
+    public int classes() {
+        return entry.classes();
+    }
+
+    /** The number of trainable scalars. */
+    public long parameterCount() {
+        return module.parameterCount();
+    }
+
+    /** Forward FLOPs per sample (matmuls and convolutions, 2 per multiply-add; see {@link dev.frugal.models.FlopCounter}). */
+    public long forwardFlops() {
+        if (forwardFlops < 0) {
+            forwardFlops = module.forwardFlops(entry.inputShape());
+        }
+        return forwardFlops;
+    }
+
+    /** Frees the module's tensors. */
+    @Override
+    public void close() {
+        module.close();
+    }
+
+    /** The spec, parameter count and FLOPs in one line. */
+    @Override
+    public String toString() {
+        return spec + " (" + parameterCount() + " parameters, " + forwardFlops() + " forward FLOPs per sample)";
+    }
+}
