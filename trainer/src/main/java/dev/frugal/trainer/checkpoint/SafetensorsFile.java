@@ -121,7 +121,7 @@ public final class SafetensorsFile implements AutoCloseable {
         byte[] element = new byte[(int) file.byteSize()];
         MemorySegment tmp = MemorySegment.ofArray(element);
         for (long i = 0; i < n; i++) {
-            MemorySegment.copy(seg, file, i, tmp, memory, 0, 1);
+            MemorySegment.copy(seg, file, i * file.byteSize(), tmp, memory, 0, 1);
             MemorySegment.copy(tmp, ValueLayout.JAVA_BYTE, 0, seg, ValueLayout.JAVA_BYTE, i * file.byteSize(), element.length);
         }
     }

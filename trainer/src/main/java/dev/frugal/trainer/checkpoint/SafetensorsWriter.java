@@ -142,6 +142,7 @@ public final class SafetensorsWriter {
         ValueLayout memory = dtype.storageLayout();
         ValueLayout file = SafetensorsFormat.fileLayout(dtype);
         long n = t.numel();
+        long size = dtype.byteSize();
         long perChunk = STAGING_BYTES / dtype.byteSize();
         boolean contiguous = t.isContiguous();
         for (long done = 0; done < n; ) {
@@ -149,14 +150,15 @@ public final class SafetensorsWriter {
             MemorySegment src = t.segment();
             long count = Math.min(perChunk, n - done);
             if (contiguous) {
-                // copy() with layouts of different byte order swaps bytes on a big-endian host
-                MemorySegment.copy(src, memory, t.offset() + done, staging, file, 0, count);
+                // copy() with layouts of different byte order swaps bytes on a big-endian host;
+                // its offsets are in bytes
+                MemorySegment.copy(src, memory, (t.offset() + done) * size, staging, file, 0, count);
             } else {
                 for (long i = 0; i < count; i++) {
-                    MemorySegment.copy(src, memory, t.storageIndex(done + i), staging, file, i, 1);
+                    MemorySegment.copy(src, memory, t.storageIndex(done + i) * size, staging, file, i * size, 1);
                 }
             }
-            writeFully(out, staging.asSlice(0, count * dtype.byteSize()).asByteBuffer());
+            writeFully(out, staging.asSlice(0, count * size).asByteBuffer());
             done += count;
         }
     }
