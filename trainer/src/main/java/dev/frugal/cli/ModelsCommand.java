@@ -1,0 +1,136 @@
+package dev.frugal.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frugal.models.zoo.Model;
+import dev.frugal.models.zoo.ModelOption;
+import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.models.zoo.ZooEntry;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code frugal models [--json] [SPEC...]}: the model zoo, one row per model with its parameter
+ * count and forward FLOPs per sample, and each model's options. With specs
+ * ({@code deep-mlp:depth=64,width=512}) it lists those configurations instead of the defaults;
+ * a bad spec fails with a message listing the valid models or options. Nothing is allocated:
+ * counts come from the declared shapes and a traced forward pass.
+ */
+@Command(name = "models", mixinStandardHelpOptions = true,
+        description = "List the model zoo: parameters, forward FLOPs per sample and options of each model.")
+public final class ModelsCommand implements Runnable {
+    @Option(names = "--json", description = "Print JSON: {\"models\":[{\"name\",\"spec\",\"parameters\",\"forward_flops\",...}]}.")
+    boolean json;
+
+    @Parameters(paramLabel = "SPEC", arity = "0..*",
+            description = "Model specs to list, NAME or NAME:key=value,... (default: every zoo model with its default options).")
+    List<String> specs = new ArrayList<>();
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** One listed configuration: what {@code frugal models} prints per row. */
+    record Row(ZooEntry entry, String spec, long parameters, long forwardFlops) {
+    }
+
+    /** Builds the rows (throwing on a bad spec) and prints them as JSON or as a table. */
+    @Override
+    public void run() {
+        List<Row> rows = rows(specs);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(toJson(rows));
+        } else {
+            printTable(rows, out);
+        }
+        out.flush();
+    }
+
+    /** The rows for the given specs, or for every zoo model's defaults when none are given. */
+    static List<Row> rows(List<String> specs) {
+        List<String> wanted = specs == null || specs.isEmpty() ? ModelZoo.names() : specs;
+        List<Row> rows = new ArrayList<>();
+        for (String s : wanted) {
+            try (Model m = ModelZoo.build(s)) {
+                rows.add(new Row(m.entry(), m.spec().toString(), m.parameterCount(), m.forwardFlops()));
+            }
+        }
+        return rows;
+    }
+
+    /** The rows as JSON, with every option of each model. */
+    static String toJson(List<Row> rows) {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = mapper.createObjectNode();
+        ArrayNode models = root.putArray("models");
+        for (Row r : rows) {
+            ObjectNode o = models.addObject();
+            o.put("name", r.entry().name());
+            o.put("spec", r.spec());
+            o.put("parameters", r.parameters());
+            o.put("forward_flops", r.forwardFlops());
+            ArrayNode shape = o.putArray("input_shape");
+            for (int d : r.entry().inputShape().dims()) {
+                shape.add(d);
+            }
+            o.put("classes", r.entry().classes());
+            o.put("description", r.entry().description());
+            ArrayNode options = o.putArray("options");
+            for (ModelOption opt : r.entry().options()) {
+                ObjectNode p = options.addObject();
+                p.put("name", opt.name());
+                p.put("default", opt.defaultValue());
+                p.put("min", opt.min());
+                p.put("max", opt.max());
+                p.put("description", opt.description());
+            }
+        }
+        try {
+            return mapper.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("could not render the model list as JSON", e);
+        }
+    }
+
+    /** The rows as a table, then each listed model's options (once per model name). */
+    static void printTable(List<Row> rows, PrintWriter out) {
+        int specWidth = "MODEL".length();
+        for (Row r : rows) {
+            specWidth = Math.max(specWidth, r.spec().length());
+        }
+        String format = "%-" + specWidth + "s  %12s  %15s  %s%n";
+        out.printf(Locale.ROOT, format, "MODEL", "PARAMETERS", "FORWARD FLOPS", "DESCRIPTION");
+        for (Row r : rows) {
+            out.printf(Locale.ROOT, format, r.spec(), String.format(Locale.ROOT, "%,d", r.parameters()),
+                    String.format(Locale.ROOT, "%,d", r.forwardFlops()), r.entry().description());
+        }
+        out.println();
+        out.println("FORWARD FLOPS: per sample, 2 per multiply-add of matmuls and convolutions (elementwise work not counted).");
+        out.println("Options (NAME:key=value,...):");
+        List<String> seen = new ArrayList<>();
+        for (Row r : rows) {
+            ZooEntry e = r.entry();
+            if (seen.contains(e.name())) {
+                continue;
+            }
+            seen.add(e.name());
+            if (e.options().isEmpty()) {
+                out.printf(Locale.ROOT, "  %s: none%n", e.name());
+                continue;
+            }
+            for (ModelOption o : e.options()) {
+                out.printf(Locale.ROOT, "  %s: %s%n", e.name(), o.describe());
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.frugal.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code frugal models}: the table, the JSON fields, specs with options, and bad specs. */
+class ModelsCommandTest {
+    private static final long MLP_PARAMETERS = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10;
+    private static final long MLP_FLOPS = 2L * (784 * 256 + 256 * 128 + 128 * 10);
+
+    @Test
+    void tableListsEveryZooModelWithCountsAndOptions() {
+        Result r = execute("models");
+
+        assertEquals(0, r.code, r.err);
+        List<String> lines = r.out.lines().toList();
+        assertTrue(lines.get(0).matches("MODEL\\s+PARAMETERS\\s+FORWARD FLOPS\\s+DESCRIPTION"), lines.get(0));
+        assertTrue(lines.get(1).startsWith("mlp:hidden1=256,hidden2=128 "), lines.get(1));
+        assertTrue(lines.get(1).contains(String.format(java.util.Locale.ROOT, " %,d ", MLP_PARAMETERS)), lines.get(1));
+        assertTrue(lines.get(1).contains(String.format(java.util.Locale.ROOT, " %,d ", MLP_FLOPS)), lines.get(1));
+        assertTrue(lines.get(2).startsWith("cnn-small:"), lines.get(2));
+        assertTrue(lines.get(3).startsWith("mobilenet-tiny:width=32 "), lines.get(3));
+        assertTrue(lines.get(4).startsWith("deep-mlp:depth=8,width=256 "), lines.get(4));
+        assertTrue(r.out.contains("  deep-mlp: depth (default 8, 0..4096): number of residual blocks"), r.out);
+    }
+
+    @Test
+    void jsonHasTheDocumentedFieldsAndExactCounts() throws Exception {
+        Result r = execute("models", "--json");
+
+        assertEquals(0, r.code, r.err);
+        JsonNode models = new ObjectMapper().readTree(r.out).get("models");
+        assertEquals(4, models.size());
+        JsonNode mlp = models.get(0);
+        List<String> fields = new ArrayList<>();
+        mlp.fieldNames().forEachRemaining(fields::add);
+        assertEquals(List.of("name", "spec", "parameters", "forward_flops", "input_shape", "classes", "description", "options"), fields);
+        assertEquals("mlp", mlp.get("name").asText());
+        assertEquals(MLP_PARAMETERS, mlp.get("parameters").longValue());
+        assertEquals(MLP_FLOPS, mlp.get("forward_flops").longValue());
+        assertEquals("[1,28,28]", mlp.get("input_shape").toString());
+        assertEquals(10, mlp.get("classes").intValue());
+        assertEquals("hidden1", mlp.get("options").get(0).get("name").asText());
+        assertEquals(256, mlp.get("options").get(0).get("default").intValue());
+        assertTrue(models.get(2).get("parameters").longValue() <= 300_000, "mobilenet-tiny stays under 300K parameters");
+    }
+
+    @Test
+    void specsListThoseConfigurations() throws Exception {
+        Result r = execute("models", "--json", "deep-mlp:depth=2,width=16");
+
+        assertEquals(0, r.code, r.err);
+        JsonNode m = new ObjectMapper().readTree(r.out).get("models").get(0);
+        assertEquals("deep-mlp:depth=2,width=16", m.get("spec").asText());
+        long w = 16;
+        assertEquals(784 * w + w + 2 * (2 * w + 2 * (w * w + w)) + 2 * w + w * 10 + 10, m.get("parameters").longValue());
+    }
+
+    @Test
+    void badSpecFailsWithTheValidChoicesAndNoStackTrace() {
+        Result r = execute("models", "resnet");
+        assertEquals(2, r.code);
+        assertTrue(r.err.contains("unknown model 'resnet'; valid models: mlp, cnn-small, mobilenet-tiny, deep-mlp"), r.err);
+        assertTrue(!r.err.contains("\tat "), r.err);
+
+        r = execute("models", "deep-mlp:size=3");
+        assertEquals(2, r.code);
+        assertTrue(r.err.contains("has no option 'size'") && r.err.contains("depth (default 8") && r.err.contains("width (default 256"), r.err);
+    }
+
+    private record Result(int code, String out, String err) {
+    }
+
+    private static Result execute(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = FrugalCommand.newCommandLine();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+}
