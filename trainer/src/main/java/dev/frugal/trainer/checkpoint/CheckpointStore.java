@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -30,14 +29,16 @@ import java.util.regex.Pattern;
  * checkpoint-&lt;step&gt;/model.safetensors       weights and buffers (readable by Python safetensors/PyTorch)
  * checkpoint-&lt;step&gt;/optimizer.safetensors   optimizer state tensors
  * checkpoint-&lt;step&gt;/training_state.json     step, epoch, RNG state, metadata
- * latest                                 the name of the newest checkpoint directory
  * </pre>
  *
  * <p>{@link #save} writes all three files into a temporary directory, forces each to disk, forces
- * the directory, renames it to {@code checkpoint-<step>} in one atomic step and forces the root;
- * only then does it replace {@code latest} atomically. A process killed at any point leaves every
- * earlier checkpoint intact and {@code latest} naming a complete one; a failed save deletes its
- * temporary directory. Leftover temporary entries of a killed process are removed by the next
+ * the directory, then renames it to {@code checkpoint-<step>} in one atomic step and forces the
+ * root. So a {@code checkpoint-<step>} directory exists only once it is complete, and the latest
+ * checkpoint is simply the highest step. There is deliberately no separate "latest" pointer file:
+ * updating it would be a second step after the rename, and a process killed between the two
+ * would leave a newer complete checkpoint that the pointer does not name (a resumed run would then
+ * collide with it). A process killed at any point leaves every earlier checkpoint intact; a failed
+ * save deletes its temporary directory; leftovers of a killed process are removed by the next
  * save. One process writes to a store at a time.
  */
 public final class CheckpointStore {
@@ -47,8 +48,6 @@ public final class CheckpointStore {
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     /** The step, epoch, RNG state and metadata file in each checkpoint directory. */
     public static final String STATE_FILE = "training_state.json";
-    /** The pointer file naming the newest checkpoint directory. */
-    public static final String LATEST_FILE = "latest";
 
     private static final String DIR_PREFIX = "checkpoint-";
     private static final Pattern DIR_NAME = Pattern.compile("checkpoint-(0|[1-9][0-9]{0,18})");
@@ -73,13 +72,14 @@ public final class CheckpointStore {
     }
 
     /**
-     * Saves {@code checkpoint} as {@code checkpoint-<step>} and makes it the latest.
+     * Saves {@code checkpoint} as {@code checkpoint-<step>}; once this returns it is durable, and
+     * it is the latest when its step is the highest.
      *
      * @param checkpoint what to save; its tensors must stay open until this returns
      * @return the new checkpoint directory
      * @throws FileAlreadyExistsException if a checkpoint of this step already exists (it is kept)
-     * @throws IOException if writing fails; earlier checkpoints and {@code latest} are untouched
-     *     and the temporary directory is deleted
+     * @throws IOException if writing fails; earlier checkpoints are untouched and the temporary
+     *     directory is deleted
      */
     public Path save(Checkpoint checkpoint) throws IOException {
         Files.createDirectories(root);
@@ -116,7 +116,6 @@ public final class CheckpointStore {
             throw e;
         }
         AtomicFiles.syncDirectory(root);
-        AtomicFiles.write(root.resolve(LATEST_FILE), (name + "\n").getBytes(StandardCharsets.UTF_8));
         return target;
     }
 
@@ -144,22 +143,13 @@ public final class CheckpointStore {
     }
 
     /**
-     * The checkpoint {@code latest} names, or the highest step when {@code latest} is missing or
-     * names no existing checkpoint (a crash between renaming a checkpoint into place and updating
-     * the pointer leaves the pointer one behind, which is still a complete checkpoint).
+     * The checkpoint with the highest step. Every listed directory is complete (it appears only by
+     * the atomic rename that ends a save), so this is the newest checkpoint that was fully written.
      *
      * @return the latest checkpoint, or empty when the store has none
-     * @throws IOException if the store cannot be read
+     * @throws IOException if the store cannot be listed
      */
     public Optional<StoredCheckpoint> latest() throws IOException {
-        Path pointer = root.resolve(LATEST_FILE);
-        if (Files.isRegularFile(pointer)) {
-            String name = Files.readString(pointer, StandardCharsets.UTF_8).strip();
-            Matcher m = DIR_NAME.matcher(name);
-            if (m.matches() && Files.isDirectory(root.resolve(name))) {
-                return Optional.of(new StoredCheckpoint(Long.parseLong(m.group(1)), root.resolve(name)));
-            }
-        }
         List<StoredCheckpoint> all = list();
         return all.isEmpty() ? Optional.empty() : Optional.of(all.getLast());
     }
@@ -193,7 +183,7 @@ public final class CheckpointStore {
     }
 
     /**
-     * Deletes all but the newest {@code keep} checkpoints, never the one {@code latest} names. Each
+     * Deletes all but the newest {@code keep} checkpoints. Each
      * directory is first renamed to a temporary name, so a crash mid-delete never leaves a
      * partial directory that looks like a checkpoint.
      *
@@ -205,12 +195,8 @@ public final class CheckpointStore {
             throw new IllegalArgumentException("prune keeps " + keep + " checkpoints; expected at least 1");
         }
         List<StoredCheckpoint> all = list();
-        Optional<StoredCheckpoint> latest = latest();
         for (int i = 0; i < all.size() - keep; i++) {
             StoredCheckpoint c = all.get(i);
-            if (latest.isPresent() && latest.get().step() == c.step()) {
-                continue;
-            }
             Path doomed = root.resolve(AtomicFiles.TEMP_PREFIX + "deleted-" + c.directory().getFileName() + "-"
                     + Long.toUnsignedString(RANDOM.nextLong(), 36));
             AtomicFiles.moveAtomically(c.directory(), doomed);
