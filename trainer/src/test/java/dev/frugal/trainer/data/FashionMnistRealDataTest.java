@@ -1,6 +1,7 @@
 package dev.frugal.trainer.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -27,6 +28,29 @@ class FashionMnistRealDataTest {
         }
         check(dir.resolve("train-images-idx3-ubyte.gz"), dir.resolve("train-labels-idx1-ubyte.gz"), 60_000);
         check(dir.resolve("t10k-images-idx3-ubyte.gz"), dir.resolve("t10k-labels-idx1-ubyte.gz"), 10_000);
+    }
+
+    @Test
+    void loaderServesTheRealTestSetInOneEpoch() {
+        assumeTrue(Files.isDirectory(REAL), REAL + " is missing: `apt-get install dataset-fashion-mnist`");
+        LoaderOptions opts = LoaderOptions.of(256).withSeed(1).withAugmentation(2, true)
+                .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
+        try (DataLoader loader = new DataLoader(() -> ImageDataset.fromIdx(REAL.resolve("t10k-images-idx3-ubyte.gz"),
+                REAL.resolve("t10k-labels-idx1-ubyte.gz"), 10), opts);
+             DataLoader.Epoch epoch = loader.epoch(0)) {
+            int samples = 0;
+            int batches = 0;
+            while (epoch.hasNext()) {
+                Batch b = epoch.next();
+                samples += b.size();
+                batches++;
+                for (long label : b.labels().toLongArray()) {
+                    assertTrue(label >= 0 && label < 10, "label " + label);
+                }
+            }
+            assertEquals(10_000, samples);
+            assertEquals(40, batches); // 39 full batches of 256 and one of 16
+        }
     }
 
     private static void check(Path images, Path labels, int count) throws IOException {
