@@ -28,10 +28,25 @@ final class SgdSteps {
         int[] dims = new int[sampleShape.rank() + 1];
         dims[0] = batch;
         System.arraycopy(sampleShape.dims(), 0, dims, 1, sampleShape.rank());
+        SplittableRandom rnd = new SplittableRandom(dataSeed);
+        int[] labels = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            labels[i] = rnd.nextInt(classes);
+        }
+        try (Tensor xs = Tensor.zeros(Shape.of(dims), DType.F32); Tensor ys = Tensor.ofInts(labels, batch)) {
+            for (long i = 0; i < xs.numel(); i++) {
+                xs.setFlat(i, rnd.nextDouble(-1, 1));
+            }
+            return run(module, xs, ys, steps, lr);
+        }
+    }
+
+    /** Runs {@code steps} SGD steps of {@code module} (in its current mode) on the batch {@code xs} with I32 labels {@code ys}. */
+    static double[] run(Module module, Tensor xs, Tensor ys, int steps, double lr) {
         Graph g = new Graph("sgd");
         ModuleTrace trace = ModuleTrace.of(g, module);
-        Value x = g.input("x", Shape.of(dims), DType.F32);
-        Value y = g.input("y", Shape.of(batch), DType.I32);
+        Value x = g.input("x", xs.shape(), DType.F32);
+        Value y = g.input("y", ys.shape(), DType.I32);
         Value loss = Functional.crossEntropy(trace.forward(x), y);
         List<Value> params = trace.parameterValues();
         List<Value> grads = Autodiff.grad(loss, params);
@@ -39,18 +54,8 @@ final class SgdSteps {
             Value p = params.get(i);
             Ops.assign(p, Ops.sub(p, Ops.mul(grads.get(i), Ops.constant(g, lr, DType.F32))));
         }
-        SplittableRandom rnd = new SplittableRandom(dataSeed);
-        int[] labels = new int[batch];
-        for (int i = 0; i < batch; i++) {
-            labels[i] = rnd.nextInt(classes);
-        }
         double[] losses = new double[steps];
-        try (Tensor xs = Tensor.zeros(Shape.of(dims), DType.F32);
-             Tensor ys = Tensor.ofInts(labels, batch);
-             Program program = Executor.cpu().compile(g, List.of(loss))) {
-            for (long i = 0; i < xs.numel(); i++) {
-                xs.setFlat(i, rnd.nextDouble(-1, 1));
-            }
+        try (Program program = Executor.cpu().compile(g, List.of(loss))) {
             trace.bind(program);
             for (int s = 0; s < steps; s++) {
                 losses[s] = program.run(Map.of(x, xs, y, ys)).get(0).item();
