@@ -139,6 +139,9 @@ class DatasetDownloadTest {
         DatasetLocator l = locator(labelsOnly(), null);
         DatasetUnavailableException e = assertThrows(DatasetUnavailableException.class, () -> l.locate(null));
         assertTrue(e.getMessage().contains(LABELS), e.getMessage());
+        long size = Files.size(REAL.resolve(LABELS));
+        // Caught as a short body, before any checksum is computed.
+        assertTrue(e.getMessage().contains(" of " + size + " bytes"), e.getMessage());
         assertEmpty(l.cacheDir());
     }
 

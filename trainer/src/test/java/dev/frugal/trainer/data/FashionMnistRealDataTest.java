@@ -1,6 +1,7 @@
 package dev.frugal.trainer.data;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -35,8 +36,7 @@ class FashionMnistRealDataTest {
         assumeTrue(Files.isDirectory(REAL), REAL + " is missing: `apt-get install dataset-fashion-mnist`");
         LoaderOptions opts = LoaderOptions.of(256).withSeed(1).withAugmentation(2, true)
                 .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
-        try (DataLoader loader = new DataLoader(() -> ImageDataset.fromIdx(REAL.resolve("t10k-images-idx3-ubyte.gz"),
-                REAL.resolve("t10k-labels-idx1-ubyte.gz"), 10), opts);
+        try (DataLoader loader = new DataLoader(FashionMnist.test(REAL), opts);
              DataLoader.Epoch epoch = loader.epoch(0)) {
             int samples = 0;
             int batches = 0;
@@ -50,6 +50,19 @@ class FashionMnistRealDataTest {
             }
             assertEquals(10_000, samples);
             assertEquals(40, batches); // 39 full batches of 256 and one of 16
+        }
+    }
+
+    @Test
+    void sourcesReadRawFilesAndNameWhatIsMissing() throws IOException {
+        Path dir = IdxTestFiles.write(home, "t10k-images-idx3-ubyte", IdxTestFiles.idx(0x08, new int[] {2, 28, 28},
+                new byte[2 * 28 * 28])).getParent();
+        IOException missing = assertThrows(IOException.class, () -> FashionMnist.test(dir).load());
+        assertTrue(missing.getMessage().contains("t10k-labels-idx1-ubyte.gz"), missing.getMessage());
+        IdxTestFiles.write(home, "t10k-labels-idx1-ubyte", IdxTestFiles.idx(0x08, new int[] {2}, new byte[] {3, 9}));
+        try (ImageDataset ds = FashionMnist.test(dir).load()) {
+            assertEquals(2, ds.count());
+            assertEquals(9, ds.label(1));
         }
     }
 
