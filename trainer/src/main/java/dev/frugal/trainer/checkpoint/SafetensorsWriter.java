@@ -12,7 +12,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -45,7 +44,7 @@ public final class SafetensorsWriter {
      * @param tensors the tensors, in the order they are to appear; names must not be {@code __metadata__}
      * @param metadata free-form string pairs stored as {@code __metadata__}; may be empty
      * @throws IOException if writing fails (nothing is left behind)
-     * @throws IllegalArgumentException for a reserved name
+     * @throws IllegalArgumentException for a reserved name, or a header larger than readers accept
      * @throws IllegalStateException if a tensor is closed
      */
     public static void write(Path file, SequencedMap<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
@@ -61,7 +60,7 @@ public final class SafetensorsWriter {
      * @param tensors the tensors, in the order they are to appear; names must not be {@code __metadata__}
      * @param metadata free-form string pairs stored as {@code __metadata__}; may be empty
      * @throws IOException if the channel fails
-     * @throws IllegalArgumentException for a reserved name
+     * @throws IllegalArgumentException for a reserved name, or a header larger than readers accept
      * @throws IllegalStateException if a tensor is closed
      */
     public static void write(WritableByteChannel out, SequencedMap<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
@@ -111,6 +110,11 @@ public final class SafetensorsWriter {
         } catch (IOException e) {
             // an in-memory tree of strings and numbers always serialises
             throw new IllegalStateException("could not serialise a safetensors header", e);
+        }
+        if (json.length > SafetensorsFormat.MAX_HEADER_BYTES - 7) {
+            // readers (this one and the reference) refuse such headers, so writing one would lose the data
+            throw new IllegalArgumentException("safetensors header of " + tensors.size() + " tensors is " + json.length
+                    + " bytes; readers accept at most " + SafetensorsFormat.MAX_HEADER_BYTES + " (use fewer or shorter names, or several files)");
         }
         int padded = (json.length + 7) & ~7;
         byte[] out = Arrays.copyOf(json, padded);

@@ -23,14 +23,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Killing the process mid-save (SIGKILL, no shutdown hooks) never costs a checkpoint: a child JVM
- * saves large checkpoints in a loop and is killed at a random moment, several times over the same
- * store; every time the latest checkpoint loads, is complete, and is at least as new as the last
- * save the child reported finished.
+ * saves large checkpoints in a loop and is killed, several times over the same store, at a random
+ * moment on even rounds and as soon as a save's temporary directory appears on odd rounds (so
+ * some kills certainly land mid-write); every time the latest checkpoint loads, is complete, and
+ * is at least as new as the last save the child reported finished.
  */
 class CheckpointKillTest {
     /** 2M elements: 8 MB of F32 weights and 16 MB of F64 moments, so a kill usually lands mid-write. */
     private static final int ELEMENTS = 2_000_000;
-    private static final int ROUNDS = 4;
+    private static final int ROUNDS = 6;
 
     @TempDir
     Path dir;
@@ -40,8 +41,13 @@ class CheckpointKillTest {
         CheckpointStore store = new CheckpointStore(dir);
         Random random = new Random(1234);
         long nextStep = 1;
+        int killedMidSave = 0;
         for (int round = 0; round < ROUNDS; round++) {
-            long lastReported = runAndKill(nextStep, random.nextInt(200), round);
+            boolean midSave = round % 2 == 1;
+            long lastReported = runAndKill(nextStep, midSave ? -1 : random.nextInt(200), round);
+            if (hasTemporaryCheckpoint()) {
+                killedMidSave++;
+            }
             try (Checkpoint c = store.loadLatest().orElseThrow(() -> new AssertionError("no checkpoint after the kill"))) {
                 long s = c.step();
                 assertTrue(s >= lastReported, "latest step " + s + " is older than the last finished save " + lastReported);
@@ -54,6 +60,14 @@ class CheckpointKillTest {
                     assertComplete(c, sc.step());
                 }
             }
+        }
+        // a save takes tens of milliseconds and the odd rounds kill within about one of them
+        assertTrue(killedMidSave > 0, "no kill landed mid-save, so the test proved nothing");
+    }
+
+    private boolean hasTemporaryCheckpoint() throws IOException {
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
+            return s.anyMatch(p -> p.getFileName().toString().startsWith(AtomicFiles.TEMP_PREFIX + "checkpoint-"));
         }
     }
 
@@ -74,7 +88,11 @@ class CheckpointKillTest {
         assertEquals(Map.of("step", Long.toString(s)), c.metadata());
     }
 
-    /** Starts the child, lets it finish at least two saves, waits {@code extraMillis}, kills it; returns the last step it reported saved. */
+    /**
+     * Starts the child, lets it finish at least two saves, then kills it after {@code extraMillis},
+     * or, when that is negative, as soon as a save's temporary directory exists. Returns the last
+     * step the child reported saved.
+     */
     private long runAndKill(long firstStep, int extraMillis, int round) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
@@ -110,7 +128,14 @@ class CheckpointKillTest {
                             + (child.isAlive() ? "the timeout" : "exiting with " + child.exitValue()) + "; output: " + seen);
                 }
             }
-            Thread.sleep(extraMillis);
+            if (extraMillis >= 0) {
+                Thread.sleep(extraMillis);
+            } else {
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!hasTemporaryCheckpoint() && System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+            }
         } finally {
             child.destroyForcibly();
             assertTrue(child.waitFor(60, TimeUnit.SECONDS), "child did not die");
