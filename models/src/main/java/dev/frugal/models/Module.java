@@ -2,10 +2,13 @@ package dev.frugal.models;
 
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.graph.Value;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -220,6 +223,55 @@ public abstract class Module implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /**
+     * Every variable's current value by full name, in {@link #namedVariables()} order: what a
+     * checkpoint saves. The tensors are the module's own (live, not copies); do not close them.
+     *
+     * @throws IllegalStateException when a variable has no value
+     */
+    public final Map<String, Tensor> state() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        namedVariables().forEach((name, v) -> out.put(name, v.value()));
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Copies a saved state (full name to tensor, as {@link #state()} gives) into the tree's
+     * variables. Strict: the names must be exactly the tree's, and each tensor must match its
+     * variable's shape and dtype; nothing is copied unless everything matches. Values are
+     * allocated where the module was not initialised, but seeds are not derived here: to train with
+     * dropout after loading, {@link #initialize(long)} with the run's seed first, then load.
+     *
+     * @throws IllegalArgumentException listing the missing and unexpected names, or naming the
+     *     first variable whose shape or dtype differs
+     */
+    public final void loadState(Map<String, Tensor> state) {
+        Map<String, Variable> vars = namedVariables();
+        List<String> missing = new ArrayList<>();
+        for (String name : vars.keySet()) {
+            if (!state.containsKey(name)) {
+                missing.add(name);
+            }
+        }
+        List<String> unexpected = new ArrayList<>();
+        for (String name : state.keySet()) {
+            if (!vars.containsKey(name)) {
+                unexpected.add(name);
+            }
+        }
+        if (!missing.isEmpty() || !unexpected.isEmpty()) {
+            throw new IllegalArgumentException("state does not fit " + getClass().getSimpleName() + ": missing " + missing + ", unexpected " + unexpected);
+        }
+        for (Map.Entry<String, Variable> e : vars.entrySet()) {
+            Tensor t = state.get(e.getKey());
+            Variable v = e.getValue();
+            if (!t.shape().equals(v.shape()) || t.dtype() != v.dtype()) {
+                throw new IllegalArgumentException("state entry '" + e.getKey() + "' is " + t.dtype() + t.shape() + ", the model expects " + v.dtype() + v.shape());
+            }
+        }
+        vars.forEach((name, v) -> v.load(state.get(name)));
     }
 
     /** Frees every variable value of the tree; {@link #initialize(long)} may allocate them again. */

@@ -85,6 +85,23 @@ public final class Variable {
         return value != null && !value.isClosed();
     }
 
+    /**
+     * Copies {@code source}'s values into this variable (allocating the value first when the module
+     * was not initialised), e.g. when loading a checkpoint. The source stays the caller's.
+     *
+     * @throws IllegalArgumentException when the source's shape or dtype differs from the variable's
+     */
+    public void load(Tensor source) {
+        if (!source.shape().equals(shape) || source.dtype() != dtype) {
+            throw new IllegalArgumentException("variable '" + localName + "' is " + dtype + shape + ", cannot load a " + source.dtype() + source.shape()
+                    + " tensor into it");
+        }
+        if (!hasValue()) {
+            setValue(Tensor.zeros(shape, dtype));
+        }
+        value.copyFrom(source);
+    }
+
     /** Replaces the value (freeing the previous one); the module owns the new tensor. */
     void setValue(Tensor tensor) {
         freeValue();

@@ -164,6 +164,45 @@ class ModuleTest {
     }
 
     @Test
+    void stateRoundTripsIntoAFreshModuleAndBadStatesAreRejectedWhole() {
+        try (Module source = net().initialize(5); Module target = net()) {
+            Map<String, Tensor> state = source.state();
+            assertEquals(List.copyOf(source.namedVariables().keySet()), List.copyOf(state.keySet()));
+            target.loadState(state);
+            for (String name : state.keySet()) {
+                assertArrayEquals(state.get(name).toFloatArray(), target.state().get(name).toFloatArray(), name);
+            }
+            assertTrue(state.get("0.weight") != target.state().get("0.weight"), "loading copies");
+
+            try (Module other = new Sequential(new Linear(8, 6), new ReLU(), new Linear(6, 4)).initialize(1)) {
+                float[] before = target.state().get("0.weight").toFloatArray();
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> target.loadState(other.state()));
+                assertTrue(e.getMessage().contains("'2.weight' is f32[4,6], the model expects f32[3,6]"), e.getMessage());
+                assertArrayEquals(before, target.state().get("0.weight").toFloatArray(), "nothing copied when the state does not fit");
+            }
+            Map<String, Tensor> partial = new java.util.LinkedHashMap<>(state);
+            partial.remove("2.bias");
+            partial.put("extra", state.get("2.bias"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> target.loadState(partial));
+            assertTrue(e.getMessage().contains("missing [2.bias], unexpected [extra]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void flopCountingRestoresEachModulesMode() {
+        Sequential net = new Sequential(new Conv2d(1, 2, 1), new BatchNorm2d(2));
+        net.children().get("1").eval();
+        assertEquals(2L * 3 * 3 * 2, net.forwardFlops(Shape.of(1, 3, 3)), "a 1x1 convolution to 2 channels over a 3x3 plane");
+        assertTrue(net.isTraining());
+        assertTrue(net.children().get("0").isTraining());
+        assertFalse(net.children().get("1").isTraining());
+        // A trace that fails (wrong input rank) still restores the modes.
+        assertThrows(RuntimeException.class, () -> net.forwardFlops(Shape.of(4)));
+        assertTrue(net.children().get("0").isTraining());
+        assertFalse(net.children().get("1").isTraining());
+    }
+
+    @Test
     void badNamesAndShapesAreRejectedClearly() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Module() {
             {
