@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -242,8 +241,7 @@ public final class CheckpointStore {
             throw new IOException(stateFile + ": metadata is " + meta + "; expected an object of strings");
         }
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = meta.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : meta.properties()) {
             if (!e.getValue().isTextual()) {
                 throw new IOException(stateFile + ": metadata value of '" + e.getKey() + "' is " + e.getValue() + "; expected a string");
             }

@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -124,8 +123,7 @@ public final class SafetensorsReader {
         }
         SequencedMap<String, SafetensorsEntry> entries = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> field = it.next();
+        for (Map.Entry<String, JsonNode> field : root.properties()) {
             if (field.getKey().equals(SafetensorsFormat.METADATA_KEY)) {
                 parseMetadata(file, field.getValue(), metadata);
             } else {
@@ -141,8 +139,7 @@ public final class SafetensorsReader {
             throw new SafetensorsFormatException(file, SafetensorsFormat.METADATA_KEY + " is a JSON " + node.getNodeType()
                     + "; expected an object of string values");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             if (!e.getValue().isTextual()) {
                 throw new SafetensorsFormatException(file, SafetensorsFormat.METADATA_KEY + " value of '" + e.getKey() + "' is "
                         + e.getValue() + "; expected a string");
