@@ -105,6 +105,8 @@ public final class AtomicFiles {
      * Renames {@code source} to {@code target} atomically (files, or a directory onto a name that
      * does not exist yet).
      *
+     * @param source the file or directory to rename
+     * @param target its new name
      * @throws IOException naming both paths when the file system cannot rename atomically: a
      *     non-atomic copy could leave a half-written checkpoint, so there is no fallback
      */

@@ -24,6 +24,8 @@ public record NamedTensors(SequencedMap<String, Tensor> tensors, Map<String, Str
     /**
      * The tensor called {@code name}.
      *
+     * @param name the tensor's name
+     * @return the tensor (still owned by this bundle)
      * @throws IllegalArgumentException naming the tensors there are when there is none by that name
      */
     public Tensor get(String name) {

@@ -29,15 +29,23 @@ public final class SafetensorsFormat {
     private SafetensorsFormat() {
     }
 
-    /** The safetensors name of {@code dtype}, e.g. {@code F32}, {@code BF16}, {@code BOOL}. */
+    /**
+     * The safetensors name of a dtype.
+     *
+     * @param dtype a Frugal dtype
+     * @return its name in a header, e.g. {@code F32}, {@code BF16}, {@code BOOL}
+     */
     public static String dtypeName(DType dtype) {
         // DType's enum names were chosen to be exactly the safetensors names.
         return dtype.name();
     }
 
     /**
-     * The dtype a safetensors name stands for, or {@code null} when Frugal has no such type (the
-     * format also knows I8, I16, U16, U32, U64 and the F8 types, which Frugal cannot hold).
+     * The dtype a safetensors name stands for.
+     *
+     * @param name a header's dtype name, e.g. {@code F32}
+     * @return the dtype, or {@code null} when Frugal has no such type (the format also knows I8,
+     *     I16, U16, U32, U64 and the F8 types, which Frugal cannot hold)
      */
     public static DType dtypeOf(String name) {
         for (DType t : DType.values()) {

@@ -68,8 +68,11 @@ public final class SafetensorsWriter {
     }
 
     /**
-     * The number of bytes {@link #write} produces for these tensors and metadata (header length
-     * prefix, padded header and data).
+     * The size of the file {@link #write} produces.
+     *
+     * @param tensors the tensors to be written
+     * @param metadata the metadata to be written
+     * @return bytes in all: the 8-byte length prefix, the padded header and the data
      */
     public static long fileSize(SequencedMap<String, Tensor> tensors, Map<String, String> metadata) {
         long data = 0;
