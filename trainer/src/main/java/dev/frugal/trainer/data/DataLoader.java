@@ -63,6 +63,8 @@ public final class DataLoader implements AutoCloseable {
     }
 
     /**
+     * A loader; nothing is decoded and no thread starts until the first epoch.
+     *
      * @param source  decodes the dataset when first needed (on the background thread)
      * @param options batching, shuffling, augmentation and normalisation
      */

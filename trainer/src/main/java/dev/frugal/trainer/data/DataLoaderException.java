@@ -6,6 +6,8 @@ package dev.frugal.trainer.data;
  */
 public final class DataLoaderException extends RuntimeException {
     /**
+     * Wraps a background-thread failure.
+     *
      * @param message what the loader was doing
      * @param cause   the original failure
      */

@@ -39,6 +39,8 @@ public final class DatasetDownloader {
     private final PrintStream progress;
 
     /**
+     * A downloader for one mirror.
+     *
      * @param mirror   base URL; file names are resolved against it (end it with '/')
      * @param progress where the progress bar is drawn, or null for no bar
      */

@@ -40,6 +40,8 @@ public final class DatasetLocator {
     private final DatasetDownloader downloader;
 
     /**
+     * A locator over injected places (tests) or real ones ({@link #forThisMachine}).
+     *
      * @param spec       the dataset
      * @param env        environment lookup ({@code System::getenv} in production)
      * @param home       the user's home directory

@@ -8,6 +8,8 @@ import java.io.IOException;
  */
 public final class DatasetUnavailableException extends IOException {
     /**
+     * The dataset cannot be had.
+     *
      * @param message the full, user-facing explanation
      * @param cause   the download failure, or null when no download was tried
      */

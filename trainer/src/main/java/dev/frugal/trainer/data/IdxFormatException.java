@@ -13,6 +13,8 @@ public final class IdxFormatException extends IOException {
     private final long offset;
 
     /**
+     * A format error at one place in one file.
+     *
      * @param file     the file being read
      * @param offset   byte offset of the problem (in the decompressed stream for a gzipped file)
      * @param problem  what was found and what was expected there

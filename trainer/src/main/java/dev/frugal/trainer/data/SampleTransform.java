@@ -18,6 +18,8 @@ public final class SampleTransform {
     private final int width;
 
     /**
+     * A transform for images of one size.
+     *
      * @param options augmentation and normalisation settings
      * @param height  image height
      * @param width   image width
