@@ -174,6 +174,37 @@ class LayersTest {
     }
 
     @Test
+    void activationsAndResidualComputeTheirFormulas() {
+        float[] in = {-2f, -0.5f, 0f, 0.5f, 3f};
+        try (Tensor x = Tensor.of(in, 5)) {
+            float[] relu = run(new ReLU(), x);
+            float[] gelu = run(new GELU(), x);
+            float[] silu = run(new SiLU(), x);
+            for (int i = 0; i < in.length; i++) {
+                double v = in[i];
+                assertEquals(Math.max(v, 0), relu[i], 0);
+                assertEquals(v / (1 + Math.exp(-v)), silu[i], 1e-6);
+                // exact GELU: x * Phi(x); Phi(-2) = 0.02275013, Phi(-0.5) = 0.30853754, Phi(0.5) = 0.69146246, Phi(3) = 0.99865010
+                double phi = switch (i) {
+                    case 0 -> 0.022750131948179;
+                    case 1 -> 0.308537538725987;
+                    case 2 -> 0.5;
+                    case 3 -> 0.691462461274013;
+                    default -> 0.998650101968370;
+                };
+                assertEquals(v * phi, gelu[i], 1e-6);
+            }
+        }
+        try (Residual res = (Residual) new Residual(new Linear(3, 3)).initialize(4); Tensor x = Tensor.of(new float[] {1, -1, 2}, 1, 3)) {
+            float[] body = run(res.body(), x);
+            float[] y = run(res, x);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(x.getFlat(i) + body[i], y[i], 1e-6);
+            }
+        }
+    }
+
+    @Test
     void embeddingLooksUpRows() {
         try (Embedding emb = (Embedding) new Embedding(5, 3).initialize(2); Tensor ids = Tensor.ofLongs(new long[] {4, 0, 4}, 3)) {
             float[] table = emb.localVariables().get("weight").value().toFloatArray();

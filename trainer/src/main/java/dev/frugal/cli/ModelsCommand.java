@@ -39,6 +39,10 @@ public final class ModelsCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** The command; picocli fills in the options. */
+    public ModelsCommand() {
+    }
+
     /** One listed configuration: what {@code frugal models} prints per row. */
     record Row(ZooEntry entry, String spec, long parameters, long forwardFlops) {
     }
