@@ -1,10 +1,10 @@
 """PyTorch twin of Frugal's model zoo, for PyTorchParityTest.
 
-Usage: pytorch_parity.py DIR MODEL OPTIONS STEPS LR
-DIR holds, written by the Java test, one raw little-endian float32 file per variable
+Usage: pytorch_parity.py STEPS LR DIR MODEL OPTIONS [DIR MODEL OPTIONS ...]
+(one Python start for every model: importing torch is the slow part). Each DIR holds, written by the Java test, one raw little-endian float32 file per variable
 (<full name>.bin, listed with shapes in manifest.txt), x.bin (the batch) and y.txt (labels).
 The script builds the same architecture with the same module names, loads the weights, runs
-STEPS plain-SGD steps in training mode and prints, one per line:
+STEPS plain-SGD steps in training mode and prints "model DIR", then one per line:
   losses <l1> ... <lSTEPS>
   eval <logits of the batch in evaluation mode after the steps, row-major>
   flops <forward FLOPs of one sample, torch.utils.flop_counter convention>
@@ -115,8 +115,7 @@ def build(name, opts):
     raise SystemExit("unknown model " + name)
 
 
-def main():
-    directory, name, options, steps, lr = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+def run(directory, name, options, steps, lr):
     opts = {k: int(v) for k, v in (kv.split("=") for kv in options.split(",") if kv)}
     torch.manual_seed(0)
     model = build(name, opts)
@@ -145,10 +144,18 @@ def main():
         with FlopCounterMode(display=False) as counter:
             model(x[:1])
     buffers = [model.state_dict()[n].flatten() for n, *_ in manifest if "running_" in n]
+    print("model", directory)
     print("losses", *("%.9g" % v for v in losses))
     print("eval", *("%.9g" % v for v in logits.flatten().tolist()))
     print("flops", counter.get_total_flops())
     print("buffers", *("%.9g" % v for v in (torch.cat(buffers).tolist() if buffers else [])))
+
+
+def main():
+    steps, lr, rest = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+    assert len(rest) % 3 == 0, "expected DIR MODEL OPTIONS triples"
+    for i in range(0, len(rest), 3):
+        run(rest[i], rest[i + 1], rest[i + 2], steps, lr)
 
 
 if __name__ == "__main__":
