@@ -66,6 +66,20 @@ class ModuleTest {
         }
     }
 
+    /**
+     * Pins the initial weights of one seed, so a change to the random streams or initialisers
+     * (which would silently change every run's results) fails here first.
+     */
+    @Test
+    void initialWeightsOfASeedArePinned() {
+        try (Module m = new Sequential(new Linear(4, 3)).initialize(2024)) {
+            float[] w = m.namedVariables().get("0.weight").value().toFloatArray();
+            assertEquals(0x5252d152a3a8546L, SeedStreams.derive(2024, "0.weight"));
+            assertArrayEquals(new float[] {0.33339f, -0.39082938f, 0.09367901f, -0.43670458f}, java.util.Arrays.copyOf(w, 4));
+            assertEquals(-0.4780926f, w[11]);
+        }
+    }
+
     @Test
     void weightsAreKeyedByNameSoAddingAModuleDoesNotShiftOthers() {
         try (Module small = new Sequential(new Linear(6, 5)).initialize(7);
