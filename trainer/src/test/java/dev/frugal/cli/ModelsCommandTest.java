@@ -77,6 +77,13 @@ class ModelsCommandTest {
         assertTrue(r.err.contains("has no option 'size'") && r.err.contains("depth (default 8") && r.err.contains("width (default 256"), r.err);
     }
 
+    @Test
+    void helpDescribesTheCommandAndItsArguments() {
+        Result r = execute("models", "--help");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("List the model zoo") && r.out.contains("[SPEC...]") && r.out.contains("--json"), r.out);
+    }
+
     private record Result(int code, String out, String err) {
     }
 
