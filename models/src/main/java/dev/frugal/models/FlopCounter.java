@@ -30,6 +30,11 @@ public final class FlopCounter {
      * the forward pass in evaluation mode on a batch of one into a throw-away graph and counts its
      * contractions. The module's train/eval flags are restored afterwards; no value is allocated,
      * so this works before {@link Module#initialize(long)}.
+     *
+     * @param module      the model
+     * @param sampleShape one sample's shape, without the batch axis
+     * @param dtype       the input's element type
+     * @return FLOPs of one forward pass over one sample
      */
     public static long forwardFlops(Module module, Shape sampleShape, DType dtype) {
         int[] dims = new int[sampleShape.rank() + 1];

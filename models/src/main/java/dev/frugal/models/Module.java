@@ -42,17 +42,39 @@ public abstract class Module implements AutoCloseable {
 
     // ---------------------------------------------------------------- declaration
 
-    /** Declares a trainable F32 parameter of this module. */
+    /**
+     * Declares a trainable F32 parameter of this module.
+     *
+     * @param name        the local name (no dots; unique among this module's variables and children)
+     * @param shape       the parameter's shape
+     * @param initializer how {@link #initialize(long)} fills it
+     * @return the declared variable, to look up with {@link ModuleTrace#value(Variable)} in {@link #forward}
+     */
     protected final Variable addParameter(String name, Shape shape, Initializer initializer) {
         return addVariable(name, Variable.Kind.PARAMETER, shape, DType.F32, initializer);
     }
 
-    /** Declares a non-trainable buffer (state carried between steps) of this module. */
+    /**
+     * Declares a non-trainable buffer (state carried between steps) of this module.
+     *
+     * @param name        the local name (no dots; unique among this module's variables and children)
+     * @param shape       the buffer's shape
+     * @param dtype       the buffer's element type (e.g. I64 for a counter)
+     * @param initializer how {@link #initialize(long)} fills it
+     * @return the declared variable
+     */
     protected final Variable addBuffer(String name, Shape shape, DType dtype, Initializer initializer) {
         return addVariable(name, Variable.Kind.BUFFER, shape, dtype, initializer);
     }
 
-    /** Declares a child module; its variables are named {@code name.<variable>}. Returns the child. */
+    /**
+     * Declares a child module; its variables are named {@code name.<variable>}.
+     *
+     * @param name   the local name (no dots; unique among this module's variables and children)
+     * @param module the child
+     * @param <M>    the child's type
+     * @return the child, so a field can be assigned in one line
+     */
     protected final <M extends Module> M addModule(String name, M module) {
         checkName(name);
         if (module == null) {

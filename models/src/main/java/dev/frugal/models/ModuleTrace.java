@@ -49,7 +49,13 @@ public final class ModuleTrace {
         }
     }
 
-    /** Declares every variable of {@code root}'s tree as an input of {@code graph}, named by its full name. */
+    /**
+     * Declares every variable of {@code root}'s tree as an input of {@code graph}, named by its full name.
+     *
+     * @param graph the graph to trace into; it must not already have inputs with those names
+     * @param root  the module tree
+     * @return the trace, to pass to {@link Module#forward}
+     */
     public static ModuleTrace of(Graph graph, Module root) {
         return new ModuleTrace(graph, root);
     }

@@ -16,6 +16,10 @@ public final class SeedStreams {
      * A 64-bit key for ({@code seed}, {@code name}): FNV-1a over the name's UTF-8 bytes, combined
      * with the seed and passed through SplitMix64's finaliser so that nearby seeds and similar
      * names give unrelated keys.
+     *
+     * @param seed the model (or run) seed
+     * @param name the variable's or module's full name
+     * @return the key, usable as a seed of its own
      */
     public static long derive(long seed, String name) {
         long h = 0xcbf29ce484222325L;

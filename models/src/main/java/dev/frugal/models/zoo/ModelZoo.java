@@ -84,6 +84,8 @@ public final class ModelZoo {
     /**
      * Parses {@code NAME} or {@code NAME:key=value,...} (integer values), filling in defaults.
      *
+     * @param spec the text, e.g. {@code deep-mlp:depth=64,width=512}
+     * @return the spec with every option of the model resolved
      * @throws IllegalArgumentException for an unknown model (lists the models), an unknown or
      *     repeated option (lists the model's options), a value that is not an integer or is out of
      *     range (names the option, its range and the value given), or malformed text
@@ -168,6 +170,9 @@ public final class ModelZoo {
      * Builds the model for a spec string and initialises every variable from {@code seed}: the same
      * spec and seed give bit-identical weights.
      *
+     * @param spec the model spec, e.g. {@code cnn-small} or {@code deep-mlp:depth=16}
+     * @param seed the initialisation seed
+     * @return the model; the caller closes it
      * @throws IllegalArgumentException for a bad spec (see {@link #parse(String)})
      */
     public static Model create(String spec, long seed) {
