@@ -1,0 +1,134 @@
+package dev.frugal.trainer.optim;
+
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.exec.Program;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Value;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SequencedMap;
+
+/**
+ * The part of a training graph an {@link Optimizer} appended: the learning-rate input (an F64
+ * scalar fed every step) and the optimizer's state inputs with the tensors that hold them. The
+ * state tensors are owned here, start at zero, are updated in place by the program's
+ * assignments, and are what a checkpoint saves.
+ */
+public final class OptimizerUpdate implements AutoCloseable {
+    private final Value learningRate;
+    private final SequencedMap<String, Value> stateInputs = new LinkedHashMap<>();
+    private final SequencedMap<String, Tensor> stateTensors = new LinkedHashMap<>();
+    private final Tensor lrFeed = Tensor.zeros(dev.frugal.runtime.Shape.scalar(), DType.F64);
+
+    /**
+     * Starts an update on {@code graph} by declaring its learning-rate data input.
+     *
+     * @param graph the training graph
+     */
+    public OptimizerUpdate(Graph graph) {
+        this.learningRate = graph.input("lr", dev.frugal.runtime.Shape.scalar(), DType.F64);
+    }
+
+    /** The learning-rate data input (F64 scalar). */
+    public Value learningRate() {
+        return learningRate;
+    }
+
+    /**
+     * Declares a zero-initialised state input shaped like {@code like} and allocates its tensor.
+     *
+     * @param name the state name, unique within this update (e.g. {@code exp_avg/fc1.weight})
+     * @param like the value whose shape it takes
+     * @param dtype the state's dtype
+     * @return the state input
+     */
+    public Value declareState(String name, Value like, DType dtype) {
+        return declareState(name, like.shape(), dtype, like.graph());
+    }
+
+    /**
+     * Declares a zero-initialised state input and allocates its tensor.
+     *
+     * @param name the state name, unique within this update
+     * @param shape its shape
+     * @param dtype its dtype
+     * @param graph the training graph
+     * @return the state input
+     */
+    public Value declareState(String name, dev.frugal.runtime.Shape shape, DType dtype, Graph graph) {
+        if (stateInputs.containsKey(name)) {
+            throw new IllegalArgumentException("optimizer state '" + name + "' declared twice");
+        }
+        // The "optim." prefix keeps optimizer inputs apart from the model's own variable names.
+        Value in = graph.state("optim." + name, shape, dtype);
+        stateInputs.put(name, in);
+        stateTensors.put(name, Tensor.zeros(shape, dtype));
+        return in;
+    }
+
+    /** The state tensors by name, in declaration order (live: the program updates them in place). */
+    public SequencedMap<String, Tensor> state() {
+        return Collections.unmodifiableSequencedMap(stateTensors);
+    }
+
+    /**
+     * Copies saved state into this update's tensors, for resuming.
+     *
+     * @param saved state by name; must hold exactly this update's names with matching shapes and dtypes
+     * @throws IllegalArgumentException naming the first missing, extra or mismatched entry
+     */
+    public void loadState(Map<String, Tensor> saved) {
+        for (String name : saved.keySet()) {
+            if (!stateTensors.containsKey(name)) {
+                throw new IllegalArgumentException("optimizer state '" + name + "' in the checkpoint is unknown to this optimizer; expected " + stateTensors.keySet());
+            }
+        }
+        for (Map.Entry<String, Tensor> e : stateTensors.entrySet()) {
+            Tensor src = saved.get(e.getKey());
+            Tensor dst = e.getValue();
+            if (src == null) {
+                throw new IllegalArgumentException("optimizer state '" + e.getKey() + "' is missing from the checkpoint");
+            }
+            if (!src.shape().equals(dst.shape()) || src.dtype() != dst.dtype()) {
+                throw new IllegalArgumentException("optimizer state '" + e.getKey() + "' is " + src.dtype() + src.shape()
+                        + " in the checkpoint, expected " + dst.dtype() + dst.shape());
+            }
+        }
+        for (Map.Entry<String, Tensor> e : stateTensors.entrySet()) {
+            Tensor src = saved.get(e.getKey());
+            Tensor dst = e.getValue();
+            for (long i = 0, n = dst.shape().numel(); i < n; i++) {
+                dst.setFlat(i, src.getFlat(i));
+            }
+        }
+    }
+
+    /**
+     * Binds every state tensor into a program compiled from the training graph.
+     *
+     * @param program the step program
+     */
+    public void bind(Program program) {
+        stateInputs.forEach((name, in) -> program.bind(in, stateTensors.get(name)));
+    }
+
+    /**
+     * Adds the learning-rate feed for one step to {@code feeds}.
+     *
+     * @param feeds the step's data feeds
+     * @param lr the learning rate of this step
+     */
+    public void feedLearningRate(Map<Value, Tensor> feeds, double lr) {
+        lrFeed.setFlat(0, lr);
+        feeds.put(learningRate, lrFeed);
+    }
+
+    /** Frees the state tensors and the learning-rate feed. */
+    @Override
+    public void close() {
+        stateTensors.values().forEach(Tensor::close);
+        lrFeed.close();
+    }
+}
