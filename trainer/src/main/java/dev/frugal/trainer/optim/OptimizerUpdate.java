@@ -97,11 +97,7 @@ public final class OptimizerUpdate implements AutoCloseable {
             }
         }
         for (Map.Entry<String, Tensor> e : stateTensors.entrySet()) {
-            Tensor src = saved.get(e.getKey());
-            Tensor dst = e.getValue();
-            for (long i = 0, n = dst.shape().numel(); i < n; i++) {
-                dst.setFlat(i, src.getFlat(i));
-            }
+            e.getValue().copyFrom(saved.get(e.getKey()));
         }
     }
 

@@ -1,0 +1,450 @@
+package dev.frugal.trainer;
+
+import dev.frugal.models.Module;
+import dev.frugal.models.ModuleTrace;
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.autodiff.Autodiff;
+import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.NonFiniteException;
+import dev.frugal.runtime.exec.Program;
+import dev.frugal.runtime.graph.Functional;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Ops;
+import dev.frugal.runtime.graph.Value;
+import dev.frugal.trainer.checkpoint.Checkpoint;
+import dev.frugal.trainer.checkpoint.CheckpointStore;
+import dev.frugal.trainer.data.Batch;
+import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.trainer.optim.GradientClipping;
+import dev.frugal.trainer.optim.OptimizerUpdate;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Trains an image classifier with cross-entropy: the whole step (forward in training mode, loss,
+ * gradients, clipping, optimizer update) is traced and compiled once into one program, replayed
+ * every step with the batch and the step's learning rate fed in; evaluation (eval mode, loss
+ * and correct count) is a second program. The trainer evaluates after every epoch, writes a
+ * checkpoint after every epoch when asked to, stops early, and stops on a non-finite loss.
+ *
+ * <p>Everything random is keyed by seeds (initialisation by the model's seed, shuffling and
+ * augmentation by the loader's, dropout by the model's seed and a counter buffer), and CPU
+ * results do not depend on the thread count, so two runs with the same seeds give bit-identical
+ * losses and metrics, and a resumed run continues exactly where the checkpoint left off.
+ *
+ * <p>The trainer binds the module's own tensors (updated in place) and owns its programs and the
+ * optimizer state; {@link #close()} frees those, not the module.
+ */
+public final class Trainer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    private final Module model;
+    private final Shape sampleShape;
+    private final int batchSize;
+    private final TrainerConfig config;
+    private final Executor executor;
+
+    private final ModuleTrace trainTrace;
+    private final Value images;
+    private final Value labels;
+    private final Program stepProgram;
+    private final OptimizerUpdate update;
+    private final Map<Integer, EvalProgram> evalPrograms = new HashMap<>();
+
+    private long step;
+    private int epoch;
+    private int batchInEpoch;
+    private EarlyStopping earlyStopping;
+    /** Every value early stopping saw, so a resumed run can rebuild its state by replaying them. */
+    private final List<Double> watchedValues = new ArrayList<>();
+    private Path lastCheckpoint;
+    private boolean closed;
+
+    /** The compiled evaluation program for one batch size. */
+    private record EvalProgram(ModuleTrace trace, Value images, Value labels, Program program) {
+    }
+
+    /**
+     * Builds and compiles the training step on the CPU.
+     *
+     * @param model an initialised module mapping {@code [batch, ...sampleShape]} images to class logits
+     * @param sampleShape the shape of one input sample, e.g. {@code [1, 28, 28]}
+     * @param batchSize the training batch size (every training batch must have exactly this size)
+     * @param config how to train
+     */
+    public Trainer(Module model, Shape sampleShape, int batchSize, TrainerConfig config) {
+        this(model, sampleShape, batchSize, config, Executor.cpu());
+    }
+
+    /**
+     * Builds and compiles the training step on {@code executor}'s backend.
+     *
+     * @param model an initialised module mapping {@code [batch, ...sampleShape]} images to class logits
+     * @param sampleShape the shape of one input sample
+     * @param batchSize the training batch size
+     * @param config how to train
+     * @param executor compiles the programs
+     */
+    public Trainer(Module model, Shape sampleShape, int batchSize, TrainerConfig config, Executor executor) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size " + batchSize + ", expected at least 1");
+        }
+        this.model = model;
+        this.sampleShape = sampleShape;
+        this.batchSize = batchSize;
+        this.config = config;
+        this.executor = executor;
+        this.earlyStopping = newEarlyStopping();
+        boolean wasTraining = model.isTraining();
+        model.train(true);
+        try {
+            Graph g = new Graph("train-step");
+            trainTrace = ModuleTrace.of(g, model);
+            images = g.input("images", batchShape(batchSize), DType.F32);
+            labels = g.input("labels", Shape.of(batchSize), DType.I32);
+            Value loss = Functional.crossEntropy(trainTrace.forward(images), labels);
+            List<Value> params = trainTrace.parameterValues();
+            List<Value> grads = Autodiff.grad(loss, params);
+            if (config.clipNorm() > 0) {
+                grads = GradientClipping.clip(grads, config.clipNorm()).gradients();
+            }
+            update = config.optimizer().append(new ArrayList<>(trainTrace.parameters().keySet()), params, grads);
+            Program p = null;
+            try {
+                p = executor.compile(g, List.of(loss));
+                trainTrace.bind(p);
+                update.bind(p);
+            } catch (RuntimeException e) {
+                if (p != null) {
+                    p.close();
+                }
+                update.close();
+                throw e;
+            }
+            stepProgram = p;
+        } finally {
+            model.train(wasTraining);
+        }
+        LOG.debug("compiled the training step: {} kernel calls, {} bytes", stepProgram.stepCount(), stepProgram.allocatedBytes());
+    }
+
+    private Shape batchShape(int n) {
+        int[] dims = new int[sampleShape.rank() + 1];
+        dims[0] = n;
+        System.arraycopy(sampleShape.dims(), 0, dims, 1, sampleShape.rank());
+        return Shape.of(dims);
+    }
+
+    /** Optimizer steps done so far (including those restored by {@link #resume}). */
+    public long step() {
+        return step;
+    }
+
+    /** The epoch the next step belongs to, from 0. */
+    public int epoch() {
+        return epoch;
+    }
+
+    /** The checkpoint written last by this trainer (or resumed from); null when none. */
+    public Path lastCheckpoint() {
+        return lastCheckpoint;
+    }
+
+    /** The optimizer's state tensors by name (live; what a checkpoint saves). */
+    public Map<String, Tensor> optimizerState() {
+        return update.state();
+    }
+
+    /**
+     * Host bytes this trainer's training holds: the compiled programs' buffers plus the model's
+     * variables and the optimizer state. On the CPU backend this is also the training device's
+     * peak, since every buffer is allocated once at compile time.
+     *
+     * @return bytes
+     */
+    public long hostBytes() {
+        long total = stepProgram.allocatedBytes();
+        for (EvalProgram e : evalPrograms.values()) {
+            total += e.program().allocatedBytes();
+        }
+        for (Tensor t : model.state().values()) {
+            total += t.shape().numel() * t.dtype().byteSize();
+        }
+        for (Tensor t : update.state().values()) {
+            total += t.shape().numel() * t.dtype().byteSize();
+        }
+        return total;
+    }
+
+    /**
+     * Trains until the configured epochs, the step limit, early stopping or a non-finite loss,
+     * evaluating on {@code test} after every epoch (and at the end when the step limit cuts an
+     * epoch short).
+     *
+     * @param train the training batches; every batch must hold exactly the trainer's batch size
+     *     (use {@code LastBatchPolicy.DROP} unless the batch size divides the dataset)
+     * @param test the evaluation batches (any batch sizes)
+     * @param listener receives steps and evaluations; may be null
+     * @return what happened
+     * @throws IOException when reading data or writing a checkpoint fails
+     */
+    public FitResult fit(DataLoader train, DataLoader test, TrainingListener listener) throws IOException {
+        checkOpen();
+        TrainingListener events = listener == null ? new TrainingListener() { } : listener;
+        if (train.options().batchSize() != batchSize) {
+            throw new IllegalArgumentException("the training loader's batch size is " + train.options().batchSize()
+                    + ", the trainer was compiled for " + batchSize);
+        }
+        int perEpoch = train.batchesPerEpoch();
+        long planned = (long) perEpoch * config.epochs();
+        if (config.maxSteps() > 0) {
+            planned = Math.min(planned, config.maxSteps());
+        }
+        events.onStart(planned, step);
+        List<Evaluation> evaluations = new ArrayList<>();
+        long start = System.nanoTime();
+        long samples = 0;
+        EndReason reason = EndReason.EPOCHS;
+        String message = "";
+        Map<Value, Tensor> feeds = new HashMap<>();
+        outer:
+        while (epoch < config.epochs()) {
+            if (stepLimitReached()) {
+                reason = EndReason.STEPS;
+                break;
+            }
+            boolean cut = false;
+            try (DataLoader.Epoch batches = train.epoch(epoch)) {
+                int index = 0;
+                while (batches.hasNext()) {
+                    Batch batch = batches.next();
+                    if (index++ < batchInEpoch) {
+                        continue; // done before the checkpoint this run resumed from
+                    }
+                    if (batch.size() != batchSize) {
+                        throw new IllegalArgumentException("training batch " + batch.index() + " of epoch " + epoch + " holds " + batch.size()
+                                + " samples, the step was compiled for " + batchSize + "; drop the last batch (LastBatchPolicy.DROP)");
+                    }
+                    double lr = config.learningRate().applyAsDouble(step);
+                    feeds.clear();
+                    feeds.put(images, batch.images());
+                    feeds.put(labels, batch.labels());
+                    update.feedLearningRate(feeds, lr);
+                    double loss;
+                    try {
+                        loss = stepProgram.run(feeds).getFirst().getFlat(0);
+                    } catch (NonFiniteException e) {
+                        loss = Double.NaN;
+                    }
+                    if (!Double.isFinite(loss)) {
+                        reason = EndReason.NON_FINITE_LOSS;
+                        message = "non-finite loss at step " + (step + 1) + " (learning rate " + lr + "); last good checkpoint: "
+                                + (lastCheckpoint == null ? "none written yet" : lastCheckpoint + " (kept)");
+                        LOG.warn(message);
+                        break outer;
+                    }
+                    step++;
+                    batchInEpoch++;
+                    samples += batch.size();
+                    events.onStep(new StepMetrics(step, epoch, loss, lr, batch.size()));
+                    if (stepLimitReached() && batchInEpoch < perEpoch) {
+                        cut = true;
+                        break;
+                    }
+                }
+            }
+            if (!cut) {
+                epoch++;
+                batchInEpoch = 0;
+            }
+            Evaluation ev = evaluate(test);
+            evaluations.add(ev);
+            events.onEvaluation(cut ? epoch : epoch - 1, step, ev);
+            boolean stop = updateEarlyStopping(ev);
+            saveCheckpoint();
+            if (stop) {
+                reason = EndReason.EARLY_STOPPING;
+                break;
+            }
+            if (cut || (stepLimitReached() && epoch < config.epochs())) {
+                reason = EndReason.STEPS;
+                break;
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Evaluation last = evaluations.isEmpty() ? null : evaluations.getLast();
+        return new FitResult(reason, epoch, step, last, evaluations, seconds, seconds > 0 ? samples / seconds : 0, message);
+    }
+
+    private boolean stepLimitReached() {
+        return config.maxSteps() > 0 && step >= config.maxSteps();
+    }
+
+    private EarlyStopping newEarlyStopping() {
+        String metric = config.earlyStopMetric();
+        return metric == null ? null : new EarlyStopping(metric, metric.equals("test_accuracy"), config.patience(), config.minDelta());
+    }
+
+    /** Feeds an evaluation to early stopping; true when training should stop. */
+    private boolean updateEarlyStopping(Evaluation ev) {
+        if (earlyStopping == null) {
+            return false;
+        }
+        double value = earlyStopping.higherIsBetter() ? ev.accuracy() : ev.loss();
+        watchedValues.add(value);
+        return earlyStopping.update(value);
+    }
+
+    /**
+     * Evaluates the model in eval mode over every batch of {@code loader}'s epoch 0.
+     *
+     * @param loader the evaluation data
+     * @return mean loss and accuracy
+     * @throws IOException when reading the data fails
+     */
+    public Evaluation evaluate(DataLoader loader) throws IOException {
+        checkOpen();
+        double lossSum = 0;
+        double correct = 0;
+        long n = 0;
+        Map<Value, Tensor> feeds = new HashMap<>();
+        try (DataLoader.Epoch batches = loader.epoch(0)) {
+            while (batches.hasNext()) {
+                Batch batch = batches.next();
+                EvalProgram ep = evalProgram(batch.size());
+                feeds.clear();
+                feeds.put(ep.images(), batch.images());
+                feeds.put(ep.labels(), batch.labels());
+                List<Tensor> out = ep.program().run(feeds);
+                lossSum += out.get(0).getFlat(0) * batch.size();
+                correct += out.get(1).getFlat(0);
+                n += batch.size();
+            }
+        }
+        if (n == 0) {
+            throw new IllegalArgumentException("the evaluation data has no samples");
+        }
+        return new Evaluation(lossSum / n, correct / n, n);
+    }
+
+    private EvalProgram evalProgram(int n) {
+        EvalProgram cached = evalPrograms.get(n);
+        if (cached != null) {
+            return cached;
+        }
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        try {
+            Graph g = new Graph("eval-" + n);
+            ModuleTrace trace = ModuleTrace.of(g, model);
+            Value x = g.input("images", batchShape(n), DType.F32);
+            Value y = g.input("labels", Shape.of(n), DType.I32);
+            Value logits = trace.forward(x);
+            Value loss = Functional.crossEntropy(logits, y);
+            Value hits = Ops.cast(Ops.eq(Ops.argmax(logits, 1, false), Ops.cast(y, DType.I64)), DType.F32);
+            Value correct = Ops.sum(hits, false);
+            Program p = executor.compile(g, List.of(loss, correct));
+            trace.bind(p);
+            EvalProgram ep = new EvalProgram(trace, x, y, p);
+            evalPrograms.put(n, ep);
+            return ep;
+        } finally {
+            model.train(wasTraining);
+        }
+    }
+
+    /**
+     * Writes a checkpoint now (model state, optimizer state, step, epoch, position in the epoch
+     * and early-stopping state) when the configuration names a checkpoint directory.
+     *
+     * @return the checkpoint's folder, or null when checkpoints are off
+     * @throws IOException when writing fails (the previous checkpoint stays intact)
+     */
+    public Path saveCheckpoint() throws IOException {
+        checkOpen();
+        if (config.checkpointDir() == null) {
+            return null;
+        }
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("batch_in_epoch", Integer.toString(batchInEpoch));
+        StringBuilder watched = new StringBuilder();
+        for (double v : watchedValues) {
+            watched.append(watched.isEmpty() ? "" : ",").append(Double.toString(v));
+        }
+        meta.put("early_stopping_values", watched.toString());
+        Checkpoint c = new Checkpoint(step, epoch, new LinkedHashMap<>(model.state()), new LinkedHashMap<>(update.state()),
+                new long[] {epoch, batchInEpoch}, meta);
+        lastCheckpoint = new CheckpointStore(config.checkpointDir()).save(c);
+        return lastCheckpoint;
+    }
+
+    /**
+     * Continues from the latest checkpoint under {@code dir}: restores the model's variables, the
+     * optimizer state, the step, the epoch, the position in it and the early-stopping state.
+     *
+     * @param dir a checkpoint directory written by a trainer
+     * @return true when a checkpoint was found and loaded, false when there is none
+     * @throws IOException when reading fails or the checkpoint is damaged
+     * @throws IllegalArgumentException when the checkpoint does not fit this model or optimizer
+     */
+    public boolean resume(Path dir) throws IOException {
+        checkOpen();
+        CheckpointStore store = new CheckpointStore(dir);
+        var latest = store.latest();
+        if (latest.isEmpty()) {
+            return false;
+        }
+        try (Checkpoint c = store.load(latest.get().step())) {
+            model.loadState(c.model());
+            update.loadState(c.optimizer());
+            step = c.step();
+            epoch = Math.toIntExact(c.epoch());
+            batchInEpoch = Integer.parseInt(c.metadata().getOrDefault("batch_in_epoch", "0"));
+            watchedValues.clear();
+            earlyStopping = newEarlyStopping();
+            for (String v : c.metadata().getOrDefault("early_stopping_values", "").split(",")) {
+                if (!v.isEmpty()) {
+                    double value = Double.parseDouble(v);
+                    watchedValues.add(value);
+                    if (earlyStopping != null) {
+                        earlyStopping.update(value);
+                    }
+                }
+            }
+        } catch (NumberFormatException e) {
+            throw new IOException("checkpoint " + latest.get().directory() + " has damaged training metadata: " + e.getMessage(), e);
+        }
+        lastCheckpoint = latest.get().directory();
+        LOG.info("resumed from {} at step {}, epoch {}", lastCheckpoint, step, epoch);
+        return true;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("trainer is closed");
+        }
+    }
+
+    /** Frees the compiled programs and the optimizer state (not the model). Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stepProgram.close();
+        evalPrograms.values().forEach(e -> e.program().close());
+        evalPrograms.clear();
+        update.close();
+    }
+
+}

@@ -1,0 +1,100 @@
+package dev.frugal.trainer;
+
+import dev.frugal.trainer.optim.Optimizer;
+import dev.frugal.trainer.optim.Sgd;
+import java.nio.file.Path;
+import java.util.function.LongToDoubleFunction;
+
+/**
+ * How a {@link Trainer} trains: the loop limits, the optimizer and its learning rate per step,
+ * clipping, early stopping and where checkpoints go. Build one with {@link #defaults()} and the
+ * {@code with*} methods.
+ *
+ * @param epochs number of passes over the training data (at least 1)
+ * @param maxSteps stop after this many optimizer steps in total; 0 for no limit
+ * @param learningRate the learning rate of each step (a schedule); evaluated on the host and fed
+ *     to the program, so changing it never recompiles
+ * @param optimizer the optimizer appended to the training graph
+ * @param clipNorm the global gradient norm limit; 0 turns clipping off
+ * @param earlyStopMetric the evaluation metric early stopping watches ({@code test_accuracy} or
+ *     {@code test_loss}); null turns early stopping off
+ * @param patience evaluations without improvement before stopping
+ * @param minDelta the smallest change that counts as an improvement
+ * @param checkpointDir where a checkpoint is written after every epoch and at the end; null for none
+ */
+public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
+                            String earlyStopMetric, int patience, double minDelta, Path checkpointDir) {
+
+    /** Checks the values. */
+    public TrainerConfig {
+        if (epochs < 1) {
+            throw new IllegalArgumentException("epochs " + epochs + ", expected at least 1");
+        }
+        if (maxSteps < 0) {
+            throw new IllegalArgumentException("steps " + maxSteps + ", expected 0 (no limit) or more");
+        }
+        if (learningRate == null || optimizer == null) {
+            throw new IllegalArgumentException("a learning rate and an optimizer are required");
+        }
+        if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
+            throw new IllegalArgumentException("clip norm " + clipNorm + ", expected 0 (off) or a finite positive value");
+        }
+        if (earlyStopMetric != null && !earlyStopMetric.equals("test_accuracy") && !earlyStopMetric.equals("test_loss")) {
+            throw new IllegalArgumentException("early-stopping metric '" + earlyStopMetric + "', expected test_accuracy or test_loss");
+        }
+        if (patience < 1) {
+            throw new IllegalArgumentException("patience " + patience + ", expected at least 1");
+        }
+        if (!(minDelta >= 0)) {
+            throw new IllegalArgumentException("min delta " + minDelta + ", expected at least 0");
+        }
+    }
+
+    /** One epoch, no step limit, plain SGD at a constant 0.1, no clipping, no early stopping, no checkpoints. */
+    public static TrainerConfig defaults() {
+        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null);
+    }
+
+    /** This configuration with another number of epochs. */
+    public TrainerConfig withEpochs(int n) {
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+    }
+
+    /** This configuration with a step limit (0: none). */
+    public TrainerConfig withMaxSteps(long n) {
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+    }
+
+    /** This configuration with a constant learning rate. */
+    public TrainerConfig withLearningRate(double lr) {
+        if (!(lr > 0) || !Double.isFinite(lr)) {
+            throw new IllegalArgumentException("learning rate " + lr + ", expected a finite value > 0");
+        }
+        return withSchedule(step -> lr);
+    }
+
+    /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
+    public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+    }
+
+    /** This configuration with another optimizer. */
+    public TrainerConfig withOptimizer(Optimizer o) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+    }
+
+    /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
+    public TrainerConfig withClipNorm(double maxNorm) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+    }
+
+    /** This configuration with early stopping on {@code metric} (null: off). */
+    public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir);
+    }
+
+    /** This configuration writing checkpoints under {@code dir} (null: none). */
+    public TrainerConfig withCheckpointDir(Path dir) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir);
+    }
+}
