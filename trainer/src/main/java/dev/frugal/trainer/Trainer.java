@@ -11,7 +11,6 @@ import dev.frugal.runtime.exec.NonFiniteException;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
-import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
@@ -58,7 +57,7 @@ public final class Trainer implements AutoCloseable {
     private final Value labels;
     private final Program stepProgram;
     private final OptimizerUpdate update;
-    private final Map<Integer, EvalProgram> evalPrograms = new HashMap<>();
+    private final Evaluator evaluator;
 
     private long step;
     private int epoch;
@@ -68,10 +67,6 @@ public final class Trainer implements AutoCloseable {
     private final List<Double> watchedValues = new ArrayList<>();
     private Path lastCheckpoint;
     private boolean closed;
-
-    /** The compiled evaluation program for one batch size. */
-    private record EvalProgram(ModuleTrace trace, Value images, Value labels, Program program) {
-    }
 
     /**
      * Builds and compiles the training step on the CPU.
@@ -104,12 +99,13 @@ public final class Trainer implements AutoCloseable {
         this.config = config;
         this.executor = executor;
         this.earlyStopping = newEarlyStopping();
+        this.evaluator = new Evaluator(model, sampleShape, executor);
         boolean wasTraining = model.isTraining();
         model.train(true);
         try {
             Graph g = new Graph("train-step");
             trainTrace = ModuleTrace.of(g, model);
-            images = g.input("images", batchShape(batchSize), DType.F32);
+            images = g.input("images", Shapes.batch(batchSize, sampleShape), DType.F32);
             labels = g.input("labels", Shape.of(batchSize), DType.I32);
             Value loss = Functional.crossEntropy(trainTrace.forward(images), labels);
             List<Value> params = trainTrace.parameterValues();
@@ -135,13 +131,6 @@ public final class Trainer implements AutoCloseable {
             model.train(wasTraining);
         }
         LOG.debug("compiled the training step: {} kernel calls, {} bytes", stepProgram.stepCount(), stepProgram.allocatedBytes());
-    }
-
-    private Shape batchShape(int n) {
-        int[] dims = new int[sampleShape.rank() + 1];
-        dims[0] = n;
-        System.arraycopy(sampleShape.dims(), 0, dims, 1, sampleShape.rank());
-        return Shape.of(dims);
     }
 
     /** Optimizer steps done so far (including those restored by {@link #resume}). */
@@ -173,9 +162,7 @@ public final class Trainer implements AutoCloseable {
      */
     public long hostBytes() {
         long total = stepProgram.allocatedBytes();
-        for (EvalProgram e : evalPrograms.values()) {
-            total += e.program().allocatedBytes();
-        }
+        total += evaluator.allocatedBytes();
         for (Tensor t : model.state().values()) {
             total += t.shape().numel() * t.dtype().byteSize();
         }
@@ -305,7 +292,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Evaluates the model in eval mode over every batch of {@code loader}'s epoch 0.
+     * Evaluates the model in eval mode over every batch of {@code loader}'s epoch 0 (see {@link Evaluator}).
      *
      * @param loader the evaluation data
      * @return mean loss and accuracy
@@ -313,53 +300,7 @@ public final class Trainer implements AutoCloseable {
      */
     public Evaluation evaluate(DataLoader loader) throws IOException {
         checkOpen();
-        double lossSum = 0;
-        double correct = 0;
-        long n = 0;
-        Map<Value, Tensor> feeds = new HashMap<>();
-        try (DataLoader.Epoch batches = loader.epoch(0)) {
-            while (batches.hasNext()) {
-                Batch batch = batches.next();
-                EvalProgram ep = evalProgram(batch.size());
-                feeds.clear();
-                feeds.put(ep.images(), batch.images());
-                feeds.put(ep.labels(), batch.labels());
-                List<Tensor> out = ep.program().run(feeds);
-                lossSum += out.get(0).getFlat(0) * batch.size();
-                correct += out.get(1).getFlat(0);
-                n += batch.size();
-            }
-        }
-        if (n == 0) {
-            throw new IllegalArgumentException("the evaluation data has no samples");
-        }
-        return new Evaluation(lossSum / n, correct / n, n);
-    }
-
-    private EvalProgram evalProgram(int n) {
-        EvalProgram cached = evalPrograms.get(n);
-        if (cached != null) {
-            return cached;
-        }
-        boolean wasTraining = model.isTraining();
-        model.eval();
-        try {
-            Graph g = new Graph("eval-" + n);
-            ModuleTrace trace = ModuleTrace.of(g, model);
-            Value x = g.input("images", batchShape(n), DType.F32);
-            Value y = g.input("labels", Shape.of(n), DType.I32);
-            Value logits = trace.forward(x);
-            Value loss = Functional.crossEntropy(logits, y);
-            Value hits = Ops.cast(Ops.eq(Ops.argmax(logits, 1, false), Ops.cast(y, DType.I64)), DType.F32);
-            Value correct = Ops.sum(hits, false);
-            Program p = executor.compile(g, List.of(loss, correct));
-            trace.bind(p);
-            EvalProgram ep = new EvalProgram(trace, x, y, p);
-            evalPrograms.put(n, ep);
-            return ep;
-        } finally {
-            model.train(wasTraining);
-        }
+        return evaluator.evaluate(loader);
     }
 
     /**
@@ -442,8 +383,7 @@ public final class Trainer implements AutoCloseable {
         }
         closed = true;
         stepProgram.close();
-        evalPrograms.values().forEach(e -> e.program().close());
-        evalPrograms.clear();
+        evaluator.close();
         update.close();
     }
 
