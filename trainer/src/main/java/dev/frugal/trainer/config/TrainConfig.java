@@ -1,0 +1,414 @@
+package dev.frugal.trainer.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
+import java.math.BigInteger;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Every option of {@code frugal train}. Each component's {@link JsonProperty} name is its
+ * command-line flag without the dashes and its key in configuration files; Jackson writes the
+ * record with those names, so the run directory's {@code config.json} reads back through
+ * {@link ConfigFiles#load}. The constructor validates every value, naming the key, so a
+ * {@code TrainConfig} that exists is usable as far as this class can tell (whether the model,
+ * dataset, schedule or device exist is checked by their own parsers).
+ *
+ * <p>{@code lr} and {@code weight-decay} may be {@code null}: "the optimizer's default"
+ * ({@link #defaultLr}, {@link #defaultWeightDecay}), so that {@code --optimizer adamw} alone gets
+ * AdamW's learning rate rather than SGD's. {@link #resolved()} fills them in.
+ *
+ * @param model model spec, {@code NAME[:key=value,...]}
+ * @param dataset dataset name
+ * @param data directory holding the dataset; {@code null}: search the usual places
+ * @param epochs passes over the training set; at least 1
+ * @param steps optimizer steps after which training ends; 0: no limit (the epochs decide)
+ * @param batchSize samples per step; at least 1
+ * @param lr base learning rate; {@code null}: the optimizer's default
+ * @param optimizer {@code sgd} or {@code adamw}
+ * @param momentum SGD momentum, in {@code [0, 1)}; ignored by AdamW
+ * @param nesterov Nesterov momentum (SGD with momentum > 0 only)
+ * @param weightDecay weight decay (decoupled for AdamW); {@code null}: the optimizer's default
+ * @param schedule learning-rate schedule spec (see {@code LrSchedules.parse})
+ * @param clipNorm clip gradients to this global L2 norm; 0: no clipping
+ * @param precision {@code fp32}, {@code fp16} or {@code bf16}
+ * @param device {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}
+ * @param seed seed of initialisation, shuffling, dropout and augmentation
+ * @param runDir the run directory; {@code null}: a new one under the runs root
+ * @param evalEvery evaluate every this many epochs; at least 1
+ * @param earlyStoppingMetric the metric early stopping watches; lower is better when its name ends in {@code loss}
+ * @param earlyStoppingPatience evaluations without improvement that stop training; 0: early stopping off
+ * @param earlyStoppingMinDelta the least change that counts as an improvement; at least 0
+ * @param progress show a progress bar (it turns itself off when output is not a terminal)
+ * @param resume run directory to resume from; {@code null}: a fresh run
+ */
+public record TrainConfig(
+    @JsonProperty("model") String model,
+    @JsonProperty("dataset") String dataset,
+    @JsonProperty("data") Path data,
+    @JsonProperty("epochs") int epochs,
+    @JsonProperty("steps") long steps,
+    @JsonProperty("batch-size") int batchSize,
+    @JsonProperty("lr") Double lr,
+    @JsonProperty("optimizer") String optimizer,
+    @JsonProperty("momentum") double momentum,
+    @JsonProperty("nesterov") boolean nesterov,
+    @JsonProperty("weight-decay") Double weightDecay,
+    @JsonProperty("schedule") String schedule,
+    @JsonProperty("clip-norm") double clipNorm,
+    @JsonProperty("precision") String precision,
+    @JsonProperty("device") String device,
+    @JsonProperty("seed") long seed,
+    @JsonProperty("run-dir") Path runDir,
+    @JsonProperty("eval-every") int evalEvery,
+    @JsonProperty("early-stopping-metric") String earlyStoppingMetric,
+    @JsonProperty("early-stopping-patience") int earlyStoppingPatience,
+    @JsonProperty("early-stopping-min-delta") double earlyStoppingMinDelta,
+    @JsonProperty("progress") boolean progress,
+    @JsonProperty("resume") Path resume) {
+
+    /** The optimizers {@code optimizer} accepts. */
+    public static final List<String> OPTIMIZERS = List.of("sgd", "adamw");
+    /** The precisions {@code precision} accepts (the trainer says which it supports yet). */
+    public static final List<String> PRECISIONS = List.of("fp32", "fp16", "bf16");
+
+    private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d+)?");
+    private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
+    // @JsonProperty cannot target record components, so Java propagates it to the accessors
+    private static final List<String> KEYS = COMPONENTS.stream()
+        .map(c -> c.getAccessor().getAnnotation(JsonProperty.class).value()).toList();
+
+    /**
+     * Checks every value.
+     *
+     * @throws ConfigException naming the key, the value and what is valid
+     */
+    public TrainConfig {
+        requireText("model", model);
+        requireText("dataset", dataset);
+        atLeast("epochs", epochs, 1);
+        atLeast("steps", steps, 0);
+        atLeast("batch-size", batchSize, 1);
+        if (lr != null && !(Double.isFinite(lr) && lr > 0)) {
+            throw new ConfigException("lr must be a finite number > 0, got " + lr);
+        }
+        requireText("optimizer", optimizer);
+        optimizer = optimizer.strip().toLowerCase(Locale.ROOT);
+        if (!OPTIMIZERS.contains(optimizer)) {
+            throw new ConfigException("unknown optimizer '" + optimizer + "'; valid: " + String.join(", ", OPTIMIZERS));
+        }
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new ConfigException("momentum must be in [0, 1), got " + momentum);
+        }
+        if (nesterov && !(optimizer.equals("sgd") && momentum > 0)) {
+            throw new ConfigException("nesterov needs the sgd optimizer with momentum > 0 (optimizer " + optimizer
+                + ", momentum " + momentum + ")");
+        }
+        if (weightDecay != null) {
+            finiteAtLeastZero("weight-decay", weightDecay);
+        }
+        requireText("schedule", schedule);
+        finiteAtLeastZero("clip-norm", clipNorm);
+        requireText("precision", precision);
+        if (!PRECISIONS.contains(precision)) {
+            throw new ConfigException("unknown precision '" + precision + "'; valid: " + String.join(", ", PRECISIONS));
+        }
+        requireText("device", device);
+        if (!DEVICE.matcher(device).matches()) {
+            throw new ConfigException("unknown device '" + device + "'; valid: auto, cpu, cuda, cuda:N");
+        }
+        atLeast("eval-every", evalEvery, 1);
+        requireText("early-stopping-metric", earlyStoppingMetric);
+        atLeast("early-stopping-patience", earlyStoppingPatience, 0);
+        finiteAtLeastZero("early-stopping-min-delta", earlyStoppingMinDelta);
+    }
+
+    /**
+     * What {@code frugal train} does with no options: {@code cnn-small} on Fashion-MNIST, 3 epochs,
+     * batches of 128, SGD with momentum 0.9 at the optimizer's default rate, constant schedule,
+     * fp32, automatic device, seed 42, evaluation every epoch, no early stopping.
+     *
+     * @return the defaults
+     */
+    public static TrainConfig defaults() {
+        return new TrainConfig("cnn-small", "fashion-mnist", null, 3, 0, 128, null, "sgd", 0.9, false, null,
+            "constant", 0.0, "fp32", "auto", 42, null, 1, "test_accuracy", 0, 0.0, true, null);
+    }
+
+    /**
+     * The default learning rate of an optimizer.
+     *
+     * @param optimizer {@code sgd} or {@code adamw}
+     * @return 0.05 for SGD (with momentum 0.9), 1e-3 for AdamW (PyTorch's default)
+     * @throws ConfigException for another optimizer
+     */
+    public static double defaultLr(String optimizer) {
+        return switch (optimizer) {
+            case "sgd" -> 0.05;
+            case "adamw" -> 1e-3;
+            default -> throw new ConfigException("unknown optimizer '" + optimizer + "'; valid: " + String.join(", ", OPTIMIZERS));
+        };
+    }
+
+    /**
+     * The default weight decay of an optimizer: PyTorch's, so that the comparison benchmarks agree.
+     *
+     * @param optimizer {@code sgd} or {@code adamw}
+     * @return 0 for SGD, 0.01 for AdamW
+     * @throws ConfigException for another optimizer
+     */
+    public static double defaultWeightDecay(String optimizer) {
+        return switch (optimizer) {
+            case "sgd" -> 0.0;
+            case "adamw" -> 0.01;
+            default -> throw new ConfigException("unknown optimizer '" + optimizer + "'; valid: " + String.join(", ", OPTIMIZERS));
+        };
+    }
+
+    /**
+     * The learning rate to train with.
+     *
+     * @return {@code lr}, or the optimizer's default when it is {@code null}
+     */
+    public double effectiveLr() {
+        return lr != null ? lr : defaultLr(optimizer);
+    }
+
+    /**
+     * The weight decay to train with.
+     *
+     * @return {@code weightDecay}, or the optimizer's default when it is {@code null}
+     */
+    public double effectiveWeightDecay() {
+        return weightDecay != null ? weightDecay : defaultWeightDecay(optimizer);
+    }
+
+    /**
+     * This configuration with the optimizer's defaults written in, as {@code config.json} should
+     * record it.
+     *
+     * @return a copy whose {@code lr} and {@code weightDecay} are not {@code null}
+     */
+    public TrainConfig resolved() {
+        return withOverrides(Map.of("lr", effectiveLr(), "weight-decay", effectiveWeightDecay()));
+    }
+
+    /**
+     * Whether early stopping is on.
+     *
+     * @return true when {@code earlyStoppingPatience > 0}
+     */
+    public boolean earlyStoppingEnabled() {
+        return earlyStoppingPatience > 0;
+    }
+
+    /**
+     * Which way the early-stopping metric improves.
+     *
+     * @return false for a metric whose name ends in {@code loss}, true otherwise (accuracies)
+     */
+    public boolean earlyStoppingHigherIsBetter() {
+        return !earlyStoppingMetric.toLowerCase(Locale.ROOT).endsWith("loss");
+    }
+
+    /**
+     * Every key, in declaration order: the valid keys of a configuration file and of
+     * {@link #withOverrides}.
+     *
+     * @return the keys, for example {@code batch-size}
+     */
+    public static List<String> keys() {
+        return KEYS;
+    }
+
+    /**
+     * This configuration as a map from key to value, in declaration order.
+     *
+     * @return a modifiable copy; paths as {@link Path}, absent values as {@code null}
+     */
+    public Map<String, Object> toMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < COMPONENTS.size(); i++) {
+            map.put(KEYS.get(i), valueOf(COMPONENTS.get(i)));
+        }
+        return map;
+    }
+
+    /**
+     * A copy with some options replaced: how a configuration file and then the command line are
+     * applied over the defaults.
+     *
+     * @param overrides key to value; values as Jackson reads JSON or YAML ({@code String},
+     *     {@code Integer}/{@code Long}/{@code BigInteger}, {@code Double}, {@code Boolean},
+     *     {@code null}) or the Java types of the components ({@code Path} for paths, any
+     *     {@code Number} for numbers). {@code null} is allowed for {@code data}, {@code lr},
+     *     {@code weight-decay}, {@code run-dir} and {@code resume} and means "the default"
+     * @return the new configuration
+     * @throws ConfigException for an unknown key (listing the valid ones), a value of the wrong
+     *     type (naming the key and the expected type) or out of range
+     */
+    public TrainConfig withOverrides(Map<String, ?> overrides) {
+        Object[] values = new Object[COMPONENTS.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = valueOf(COMPONENTS.get(i));
+        }
+        for (Map.Entry<String, ?> e : overrides.entrySet()) {
+            int index = KEYS.indexOf(e.getKey());
+            if (index < 0) {
+                throw new ConfigException(unknownKeyMessage(String.valueOf(e.getKey())));
+            }
+            values[index] = convert(e.getKey(), COMPONENTS.get(index).getType(), e.getValue());
+        }
+        return construct(values);
+    }
+
+    /**
+     * The message for an unknown key: the key, a suggestion when only case, dashes or
+     * underscores differ from a valid one, and every valid key.
+     *
+     * @param key the unknown key
+     * @return the message
+     */
+    static String unknownKeyMessage(String key) {
+        String normalised = normalise(key);
+        String hint = KEYS.stream().filter(k -> normalise(k).equals(normalised)).findFirst()
+            .map(k -> " (did you mean '" + k + "'?)").orElse("");
+        return "unknown key '" + key + "'" + hint + "; valid keys: " + String.join(", ", KEYS);
+    }
+
+    private static String normalise(String key) {
+        return key.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT);
+    }
+
+    private Object valueOf(RecordComponent component) {
+        try {
+            return component.getAccessor().invoke(this);
+        } catch (IllegalAccessException | InvocationTargetException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static TrainConfig construct(Object[] values) {
+        try {
+            Class<?>[] types = COMPONENTS.stream().map(RecordComponent::getType).toArray(Class<?>[]::new);
+            Constructor<TrainConfig> constructor = TrainConfig.class.getDeclaredConstructor(types);
+            return constructor.newInstance(values);
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Object convert(String key, Class<?> type, Object value) {
+        if (value == null) {
+            if (type.isPrimitive() || type == String.class) {
+                throw wrongType(key, type, null);
+            }
+            return null;
+        }
+        if (type == String.class) {
+            if (value instanceof String s) {
+                return s;
+            }
+        } else if (type == int.class || type == long.class) {
+            BigInteger whole = switch (value) {
+                case Integer i -> BigInteger.valueOf(i);
+                case Long l -> BigInteger.valueOf(l);
+                case Short s -> BigInteger.valueOf(s);
+                case Byte b -> BigInteger.valueOf(b);
+                case BigInteger b -> b;
+                default -> null;
+            };
+            if (whole != null) {
+                BigInteger min = BigInteger.valueOf(type == int.class ? Integer.MIN_VALUE : Long.MIN_VALUE);
+                BigInteger max = BigInteger.valueOf(type == int.class ? Integer.MAX_VALUE : Long.MAX_VALUE);
+                if (whole.compareTo(min) < 0 || whole.compareTo(max) > 0) {
+                    throw new ConfigException("key '" + key + "': " + whole + " is out of range (" + min + " to " + max + ")");
+                }
+                return type == int.class ? (Object) whole.intValue() : (Object) whole.longValue();
+            }
+        } else if (type == double.class || type == Double.class) {
+            if (value instanceof Number n) {
+                return n.doubleValue();
+            }
+        } else if (type == boolean.class) {
+            if (value instanceof Boolean b) {
+                return b;
+            }
+        } else if (type == Path.class) {
+            if (value instanceof Path p) {
+                return p;
+            }
+            if (value instanceof String s) {
+                try {
+                    return Path.of(s);
+                } catch (InvalidPathException e) {
+                    throw new ConfigException("key '" + key + "': not a valid path: " + e.getMessage(), e);
+                }
+            }
+        }
+        throw wrongType(key, type, value);
+    }
+
+    private static ConfigException wrongType(String key, Class<?> type, Object value) {
+        String expected;
+        if (type == String.class) {
+            expected = "a string";
+        } else if (type == int.class || type == long.class) {
+            expected = "a whole number";
+        } else if (type == double.class || type == Double.class) {
+            expected = "a number";
+        } else if (type == boolean.class) {
+            expected = "true or false";
+        } else {
+            expected = "a path (a string)";
+        }
+        String got = value == null ? "null" : describe(value);
+        return new ConfigException("key '" + key + "': expected " + expected + ", got " + got);
+    }
+
+    private static String describe(Object value) {
+        String kind = switch (value) {
+            case String s -> "a string";
+            case Boolean b -> "a boolean";
+            case Integer i -> "a whole number";
+            case Long l -> "a whole number";
+            case BigInteger b -> "a whole number";
+            case Number n -> "a number";
+            case List<?> l -> "a list";
+            case Map<?, ?> m -> "a mapping";
+            default -> value.getClass().getSimpleName();
+        };
+        String text = value instanceof String s ? "\"" + s + "\"" : String.valueOf(value);
+        return kind + ", " + (text.length() > 60 ? text.substring(0, 57) + "..." : text);
+    }
+
+    private static void requireText(String key, String value) {
+        if (value == null || value.isBlank()) {
+            throw new ConfigException(key + " must not be empty");
+        }
+    }
+
+    private static void atLeast(String key, long value, long min) {
+        if (value < min) {
+            throw new ConfigException(key + " must be at least " + min + ", got " + value);
+        }
+    }
+
+    private static void finiteAtLeastZero(String key, double value) {
+        if (!(Double.isFinite(value) && value >= 0)) {
+            throw new ConfigException(key + " must be a finite number >= 0, got " + value);
+        }
+    }
+}
