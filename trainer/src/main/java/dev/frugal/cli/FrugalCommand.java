@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = FrugalVersion.class,
         description = "Frugal: train compact models fast on one NVIDIA GPU, or correctly on a CPU.",
-        subcommands = {DevicesCommand.class, ModelsCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, DevicesCommand.class, ModelsCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class FrugalCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,88 @@
+package dev.frugal.cli;
+
+import dev.frugal.models.zoo.Model;
+import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.runtime.exec.Executor;
+import dev.frugal.trainer.Evaluation;
+import dev.frugal.trainer.Evaluator;
+import dev.frugal.trainer.checkpoint.Checkpoint;
+import dev.frugal.trainer.checkpoint.CheckpointStore;
+import dev.frugal.trainer.config.ConfigFiles;
+import dev.frugal.trainer.config.TrainConfig;
+import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.trainer.data.DatasetLocator;
+import dev.frugal.trainer.data.DatasetSpec;
+import dev.frugal.trainer.data.FashionMnist;
+import dev.frugal.trainer.data.LoaderOptions;
+import dev.frugal.trainer.run.RunDirectory;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code frugal eval RUN_DIR}: rebuilds the run's model from its {@code config.json}, loads the
+ * latest checkpoint's weights and prints the test-set accuracy and loss.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate the latest checkpoint of a run directory on the test set.")
+public final class EvalCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "RUN_DIR", description = "A run directory written by frugal train.")
+    Path runDir;
+    @Option(names = "--data", paramLabel = "DIR", description = "Directory holding the dataset (default: where the run found it, or the usual search).")
+    Path data;
+    @Option(names = "--verbose", description = "Print the stack trace of an error.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The command; picocli fills in the options. */
+    public EvalCommand() {
+    }
+
+    /** Evaluates and prints one line; exit 0. */
+    @Override
+    public Integer call() throws Exception {
+        try {
+            return evaluate();
+        } catch (Exception e) {
+            if (verbose) {
+                e.printStackTrace(spec.commandLine().getErr());
+            }
+            throw e;
+        }
+    }
+
+    private int evaluate() throws Exception {
+        Path configFile = runDir.resolve(RunDirectory.CONFIG_FILE);
+        if (!Files.isRegularFile(configFile)) {
+            throw new IllegalArgumentException(runDir + " has no " + RunDirectory.CONFIG_FILE + "; expected a run directory of frugal train");
+        }
+        TrainConfig cfg = ConfigFiles.load(configFile);
+        CheckpointStore store = new CheckpointStore(runDir.resolve(TrainCommand.CHECKPOINTS));
+        var latest = store.latest();
+        if (latest.isEmpty()) {
+            throw new IllegalArgumentException(runDir + " has no checkpoint under " + store.root() + " (the run ended before its first epoch?)");
+        }
+        Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(data != null ? data : cfg.data());
+        LoaderOptions options = LoaderOptions.of(1000).withShuffle(false)
+                .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
+        try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
+             Checkpoint c = store.load(latest.get().step());
+             DataLoader test = new DataLoader(FashionMnist.test(dataDir), options);
+             Evaluator evaluator = new Evaluator(m.module(), m.inputShape(), Executor.cpu())) {
+            m.module().loadState(c.model());
+            Evaluation e = evaluator.evaluate(test);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%s step %d: test accuracy %.4f, test loss %.4f (%d samples, %s)%n", cfg.model(), c.step(), e.accuracy(), e.loss(),
+                    e.samples(), latest.get().directory());
+            out.flush();
+        }
+        return 0;
+    }
+}

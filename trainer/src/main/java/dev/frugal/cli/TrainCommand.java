@@ -1,0 +1,364 @@
+package dev.frugal.cli;
+
+import dev.frugal.models.zoo.Model;
+import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.trainer.EndReason;
+import dev.frugal.trainer.Evaluation;
+import dev.frugal.trainer.FitResult;
+import dev.frugal.trainer.StepMetrics;
+import dev.frugal.trainer.Trainer;
+import dev.frugal.trainer.TrainerConfig;
+import dev.frugal.trainer.TrainingListener;
+import dev.frugal.trainer.config.ConfigFiles;
+import dev.frugal.trainer.config.TrainConfig;
+import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.trainer.data.DatasetLocator;
+import dev.frugal.trainer.data.DatasetSpec;
+import dev.frugal.trainer.data.FashionMnist;
+import dev.frugal.trainer.data.LastBatchPolicy;
+import dev.frugal.trainer.data.LoaderOptions;
+import dev.frugal.trainer.optim.AdamW;
+import dev.frugal.trainer.optim.Optimizer;
+import dev.frugal.trainer.optim.Sgd;
+import dev.frugal.trainer.run.MetricsLog;
+import dev.frugal.trainer.run.RunDirectory;
+import dev.frugal.trainer.schedule.LrSchedule;
+import dev.frugal.trainer.schedule.LrSchedules;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code frugal train}: trains a zoo model on Fashion-MNIST through the {@link Trainer} API and
+ * records the run in a run directory ({@code config.json}, {@code env.json}, {@code metrics.jsonl},
+ * {@code summary.json}, {@code checkpoints/}). With no options it trains {@code cnn-small} for
+ * 3 epochs. Options come from the defaults, then {@code --config FILE}, then the flags given.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a model (default: cnn-small on Fashion-MNIST) and write a run directory.")
+public final class TrainCommand implements Callable<Integer> {
+    /** Steps between two step records in metrics.jsonl (the first and last steps are always logged). */
+    static final int LOG_EVERY = 50;
+    /** Subdirectory of the run directory holding checkpoints. */
+    static final String CHECKPOINTS = "checkpoints";
+
+    @Option(names = "--model", paramLabel = "SPEC", description = "Zoo model, NAME or NAME:key=value,... (default cnn-small; see frugal models).")
+    String model;
+    @Option(names = "--dataset", description = "Dataset (default fashion-mnist, the only one so far).")
+    String dataset;
+    @Option(names = "--data", paramLabel = "DIR", description = "Directory holding the dataset (otherwise FRUGAL_DATA, the system dataset, the cache, or a download).")
+    Path data;
+    @Option(names = "--epochs", description = "Passes over the training data (default 3).")
+    Integer epochs;
+    @Option(names = "--steps", description = "Stop after this many optimizer steps (default 0: no limit).")
+    Long steps;
+    @Option(names = "--batch-size", description = "Training batch size (default 128).")
+    Integer batchSize;
+    @Option(names = "--lr", description = "Learning rate (default 0.05 for sgd, 0.001 for adamw).")
+    Double lr;
+    @Option(names = "--optimizer", description = "sgd or adamw (default sgd).")
+    String optimizer;
+    @Option(names = "--momentum", description = "SGD momentum (default 0.9).")
+    Double momentum;
+    @Option(names = "--nesterov", description = "Nesterov momentum for sgd.")
+    Boolean nesterov;
+    @Option(names = "--weight-decay", description = "Weight decay (default 0 for sgd, 0.01 for adamw, decoupled).")
+    Double weightDecay;
+    @Option(names = "--schedule", description = "Learning-rate schedule: constant, step:every=N[,gamma=G], warmup-cosine:warmup=N[,min=X], one-cycle (default constant).")
+    String schedule;
+    @Option(names = "--clip-norm", description = "Clip gradients to this global norm (default 0: off).")
+    Double clipNorm;
+    @Option(names = "--early-stopping-metric", description = "test_accuracy or test_loss (default test_accuracy).")
+    String earlyStoppingMetric;
+    @Option(names = "--early-stopping-patience", description = "Evaluations without improvement before stopping (default 0: off).")
+    Integer earlyStoppingPatience;
+    @Option(names = "--early-stopping-min-delta", description = "Smallest change that counts as an improvement (default 0).")
+    Double earlyStoppingMinDelta;
+    @Option(names = "--precision", description = "fp32 (fp16 and bf16 come with mixed precision).")
+    String precision;
+    @Option(names = "--device", description = "auto, cpu, cuda or cuda:N (default auto; the CUDA backend does not exist yet).")
+    String device;
+    @Option(names = "--seed", description = "Seed of initialisation, shuffling, dropout and augmentation (default 42).")
+    Long seed;
+    @Option(names = "--run-dir", paramLabel = "DIR", description = "Run directory (default runs/<time>-<model>).")
+    Path runDir;
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file of options (flags override it).")
+    Path config;
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue a run from its latest checkpoint, with its config.json.")
+    Path resume;
+    @Option(names = "--no-progress", description = "No progress bar (it is also off when output is not a terminal).")
+    boolean noProgress;
+    @Option(names = "--verbose", description = "Print the stack trace of an error.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** The command; picocli fills in the options. */
+    public TrainCommand() {
+    }
+
+    /** Runs the training; exit 0 when it ended normally, 3 on a non-finite loss. */
+    @Override
+    public Integer call() throws Exception {
+        try {
+            return train();
+        } catch (Exception e) {
+            if (verbose) {
+                e.printStackTrace(spec.commandLine().getErr());
+            }
+            throw e;
+        }
+    }
+
+    /** The flags given on the command line, by configuration key. */
+    private Map<String, Object> flags() {
+        Map<String, Object> f = new LinkedHashMap<>();
+        put(f, "model", model);
+        put(f, "dataset", dataset);
+        put(f, "data", data == null ? null : data.toString());
+        put(f, "epochs", epochs);
+        put(f, "steps", steps);
+        put(f, "batch-size", batchSize);
+        put(f, "lr", lr);
+        put(f, "optimizer", optimizer);
+        put(f, "momentum", momentum);
+        put(f, "nesterov", nesterov);
+        put(f, "weight-decay", weightDecay);
+        put(f, "schedule", schedule);
+        put(f, "clip-norm", clipNorm);
+        put(f, "early-stopping-metric", earlyStoppingMetric);
+        put(f, "early-stopping-patience", earlyStoppingPatience);
+        put(f, "early-stopping-min-delta", earlyStoppingMinDelta);
+        put(f, "precision", precision);
+        put(f, "device", device);
+        put(f, "seed", seed);
+        put(f, "run-dir", runDir == null ? null : runDir.toString());
+        return f;
+    }
+
+    private static void put(Map<String, Object> map, String key, Object value) {
+        if (value != null) {
+            map.put(key, value);
+        }
+    }
+
+    private int train() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        TrainConfig cfg;
+        RunDirectory run;
+        if (resume != null) {
+            Path saved = resume.resolve(RunDirectory.CONFIG_FILE);
+            if (!Files.isRegularFile(saved)) {
+                throw new IllegalArgumentException("--resume " + resume + ": no " + RunDirectory.CONFIG_FILE + " there; is it a run directory of frugal train?");
+            }
+            if (!flags().isEmpty() || config != null) {
+                throw new IllegalArgumentException("--resume continues a run with its own " + RunDirectory.CONFIG_FILE
+                        + "; drop the other options (" + String.join(", ", flags().keySet()) + (config != null ? ", config" : "") + ")");
+            }
+            cfg = ConfigFiles.load(saved).resolved();
+            run = RunDirectory.open(resume);
+        } else {
+            TrainConfig base = TrainConfig.defaults();
+            if (config != null) {
+                base = base.withOverrides(ConfigFiles.readOverrides(config));
+            }
+            cfg = base.withOverrides(flags()).resolved();
+            checkSupported(cfg);
+            run = cfg.runDir() != null ? RunDirectory.create(cfg.runDir()) : RunDirectory.createUnder(Path.of("runs"), cfg.model());
+        }
+        checkSupported(cfg);
+        if (cfg.device().equals("auto")) {
+            out.println("device: cpu (auto: Frugal's CUDA backend does not exist yet, so training runs on the CPU)");
+        }
+        Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(cfg.data());
+        try (run;
+             Model m = ModelZoo.create(cfg.model(), cfg.seed())) {
+            long perEpoch = 60_000 / cfg.batchSize();
+            long planned = cfg.steps() > 0 ? Math.min(cfg.steps(), perEpoch * cfg.epochs()) : perEpoch * cfg.epochs();
+            LrSchedule lrs = LrSchedules.parse(cfg.schedule(), cfg.effectiveLr(), planned);
+            TrainerConfig tc = TrainerConfig.defaults()
+                    .withEpochs(cfg.epochs())
+                    .withMaxSteps(cfg.steps())
+                    .withSchedule(lrs::lr)
+                    .withOptimizer(optimizer(cfg))
+                    .withClipNorm(cfg.clipNorm())
+                    .withEarlyStopping(cfg.earlyStoppingEnabled() ? cfg.earlyStoppingMetric() : null,
+                            Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
+                    .withCheckpointDir(run.path().resolve(CHECKPOINTS));
+            if (resume == null) {
+                run.writeConfig(plainValues(cfg.toMap()));
+                run.writeEnv();
+            }
+            LoaderOptions norm = LoaderOptions.of(cfg.batchSize())
+                    .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
+            LoaderOptions evalOptions = LoaderOptions.of(1000).withShuffle(false)
+                    .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
+            try (DataLoader train = new DataLoader(FashionMnist.train(dataDir), norm.withSeed(cfg.seed()).withLastBatch(LastBatchPolicy.DROP));
+                 DataLoader test = new DataLoader(FashionMnist.test(dataDir), evalOptions);
+                 Trainer trainer = new Trainer(m.module(), m.inputShape(), cfg.batchSize(), tc)) {
+                if (resume != null) {
+                    if (!trainer.resume(run.path().resolve(CHECKPOINTS))) {
+                        throw new IllegalArgumentException("--resume " + resume + ": no checkpoint under " + run.path().resolve(CHECKPOINTS));
+                    }
+                    out.println("resuming " + run.path() + " at step " + trainer.step() + " (epoch " + (trainer.epoch() + 1) + ")");
+                }
+                out.flush();
+                FitResult r;
+                try (Progress progress = new Progress(run.metrics(), cfg.progress() && !noProgress, out)) {
+                    r = trainer.fit(train, test, progress);
+                }
+                Map<String, Object> summary = summary(cfg, m, trainer, r);
+                run.writeSummary(summary);
+                if (r.finalEvaluation() != null) {
+                    out.printf("test accuracy %.4f, test loss %.4f after %d steps (%s)%n", r.finalEvaluation().accuracy(),
+                            r.finalEvaluation().loss(), r.steps(), r.endedBy().label());
+                }
+                out.println("run directory: " + run.path());
+                out.flush();
+                if (r.endedBy() == EndReason.NON_FINITE_LOSS) {
+                    spec.commandLine().getErr().println("frugal train: " + r.message());
+                    return 3;
+                }
+                return 0;
+            }
+        }
+    }
+
+    /** The configuration with paths as plain strings (Jackson would write them as file: URIs). */
+    static Map<String, Object> plainValues(Map<String, Object> map) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        map.forEach((k, v) -> out.put(k, v instanceof Path p ? p.toString() : v));
+        return out;
+    }
+
+    /** Rejects what the configuration allows but this build cannot do yet, naming the option. */
+    private static void checkSupported(TrainConfig cfg) {
+        if (!cfg.precision().equals("fp32")) {
+            throw new IllegalArgumentException("--precision " + cfg.precision() + " needs mixed precision, which is not implemented yet; use fp32");
+        }
+        if (cfg.device().startsWith("cuda")) {
+            throw new IllegalArgumentException("--device " + cfg.device() + ": Frugal's CUDA backend does not exist yet; use --device cpu (or auto)");
+        }
+        if (!cfg.dataset().equals("fashion-mnist")) {
+            throw new IllegalArgumentException("unknown dataset '" + cfg.dataset() + "'; valid: fashion-mnist");
+        }
+        if (cfg.evalEvery() != 1) {
+            throw new IllegalArgumentException("eval-every " + cfg.evalEvery() + " is not supported yet; the trainer evaluates after every epoch (use 1)");
+        }
+    }
+
+    private static Optimizer optimizer(TrainConfig cfg) {
+        return switch (cfg.optimizer()) {
+            case "sgd" -> new Sgd(cfg.momentum(), cfg.nesterov(), cfg.effectiveWeightDecay());
+            case "adamw" -> new AdamW(0.9, 0.999, 1e-8, cfg.effectiveWeightDecay());
+            default -> throw new IllegalArgumentException("unknown optimizer '" + cfg.optimizer() + "'; valid: sgd, adamw");
+        };
+    }
+
+    private static Map<String, Object> summary(TrainConfig cfg, Model m, Trainer trainer, FitResult r) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("model", cfg.model());
+        s.put("parameters", m.parameterCount());
+        s.put("epochs", r.epochs());
+        s.put("steps", r.steps());
+        s.put("test_accuracy", r.finalEvaluation() == null ? null : r.finalEvaluation().accuracy());
+        s.put("test_loss", r.finalEvaluation() == null ? null : r.finalEvaluation().loss());
+        s.put("train_seconds", r.trainSeconds());
+        s.put("samples_per_second", r.samplesPerSecond());
+        long bytes = trainer.hostBytes();
+        s.put("peak_host_bytes", bytes);
+        // On the CPU backend the training device is the host, and every buffer is allocated once
+        // at compile time, so the programs' buffers plus the variables are the device's peak.
+        s.put("peak_device_bytes", bytes);
+        s.put("device", "cpu");
+        s.put("ended_by", r.endedBy().label());
+        if (!r.message().isEmpty()) {
+            s.put("message", r.message());
+        }
+        s.put("last_checkpoint", trainer.lastCheckpoint() == null ? null : trainer.lastCheckpoint().toString());
+        return s;
+    }
+
+    /** Draws the progress bar (when on) and writes metrics.jsonl. */
+    private static final class Progress implements TrainingListener, AutoCloseable {
+        private final MetricsLog metrics;
+        private final boolean barWanted;
+        private final PrintWriter out;
+        private ProgressBar bar;
+        private long total;
+        private long startNanos;
+        private long startStep;
+
+        Progress(MetricsLog metrics, boolean barWanted, PrintWriter out) {
+            this.metrics = metrics;
+            this.out = out;
+            // Only on a terminal: a bar written into a log file is noise.
+            this.barWanted = barWanted && System.console() != null && System.console().isTerminal();
+        }
+
+        @Override
+        public void onStart(long totalSteps, long fromStep) {
+            total = totalSteps;
+            startStep = fromStep;
+            startNanos = System.nanoTime();
+            if (barWanted) {
+                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(totalSteps).setStyle(ProgressBarStyle.ASCII)
+                        .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUnit(" steps", 1).showSpeed().build();
+                bar.stepTo(fromStep);
+            }
+        }
+
+        @Override
+        public void onStep(StepMetrics s) {
+            if (bar != null) {
+                bar.stepTo(s.step());
+                bar.setExtraMessage(String.format(" loss %.4f", s.loss()));
+            }
+            if (s.step() == 1 || s.step() % LOG_EVERY == 0 || s.step() == total) {
+                double seconds = (System.nanoTime() - startNanos) / 1e9;
+                Map<String, Object> rec = new LinkedHashMap<>();
+                rec.put("type", "step");
+                rec.put("step", s.step());
+                rec.put("epoch", s.epoch() + 1);
+                rec.put("loss", s.loss());
+                rec.put("lr", s.learningRate());
+                rec.put("samples_per_second", seconds > 0 ? (s.step() - startStep) * (double) s.samples() / seconds : 0);
+                metrics.append(rec);
+            }
+        }
+
+        @Override
+        public void onEvaluation(int epoch, long step, Evaluation e) {
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("type", "eval");
+            rec.put("epoch", epoch + 1);
+            rec.put("step", step);
+            rec.put("test_loss", e.loss());
+            rec.put("test_accuracy", e.accuracy());
+            metrics.append(rec);
+            if (bar == null) {
+                out.printf("epoch %d (step %d): test accuracy %.4f, test loss %.4f%n", epoch + 1, step, e.accuracy(), e.loss());
+                out.flush();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+    }
+}
