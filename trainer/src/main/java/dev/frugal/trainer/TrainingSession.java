@@ -1,0 +1,215 @@
+package dev.frugal.trainer;
+
+import dev.frugal.models.zoo.Model;
+import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.runtime.exec.Executor;
+import dev.frugal.trainer.checkpoint.Checkpoint;
+import dev.frugal.trainer.checkpoint.CheckpointStore;
+import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.trainer.data.DatasetLocator;
+import dev.frugal.trainer.data.DatasetSpec;
+import dev.frugal.trainer.data.DatasetUnavailableException;
+import dev.frugal.trainer.data.FashionMnist;
+import dev.frugal.trainer.data.LastBatchPolicy;
+import dev.frugal.trainer.data.LoaderOptions;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A training context on one device: the entry point of the Java API for services and test
+ * harnesses. It creates models, data loaders, trainers and evaluators that run on its device and
+ * closes every one of them (newest first) when it is closed. It holds no global state, so
+ * several sessions can live in one JVM; it never prints and never exits the JVM.
+ *
+ * <pre>{@code
+ * try (TrainingSession session = TrainingSession.open("cpu")) {
+ *     Model model = session.model("mlp", 42);
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class TrainingSession implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
+
+    private final String device;
+    private final Executor executor;
+    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+    private boolean closed;
+
+    private TrainingSession(String device, Executor executor) {
+        this.device = device;
+        this.executor = executor;
+    }
+
+    /**
+     * Opens a session on a device.
+     *
+     * @param device {@code cpu}, or {@code auto} (the CPU until the CUDA backend exists)
+     * @return the session; close it to free everything it created
+     * @throws IllegalArgumentException for {@code cuda}/{@code cuda:N} (no CUDA backend yet) or an unknown device
+     */
+    public static TrainingSession open(String device) {
+        return switch (device) {
+            case "cpu" -> new TrainingSession("cpu", Executor.cpu());
+            case "auto" -> {
+                LOG.info("device auto: using the CPU, since Frugal's CUDA backend does not exist yet");
+                yield new TrainingSession("cpu", Executor.cpu());
+            }
+            default -> {
+                if (device.matches("cuda(:\\d+)?")) {
+                    throw new IllegalArgumentException("device " + device + ": Frugal's CUDA backend does not exist yet; use cpu or auto");
+                }
+                throw new IllegalArgumentException("unknown device '" + device + "'; valid: auto, cpu, cuda, cuda:N");
+            }
+        };
+    }
+
+    /** The device this session runs on, e.g. {@code cpu}. */
+    public String device() {
+        return device;
+    }
+
+    /** The executor that compiles this session's programs. */
+    public Executor executor() {
+        return executor;
+    }
+
+    /**
+     * Builds a zoo model and initialises it from {@code seed}.
+     *
+     * @param spec a model spec, e.g. {@code mlp} or {@code deep-mlp:depth=8}
+     * @param seed the initialisation seed
+     * @return the model, owned by this session
+     */
+    public Model model(String spec, long seed) {
+        return own(ModelZoo.create(spec, seed));
+    }
+
+    /**
+     * Builds a zoo model and loads the weights of the latest checkpoint under {@code checkpoints}.
+     *
+     * @param spec the model spec the checkpoint was trained with
+     * @param checkpoints a checkpoint directory (a trainer's {@link TrainerConfig#checkpointDir()})
+     * @return the model, owned by this session
+     * @throws IOException when there is no checkpoint or it cannot be read
+     */
+    public Model loadModel(String spec, Path checkpoints) throws IOException {
+        CheckpointStore store = new CheckpointStore(checkpoints);
+        Model m = model(spec, 0);
+        try (Checkpoint c = store.loadLatest().orElseThrow(() -> new IOException("no checkpoint under " + checkpoints))) {
+            m.module().loadState(c.model());
+        }
+        return m;
+    }
+
+    /**
+     * Finds Fashion-MNIST ({@code dir}, {@code FRUGAL_DATA}, the system dataset, the cache), downloading
+     * it into the cache without a progress bar when none has it.
+     *
+     * @param dir a directory that holds it, or null to search
+     * @return the directory holding the four files
+     * @throws DatasetUnavailableException naming every place searched
+     */
+    public Path fashionMnist(Path dir) throws DatasetUnavailableException {
+        return DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, null).locate(dir);
+    }
+
+    /**
+     * A shuffled, normalised Fashion-MNIST training loader that drops the last partial batch.
+     *
+     * @param dir the dataset directory
+     * @param batchSize samples per batch
+     * @param seed the shuffle and augmentation seed
+     * @return the loader, owned by this session
+     */
+    public DataLoader fashionMnistTrain(Path dir, int batchSize, long seed) {
+        return own(new DataLoader(FashionMnist.train(dir), LoaderOptions.of(batchSize).withSeed(seed).withLastBatch(LastBatchPolicy.DROP)
+                .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD)));
+    }
+
+    /**
+     * The normalised Fashion-MNIST test set in order, in batches of 1000.
+     *
+     * @param dir the dataset directory
+     * @return the loader, owned by this session
+     */
+    public DataLoader fashionMnistTest(Path dir) {
+        return own(new DataLoader(FashionMnist.test(dir), LoaderOptions.of(1000).withShuffle(false)
+                .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD)));
+    }
+
+    /**
+     * A trainer of a zoo model on this session's device.
+     *
+     * @param model the model (from {@link #model})
+     * @param batchSize the training batch size
+     * @param config how to train
+     * @return the trainer, owned by this session
+     */
+    public Trainer trainer(Model model, int batchSize, TrainerConfig config) {
+        checkOpen();
+        return own(new Trainer(model.module(), model.inputShape(), batchSize, config, executor));
+    }
+
+    /**
+     * An evaluator of a zoo model on this session's device.
+     *
+     * @param model the model
+     * @return the evaluator, owned by this session
+     */
+    public Evaluator evaluator(Model model) {
+        checkOpen();
+        return own(new Evaluator(model.module(), model.inputShape(), executor));
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        if (closed) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                LOG.debug("closing a resource created after the session closed failed", e);
+            }
+            throw new IllegalStateException("training session is closed");
+        }
+        owned.push(resource);
+        return resource;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("training session is closed");
+        }
+    }
+
+    /**
+     * Closes everything this session created, newest first (trainers before their models).
+     * Idempotent. A failure to close one resource does not stop the others; the first is rethrown.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        RuntimeException first = null;
+        while (!owned.isEmpty()) {
+            try {
+                owned.pop().close();
+            } catch (Exception e) {
+                RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException("closing failed: " + e.getMessage(), e);
+                if (first == null) {
+                    first = r;
+                } else {
+                    first.addSuppressed(r);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
