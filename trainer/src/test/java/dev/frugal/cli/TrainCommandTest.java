@@ -91,6 +91,7 @@ class TrainCommandTest {
         Path run = tmp.resolve("run");
         Result r = frugal(trainArgs(run, "--epochs", "2"));
         assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err(), "no progress bar and no noise when output is not a terminal");
         assertTrue(r.out().contains("device: cpu (auto:"), r.out());
         assertTrue(r.out().contains("run directory: " + run.toAbsolutePath()), r.out());
         for (String f : List.of("config.json", "env.json", "metrics.jsonl", "summary.json")) {
@@ -135,6 +136,17 @@ class TrainCommandTest {
         assertEquals(30, b.get("steps").asLong());
         assertEquals(a.get("test_accuracy").asDouble(), b.get("test_accuracy").asDouble());
         assertEquals(a.get("test_loss").asDouble(), b.get("test_loss").asDouble());
+    }
+
+    @Test
+    void aNonFiniteLossExitsWithThreeNamingStepLearningRateAndCheckpoint(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("nan");
+        Result r = frugal(trainArgs(run, "--epochs", "2", "--lr", "1e30"));
+        assertEquals(3, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("non-finite loss at step"), r.err());
+        assertTrue(r.err().contains("learning rate"), r.err());
+        assertTrue(r.err().contains("last good checkpoint"), r.err());
+        assertEquals("non-finite-loss", json(run.resolve("summary.json")).get("ended_by").asText());
     }
 
     @Test
