@@ -79,6 +79,8 @@ public final class TrainCommand implements Callable<Integer> {
     String schedule;
     @Option(names = "--clip-norm", description = "Clip gradients to this global norm (default 0: off).")
     Double clipNorm;
+    @Option(names = "--eval-every", paramLabel = "EPOCHS", description = "Evaluate after every N-th epoch and after the last (default 1).")
+    Integer evalEvery;
     @Option(names = "--early-stopping-metric", description = "test_accuracy or test_loss (default test_accuracy).")
     String earlyStoppingMetric;
     @Option(names = "--early-stopping-patience", description = "Evaluations without improvement before stopping (default 0: off).")
@@ -138,6 +140,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "weight-decay", weightDecay);
         put(f, "schedule", schedule);
         put(f, "clip-norm", clipNorm);
+        put(f, "eval-every", evalEvery);
         put(f, "early-stopping-metric", earlyStoppingMetric);
         put(f, "early-stopping-patience", earlyStoppingPatience);
         put(f, "early-stopping-min-delta", earlyStoppingMinDelta);
@@ -196,7 +199,8 @@ public final class TrainCommand implements Callable<Integer> {
                     .withClipNorm(cfg.clipNorm())
                     .withEarlyStopping(cfg.earlyStoppingEnabled() ? cfg.earlyStoppingMetric() : null,
                             Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
-                    .withCheckpointDir(run.path().resolve(CHECKPOINTS));
+                    .withCheckpointDir(run.path().resolve(CHECKPOINTS))
+                    .withEvalEvery(cfg.evalEvery());
             if (resume == null) {
                 run.writeConfig(plainValues(cfg.toMap()));
                 run.writeEnv();
@@ -253,9 +257,6 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (!cfg.dataset().equals("fashion-mnist")) {
             throw new IllegalArgumentException("unknown dataset '" + cfg.dataset() + "'; valid: fashion-mnist");
-        }
-        if (cfg.evalEvery() != 1) {
-            throw new IllegalArgumentException("eval-every " + cfg.evalEvery() + " is not supported yet; the trainer evaluates after every epoch (use 1)");
         }
     }
 

@@ -174,8 +174,8 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * Trains until the configured epochs, the step limit, early stopping or a non-finite loss,
-     * evaluating on {@code test} after every epoch (and at the end when the step limit cuts an
-     * epoch short).
+     * evaluating on {@code test} after every {@code evalEvery}-th epoch and at the end (also when
+     * the step limit cuts an epoch short), and checkpointing after every epoch.
      *
      * @param train the training batches; every batch must hold exactly the trainer's batch size
      *     (use {@code LastBatchPolicy.DROP} unless the batch size divides the dataset)
@@ -253,10 +253,14 @@ public final class Trainer implements AutoCloseable {
                 epoch++;
                 batchInEpoch = 0;
             }
-            Evaluation ev = evaluate(test);
-            evaluations.add(ev);
-            events.onEvaluation(cut ? epoch : epoch - 1, step, ev);
-            boolean stop = updateEarlyStopping(ev);
+            boolean last = cut || epoch >= config.epochs() || stepLimitReached();
+            boolean stop = false;
+            if (last || epoch % config.evalEvery() == 0) {
+                Evaluation ev = evaluate(test);
+                evaluations.add(ev);
+                events.onEvaluation(cut ? epoch : epoch - 1, step, ev);
+                stop = updateEarlyStopping(ev);
+            }
             saveCheckpoint();
             if (stop) {
                 reason = EndReason.EARLY_STOPPING;

@@ -21,9 +21,10 @@ import java.util.function.LongToDoubleFunction;
  * @param patience evaluations without improvement before stopping
  * @param minDelta the smallest change that counts as an improvement
  * @param checkpointDir where a checkpoint is written after every epoch and at the end; null for none
+ * @param evalEvery evaluate after every {@code evalEvery}-th epoch, and always after the last one
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
-                            String earlyStopMetric, int patience, double minDelta, Path checkpointDir) {
+                            String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -48,21 +49,27 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (!(minDelta >= 0)) {
             throw new IllegalArgumentException("min delta " + minDelta + ", expected at least 0");
         }
+        if (evalEvery < 1) {
+            throw new IllegalArgumentException("eval every " + evalEvery + " epochs, expected at least 1");
+        }
     }
 
-    /** One epoch, no step limit, plain SGD at a constant 0.1, no clipping, no early stopping, no checkpoints. */
+    /**
+     * One epoch, no step limit, plain SGD at a constant 0.1, no clipping, no early stopping, no
+     * checkpoints, evaluation after every epoch.
+     */
     public static TrainerConfig defaults() {
-        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null);
+        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1);
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
     }
 
     /** This configuration with a constant learning rate. */
@@ -75,26 +82,31 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
     }
 
     /** This configuration with early stopping on {@code metric} (null: off). */
     public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery);
+    }
+
+    /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
+    public TrainerConfig withEvalEvery(int n) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n);
     }
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery);
     }
 }

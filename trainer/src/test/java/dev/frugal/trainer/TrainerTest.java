@@ -150,6 +150,20 @@ class TrainerTest {
     }
 
     @Test
+    void evalEveryEvaluatesEveryNthEpochAndAfterTheLast() throws IOException {
+        TrainerConfig config = TrainerConfig.defaults().withEpochs(5).withLearningRate(0.01).withEvalEvery(2);
+        try (Model model = ModelZoo.create("mlp", 1);
+             DataLoader train = trainLoader(1);
+             DataLoader test = testLoader();
+             Trainer trainer = new Trainer(model.module(), model.inputShape(), 32, config)) {
+            Recorder r = new Recorder();
+            FitResult result = trainer.fit(train, test, r);
+            assertEquals(3, result.evaluations().size(), "after epochs 2, 4 and 5");
+            assertEquals(6, r.evalBits.size());
+        }
+    }
+
+    @Test
     void earlyStoppingStopsWhenTheMetricStallsForPatienceEvaluations() throws IOException {
         // a min delta of 1 is never met, so the second evaluation is the first without improvement
         TrainerConfig config = TrainerConfig.defaults().withEpochs(5).withLearningRate(0.01).withEarlyStopping("test_accuracy", 1, 1.0);
