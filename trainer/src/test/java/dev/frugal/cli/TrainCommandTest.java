@@ -150,6 +150,21 @@ class TrainCommandTest {
     }
 
     @Test
+    void aConfigFileSetsOptionsAndFlagsOverrideIt(@TempDir Path tmp) throws IOException {
+        Path yaml = tmp.resolve("train.yaml");
+        Files.writeString(yaml, "epochs: 3\nsteps: 8\nlr: 0.002\nclip-norm: 1.5\n");
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--config", yaml.toString(), "--epochs", "1"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode cfg = json(run.resolve("config.json"));
+        assertEquals(1, cfg.get("epochs").asInt(), "the flag wins over the file");
+        assertEquals(8, cfg.get("steps").asInt());
+        assertEquals(0.002, cfg.get("lr").asDouble());
+        assertEquals(1.5, cfg.get("clip-norm").asDouble());
+        assertEquals(8, json(run.resolve("summary.json")).get("steps").asInt());
+    }
+
+    @Test
     void resumeRefusesOtherOptions(@TempDir Path tmp) {
         Result r = frugal("train", "--resume", tmp.toString(), "--epochs", "5");
         assertEquals(2, r.code());
