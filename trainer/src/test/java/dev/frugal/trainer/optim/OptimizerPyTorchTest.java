@@ -48,12 +48,14 @@ class OptimizerPyTorchTest {
         PY_CONFIGS.put("adamw_wd", "(lambda ps: torch.optim.AdamW(ps, lr=0.1, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.3), None)");
         PY_CONFIGS.put("sgd_momentum_clip", "(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9), 0.5)");
         PY_CONFIGS.put("adamw_clip", "(lambda ps: torch.optim.AdamW(ps, lr=0.1), 0.25)");
+        PY_CONFIGS.put("sgd_clip_inactive", "(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.5), 100.0)");
     }
 
     private static Optimizer frugal(String name) {
         return switch (name) {
             case "sgd", "sgd_momentum_clip" -> name.equals("sgd") ? Sgd.plain() : new Sgd(0.9, false, 0);
             case "sgd_momentum" -> new Sgd(0.9, false, 0);
+            case "sgd_clip_inactive" -> new Sgd(0.5, false, 0);
             case "sgd_nesterov_wd" -> new Sgd(0.8, true, 0.05);
             case "adamw", "adamw_clip" -> AdamW.defaults();
             case "adamw_wd" -> new AdamW(0.8, 0.95, 1e-6, 0.3);
@@ -65,6 +67,7 @@ class OptimizerPyTorchTest {
         return switch (name) {
             case "sgd_momentum_clip" -> 0.5;
             case "adamw_clip" -> 0.25;
+            case "sgd_clip_inactive" -> 100.0;
             default -> 0;
         };
     }
@@ -242,6 +245,11 @@ class OptimizerPyTorchTest {
     @Test
     void clippedSgdMomentumMatchesPyTorch() {
         compare("sgd_momentum_clip");
+    }
+
+    @Test
+    void clippingAboveTheNormLeavesGradientsAsPyTorchDoes() {
+        compare("sgd_clip_inactive");
     }
 
     @Test
