@@ -2,6 +2,7 @@ package dev.frugal.runtime.cpu;
 
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.cpu.kernels.CpuParallel;
+import dev.frugal.runtime.cpu.kernels.LaneSums;
 import dev.frugal.runtime.exec.Buffer;
 import dev.frugal.runtime.exec.Kernel;
 import dev.frugal.runtime.exec.NonFiniteException;
@@ -204,7 +205,7 @@ final class CpuReduce {
                     for (i = VL; i < upper; i += VL) {
                         v = v.add(FloatVector.fromMemorySegment(FS, x, base + i * 4, NATIVE));
                     }
-                    acc = v.reduceLanes(VectorOperators.ADD);
+                    acc = LaneSums.sum(v);
                 }
                 case REDUCE_MAX -> {
                     for (i = VL; i < upper; i += VL) {

@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -589,7 +588,7 @@ public final class Conv2dF32 implements AutoCloseable {
                             acc = dv.fma(xv, acc);
                         }
                         long wi = (long) ch * taps + t;
-                        dw.setAtIndex(F32, wi, dw.getAtIndex(F32, wi) + acc.reduceLanes(VectorOperators.ADD));
+                        dw.setAtIndex(F32, wi, dw.getAtIndex(F32, wi) + LaneSums.sum(acc));
                     }
                 }
             }
@@ -680,15 +679,15 @@ public final class Conv2dF32 implements AutoCloseable {
             }
         }
         long o = (long) ch * 9;
-        dw.setAtIndex(F32, o, a0.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 1, a1.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 2, a2.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 3, a3.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 4, a4.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 5, a5.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 6, a6.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 7, a7.reduceLanes(VectorOperators.ADD));
-        dw.setAtIndex(F32, o + 8, a8.reduceLanes(VectorOperators.ADD));
+        dw.setAtIndex(F32, o, LaneSums.sum(a0));
+        dw.setAtIndex(F32, o + 1, LaneSums.sum(a1));
+        dw.setAtIndex(F32, o + 2, LaneSums.sum(a2));
+        dw.setAtIndex(F32, o + 3, LaneSums.sum(a3));
+        dw.setAtIndex(F32, o + 4, LaneSums.sum(a4));
+        dw.setAtIndex(F32, o + 5, LaneSums.sum(a5));
+        dw.setAtIndex(F32, o + 6, LaneSums.sum(a6));
+        dw.setAtIndex(F32, o + 7, LaneSums.sum(a7));
+        dw.setAtIndex(F32, o + 8, LaneSums.sum(a8));
     }
 
     // ---------------------------------------------------------------- small vector helpers
