@@ -37,68 +37,18 @@ MEAN, STD = 0.2860, 0.3530
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 
 
-class Mlp(nn.Module):
-    def __init__(self, hidden1=256, hidden2=128):
-        super().__init__()
-        self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(784, hidden1)
-        self.fc2 = nn.Linear(hidden1, hidden2)
-        self.fc3 = nn.Linear(hidden2, 10)
+# The torch twins of the zoo live in one place, next to the test that checks them against Frugal
+# (same architecture and module names); this script builds them with the zoo's default options.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "models", "src", "test", "resources", "dev", "frugal", "models"))
+import pytorch_parity  # noqa: E402
 
-    def forward(self, x):
-        x = torch.relu(self.fc1(self.flatten(x)))
-        return self.fc3(torch.relu(self.fc2(x)))
-
-
-def conv_block(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2))
-
-
-class CnnSmall(nn.Module):
-    def __init__(self, channels1=32, channels2=64, hidden=128):
-        super().__init__()
-        self.block1 = conv_block(1, channels1)
-        self.block2 = conv_block(channels1, channels2)
-        self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(channels2 * 49, hidden)
-        self.fc2 = nn.Linear(hidden, 10)
-
-    def forward(self, x):
-        x = self.flatten(self.block2(self.block1(x)))
-        return self.fc2(torch.relu(self.fc1(x)))
-
-
-class DepthwiseSeparable(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.depthwise = nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False)
-        self.bn1 = nn.BatchNorm2d(cin)
-        self.pointwise = nn.Conv2d(cin, cout, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-
-    def forward(self, x):
-        x = torch.relu(self.bn1(self.depthwise(x)))
-        return torch.relu(self.bn2(self.pointwise(x)))
-
-
-class MobileNetTiny(nn.Module):
-    def __init__(self, width=32):
-        super().__init__()
-        self.stem = nn.Conv2d(1, width, 3, padding=1, bias=False)
-        self.stem_bn = nn.BatchNorm2d(width)
-        blocks, cin = [], width
-        for mult, stride in zip([2, 2, 4, 4, 8, 8], [2, 1, 2, 1, 2, 1]):
-            blocks.append(DepthwiseSeparable(cin, width * mult, stride))
-            cin = width * mult
-        self.blocks = nn.Sequential(*blocks)
-        self.classifier = nn.Linear(cin, 10)
-
-    def forward(self, x):
-        x = self.blocks(torch.relu(self.stem_bn(self.stem(x))))
-        return self.classifier(x.mean(dim=(2, 3)))
-
-
-MODELS = {"mlp": Mlp, "cnn-small": CnnSmall, "mobilenet-tiny": MobileNetTiny}
+DEFAULT_OPTIONS = {
+    "mlp": {"hidden1": 256, "hidden2": 128},
+    "cnn-small": {"channels1": 32, "channels2": 64, "hidden": 128},
+    "mobilenet-tiny": {"width": 32},
+}
+MODELS = {name: (lambda name=name: pytorch_parity.build(name, DEFAULT_OPTIONS[name])) for name in DEFAULT_OPTIONS}
 
 
 def read_idx(path):
