@@ -9,6 +9,7 @@ import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelOption;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.models.zoo.ZooEntry;
+import dev.frugal.trainer.config.ModelRecipes;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,18 +19,20 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code frugal models [--json] [SPEC...]}: the model zoo, one row per model with its parameter
- * count and forward FLOPs per sample, and each model's options. With specs
+ * count and forward FLOPs per sample, each model's options and its default training recipe (what
+ * {@code frugal train} uses unless told otherwise). With specs
  * ({@code deep-mlp:depth=64,width=512}) it lists those configurations instead of the defaults;
  * a bad spec fails with a message listing the valid models or options. Nothing is allocated:
  * counts come from the declared shapes and a traced forward pass.
  */
 @Command(name = "models", mixinStandardHelpOptions = true,
-        description = "List the model zoo: parameters, forward FLOPs per sample and options of each model.")
+        description = "List the model zoo: parameters, forward FLOPs per sample, options and default training recipe of each model.")
 public final class ModelsCommand implements Runnable {
-    @Option(names = "--json", description = "Print JSON: {\"models\":[{\"name\",\"spec\",\"parameters\",\"forward_flops\",...}]}.")
+    @Option(names = "--json", description = "Print JSON: {\"models\":[{\"name\",\"spec\",\"parameters\",\"forward_flops\",...,\"recipe\"}]}.")
     boolean json;
 
     @Parameters(paramLabel = "SPEC", arity = "0..*",
@@ -98,6 +101,10 @@ public final class ModelsCommand implements Runnable {
                 p.put("max", opt.max());
                 p.put("description", opt.description());
             }
+            ObjectNode recipe = o.putObject("recipe");
+            for (Map.Entry<String, Object> e : ModelRecipes.forModel(r.entry().name()).entrySet()) {
+                recipe.set(e.getKey(), mapper.valueToTree(e.getValue()));
+            }
         }
         try {
             return mapper.writeValueAsString(root);
@@ -106,7 +113,7 @@ public final class ModelsCommand implements Runnable {
         }
     }
 
-    /** The rows as a table, then each listed model's options (once per model name). */
+    /** The rows as a table, then each listed model's options and training recipe (once per model name). */
     static void printTable(List<Row> rows, PrintWriter out) {
         int specWidth = "MODEL".length();
         for (Row r : rows) {
@@ -135,6 +142,10 @@ public final class ModelsCommand implements Runnable {
             for (ModelOption o : e.options()) {
                 out.printf(Locale.ROOT, "  %s: %s%n", e.name(), o.describe());
             }
+        }
+        out.println("Training recipes (frugal train's defaults per model; --config and flags override them):");
+        for (String name : seen) {
+            out.printf(Locale.ROOT, "  %s: %s%n", name, ModelRecipes.describe(ModelRecipes.forModel(name)));
         }
     }
 }

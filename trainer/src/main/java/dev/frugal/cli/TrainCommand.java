@@ -4,6 +4,7 @@ import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.trainer.EndReason;
 import dev.frugal.trainer.Evaluation;
+import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.FitResult;
 import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.Trainer;
@@ -15,6 +16,7 @@ import dev.frugal.trainer.data.DataLoader;
 import dev.frugal.trainer.data.DatasetLocator;
 import dev.frugal.trainer.data.DatasetSpec;
 import dev.frugal.trainer.data.FashionMnist;
+import dev.frugal.trainer.data.ImageDataset;
 import dev.frugal.trainer.data.LastBatchPolicy;
 import dev.frugal.trainer.data.LoaderOptions;
 import dev.frugal.trainer.optim.AdamW;
@@ -42,8 +44,10 @@ import picocli.CommandLine.Option;
 /**
  * {@code frugal train}: trains a zoo model on Fashion-MNIST through the {@link Trainer} API and
  * records the run in a run directory ({@code config.json}, {@code env.json}, {@code metrics.jsonl},
- * {@code summary.json}, {@code checkpoints/}). With no options it trains {@code cnn-small} for
- * 3 epochs. Options come from the defaults, then {@code --config FILE}, then the flags given.
+ * {@code summary.json}, {@code checkpoints/}). With no options it trains {@code cnn-small} with
+ * its recipe. Options come in layers, later ones winning key by key: the global defaults, the
+ * model's recipe ({@link dev.frugal.trainer.config.ModelRecipes}), {@code --config FILE}, then
+ * the flags given ({@link TrainConfig#layered}).
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a model (default: cnn-small on Fashion-MNIST) and write a run directory.")
@@ -59,34 +63,38 @@ public final class TrainCommand implements Callable<Integer> {
     String dataset;
     @Option(names = "--data", paramLabel = "DIR", description = "Directory holding the dataset (otherwise FRUGAL_DATA, the system dataset, the cache, or a download).")
     Path data;
-    @Option(names = "--epochs", description = "Passes over the training data (default 3).")
+    @Option(names = "--epochs", description = "Passes over the training data (default: the model's recipe, else 3).")
     Integer epochs;
     @Option(names = "--steps", description = "Stop after this many optimizer steps (default 0: no limit).")
     Long steps;
-    @Option(names = "--batch-size", description = "Training batch size (default 128).")
+    @Option(names = "--batch-size", description = "Training batch size (default: the model's recipe, else 128).")
     Integer batchSize;
-    @Option(names = "--lr", description = "Learning rate (default 0.05 for sgd, 0.001 for adamw).")
+    @Option(names = "--lr", description = "Learning rate (default: the model's recipe, else 0.05 for sgd, 0.001 for adamw).")
     Double lr;
-    @Option(names = "--optimizer", description = "sgd or adamw (default sgd).")
+    @Option(names = "--optimizer", description = "sgd or adamw (default: the model's recipe, else sgd; another optimizer than the recipe's drops the recipe's lr, momentum, nesterov and weight decay).")
     String optimizer;
-    @Option(names = "--momentum", description = "SGD momentum (default 0.9).")
+    @Option(names = "--momentum", description = "SGD momentum (default: the model's recipe, else 0.9).")
     Double momentum;
     @Option(names = "--nesterov", description = "Nesterov momentum for sgd.")
     Boolean nesterov;
     @Option(names = "--weight-decay", description = "Weight decay (default 0 for sgd, 0.01 for adamw, decoupled).")
     Double weightDecay;
-    @Option(names = "--schedule", description = "Learning-rate schedule: constant, step:every=N[,gamma=G], warmup-cosine:warmup=N[,min=X], one-cycle (default constant).")
+    @Option(names = "--schedule", description = "Learning-rate schedule: constant, step:every=N[,gamma=G], warmup-cosine:warmup=N[,min=X], one-cycle (default: the model's recipe, else constant).")
     String schedule;
     @Option(names = "--clip-norm", description = "Clip gradients to this global norm (default 0: off).")
     Double clipNorm;
+    @Option(names = "--augment", paramLabel = "SPEC", description = "Training-data augmentation: none, or a comma list of crop=P (random crop, P pixels of zero padding) and flip (random horizontal flip), e.g. crop=2,flip (default none; evaluation is never augmented).")
+    String augment;
     @Option(names = "--eval-every", paramLabel = "EPOCHS", description = "Evaluate after every N-th epoch and after the last (default 1).")
     Integer evalEvery;
-    @Option(names = "--early-stopping-metric", description = "test_accuracy or test_loss (default test_accuracy).")
+    @Option(names = "--early-stopping-metric", description = "test_accuracy, test_loss or train_loss (mean training loss since the previous evaluation); lower is better for a *loss (default test_accuracy).")
     String earlyStoppingMetric;
     @Option(names = "--early-stopping-patience", description = "Evaluations without improvement before stopping (default 0: off).")
     Integer earlyStoppingPatience;
     @Option(names = "--early-stopping-min-delta", description = "Smallest change that counts as an improvement (default 0).")
     Double earlyStoppingMinDelta;
+    @Option(names = "--keep-checkpoints", paramLabel = "N", description = "Keep the newest N checkpoints, deleting older ones after each save (default 3, at least 1).")
+    Integer keepCheckpoints;
     @Option(names = "--precision", description = "fp32 (fp16 and bf16 come with mixed precision).")
     String precision;
     @Option(names = "--device", description = "auto, cpu, cuda or cuda:N (default auto; the CUDA backend does not exist yet).")
@@ -140,10 +148,12 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "weight-decay", weightDecay);
         put(f, "schedule", schedule);
         put(f, "clip-norm", clipNorm);
+        put(f, "augment", augment);
         put(f, "eval-every", evalEvery);
         put(f, "early-stopping-metric", earlyStoppingMetric);
         put(f, "early-stopping-patience", earlyStoppingPatience);
         put(f, "early-stopping-min-delta", earlyStoppingMinDelta);
+        put(f, "keep-checkpoints", keepCheckpoints);
         put(f, "precision", precision);
         put(f, "device", device);
         put(f, "seed", seed);
@@ -173,11 +183,8 @@ public final class TrainCommand implements Callable<Integer> {
             cfg = ConfigFiles.load(saved).resolved();
             run = RunDirectory.open(resume);
         } else {
-            TrainConfig base = TrainConfig.defaults();
-            if (config != null) {
-                base = base.withOverrides(ConfigFiles.readOverrides(config));
-            }
-            cfg = base.withOverrides(flags()).resolved();
+            Map<String, Object> file = config != null ? ConfigFiles.readOverrides(config) : Map.of();
+            cfg = TrainConfig.layered(file, flags()).resolved();
             checkSupported(cfg);
             run = cfg.runDir() != null ? RunDirectory.create(cfg.runDir()) : RunDirectory.createUnder(Path.of("runs"), cfg.model());
         }
@@ -187,9 +194,12 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(cfg.data());
         try (run;
-             Model m = ModelZoo.create(cfg.model(), cfg.seed())) {
-            long perEpoch = 60_000 / cfg.batchSize();
-            long planned = cfg.steps() > 0 ? Math.min(cfg.steps(), perEpoch * cfg.epochs()) : perEpoch * cfg.epochs();
+             Model m = ModelZoo.create(cfg.model(), cfg.seed());
+             DataLoader train = new DataLoader(FashionMnist.train(dataDir), trainingOptions(cfg));
+             DataLoader test = new DataLoader(FashionMnist.test(dataDir), evaluationOptions())) {
+            ImageDataset trainSet = train.dataset();
+            cfg.augmentation().checkFits(trainSet.height(), trainSet.width());
+            long planned = plannedSteps(train.batchesPerEpoch(), cfg.epochs(), cfg.steps());
             LrSchedule lrs = LrSchedules.parse(cfg.schedule(), cfg.effectiveLr(), planned);
             TrainerConfig tc = TrainerConfig.defaults()
                     .withEpochs(cfg.epochs())
@@ -200,18 +210,13 @@ public final class TrainCommand implements Callable<Integer> {
                     .withEarlyStopping(cfg.earlyStoppingEnabled() ? cfg.earlyStoppingMetric() : null,
                             Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
                     .withCheckpointDir(run.path().resolve(CHECKPOINTS))
+                    .withKeepCheckpoints(cfg.keepCheckpoints())
                     .withEvalEvery(cfg.evalEvery());
             if (resume == null) {
                 run.writeConfig(plainValues(cfg.toMap()));
                 run.writeEnv();
             }
-            LoaderOptions norm = LoaderOptions.of(cfg.batchSize())
-                    .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
-            LoaderOptions evalOptions = LoaderOptions.of(1000).withShuffle(false)
-                    .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
-            try (DataLoader train = new DataLoader(FashionMnist.train(dataDir), norm.withSeed(cfg.seed()).withLastBatch(LastBatchPolicy.DROP));
-                 DataLoader test = new DataLoader(FashionMnist.test(dataDir), evalOptions);
-                 Trainer trainer = new Trainer(m.module(), m.inputShape(), cfg.batchSize(), tc)) {
+            try (Trainer trainer = new Trainer(m.module(), m.inputShape(), cfg.batchSize(), tc)) {
                 if (resume != null) {
                     if (!trainer.resume(run.path().resolve(CHECKPOINTS))) {
                         throw new IllegalArgumentException("--resume " + resume + ": no checkpoint under " + run.path().resolve(CHECKPOINTS));
@@ -238,6 +243,49 @@ public final class TrainCommand implements Callable<Integer> {
                 return 0;
             }
         }
+    }
+
+    /**
+     * The optimizer steps a run will take, which schedules such as one-cycle need exactly: the
+     * training loader's batches per epoch (with the drop-last policy, floor(samples / batch size))
+     * times the epochs, capped by the step limit.
+     *
+     * @param batchesPerEpoch training batches per epoch
+     * @param epochs epochs
+     * @param stepLimit the step limit; 0: none
+     * @return the planned steps
+     */
+    static long plannedSteps(int batchesPerEpoch, int epochs, long stepLimit) {
+        long all = (long) batchesPerEpoch * epochs;
+        return stepLimit > 0 ? Math.min(stepLimit, all) : all;
+    }
+
+    /**
+     * The training loader's options: shuffled by the run's seed, the last partial batch dropped
+     * (the step is compiled for one batch size), the configured augmentation, Fashion-MNIST's
+     * normalisation.
+     *
+     * @param cfg the run's configuration
+     * @return the options
+     */
+    static LoaderOptions trainingOptions(TrainConfig cfg) {
+        LoaderOptions options = LoaderOptions.of(cfg.batchSize())
+                .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD)
+                .withSeed(cfg.seed())
+                .withLastBatch(LastBatchPolicy.DROP);
+        return cfg.augmentation().applyTo(options);
+    }
+
+    /**
+     * The evaluation loader's options: in order, batches of 1000, never augmented (evaluation
+     * measures the model on the test images as they are), Fashion-MNIST's normalisation.
+     *
+     * @return the options
+     */
+    static LoaderOptions evaluationOptions() {
+        // LoaderOptions.of has no augmentation, and --augment is deliberately not applied here
+        return LoaderOptions.of(1000).withShuffle(false)
+                .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
     }
 
     /** The configuration with paths as plain strings (Jackson would write them as file: URIs). */
@@ -341,13 +389,19 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         @Override
-        public void onEvaluation(int epoch, long step, Evaluation e) {
+        public void onEvaluation(EvaluationMetrics em) {
+            Evaluation e = em.test();
+            int epoch = em.epoch();
+            long step = em.step();
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("type", "eval");
             rec.put("epoch", epoch + 1);
             rec.put("step", step);
-            rec.put("test_loss", e.loss());
-            rec.put("test_accuracy", e.accuracy());
+            // every metric early stopping can watch, under the name it is configured by
+            for (String name : EvaluationMetrics.NAMES) {
+                double v = em.metric(name);
+                rec.put(name, Double.isFinite(v) ? v : null);
+            }
             metrics.append(rec);
             if (bar == null) {
                 out.printf("epoch %d (step %d): test accuracy %.4f, test loss %.4f%n", epoch + 1, step, e.accuracy(), e.loss());

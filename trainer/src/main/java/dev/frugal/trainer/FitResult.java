@@ -10,8 +10,10 @@ import java.util.List;
  * @param steps optimizer steps done in total (including those before a resume)
  * @param finalEvaluation the last evaluation; null when none ran
  * @param evaluations every evaluation of this fit, in order
- * @param trainSeconds wall time of this fit's steps and evaluations
- * @param samplesPerSecond training samples per second over this fit's steps
+ * @param trainSeconds wall time of the run's fits (steps, evaluations, checkpoints) so far: this
+ *     trainer's fits plus, after {@link Trainer#resume}, the time the checkpoint recorded
+ * @param samplesPerSecond training samples of the whole run (resumed part included) per
+ *     {@code trainSeconds}
  * @param message for {@link EndReason#NON_FINITE_LOSS}: the step, learning rate and last good
  *     checkpoint; otherwise empty
  */

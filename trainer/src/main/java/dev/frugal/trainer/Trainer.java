@@ -65,6 +65,18 @@ public final class Trainer implements AutoCloseable {
     private EarlyStopping earlyStopping;
     /** Every value early stopping saw, so a resumed run can rebuild its state by replaying them. */
     private final List<Double> watchedValues = new ArrayList<>();
+    /** Sum and count of the training losses since the last evaluation (for {@code train_loss}). */
+    private double trainLossSum;
+    private long trainLossSteps;
+    /**
+     * Training time and samples of this run before the current fit began, including the run this
+     * trainer resumed, so that a resumed run reports the whole run's throughput.
+     */
+    private double secondsBeforeFit;
+    private long trainSamples;
+    /** {@code System.nanoTime()} when the current fit began; meaningless outside {@link #fit}. */
+    private long fitStartNanos;
+    private boolean fitting;
     private Path lastCheckpoint;
     private boolean closed;
 
@@ -197,9 +209,20 @@ public final class Trainer implements AutoCloseable {
             planned = Math.min(planned, config.maxSteps());
         }
         events.onStart(planned, step);
+        fitStartNanos = System.nanoTime();
+        fitting = true;
+        try {
+            return trainEpochs(train, test, events, perEpoch);
+        } finally {
+            // also after a failure, so a later fit or checkpoint does not count the idle time
+            secondsBeforeFit = trainSeconds();
+            fitting = false;
+        }
+    }
+
+    /** The loop of {@link #fit}, from the current step to the end of training. */
+    private FitResult trainEpochs(DataLoader train, DataLoader test, TrainingListener events, int perEpoch) throws IOException {
         List<Evaluation> evaluations = new ArrayList<>();
-        long start = System.nanoTime();
-        long samples = 0;
         EndReason reason = EndReason.EPOCHS;
         String message = "";
         Map<Value, Tensor> feeds = new HashMap<>();
@@ -241,7 +264,9 @@ public final class Trainer implements AutoCloseable {
                     }
                     step++;
                     batchInEpoch++;
-                    samples += batch.size();
+                    trainSamples += batch.size();
+                    trainLossSum += loss;
+                    trainLossSteps++;
                     events.onStep(new StepMetrics(step, epoch, loss, lr, batch.size()));
                     if (stepLimitReached() && batchInEpoch < perEpoch) {
                         cut = true;
@@ -258,8 +283,12 @@ public final class Trainer implements AutoCloseable {
             if (last || epoch % config.evalEvery() == 0) {
                 Evaluation ev = evaluate(test);
                 evaluations.add(ev);
-                events.onEvaluation(cut ? epoch : epoch - 1, step, ev);
-                stop = updateEarlyStopping(ev);
+                EvaluationMetrics metrics = new EvaluationMetrics(cut ? epoch : epoch - 1, step, ev,
+                        trainLossSteps > 0 ? trainLossSum / trainLossSteps : Double.NaN);
+                trainLossSum = 0;
+                trainLossSteps = 0;
+                events.onEvaluation(metrics);
+                stop = updateEarlyStopping(metrics);
             }
             saveCheckpoint();
             if (stop) {
@@ -271,9 +300,19 @@ public final class Trainer implements AutoCloseable {
                 break;
             }
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
+        double seconds = trainSeconds();
         Evaluation last = evaluations.isEmpty() ? null : evaluations.getLast();
-        return new FitResult(reason, epoch, step, last, evaluations, seconds, seconds > 0 ? samples / seconds : 0, message);
+        return new FitResult(reason, epoch, step, last, evaluations, seconds, seconds > 0 ? trainSamples / seconds : 0, message);
+    }
+
+    /**
+     * Wall time spent in {@link #fit} by this run so far: this trainer's fits (up to now when
+     * called during one) plus the time recorded in the checkpoint it resumed from.
+     *
+     * @return seconds
+     */
+    public double trainSeconds() {
+        return secondsBeforeFit + (fitting ? (System.nanoTime() - fitStartNanos) / 1e9 : 0);
     }
 
     private boolean stepLimitReached() {
@@ -282,15 +321,16 @@ public final class Trainer implements AutoCloseable {
 
     private EarlyStopping newEarlyStopping() {
         String metric = config.earlyStopMetric();
-        return metric == null ? null : new EarlyStopping(metric, metric.equals("test_accuracy"), config.patience(), config.minDelta());
+        return metric == null ? null
+                : new EarlyStopping(metric, EvaluationMetrics.higherIsBetter(metric), config.patience(), config.minDelta());
     }
 
     /** Feeds an evaluation to early stopping; true when training should stop. */
-    private boolean updateEarlyStopping(Evaluation ev) {
+    private boolean updateEarlyStopping(EvaluationMetrics metrics) {
         if (earlyStopping == null) {
             return false;
         }
-        double value = earlyStopping.higherIsBetter() ? ev.accuracy() : ev.loss();
+        double value = metrics.metric(earlyStopping.metric());
         watchedValues.add(value);
         return earlyStopping.update(value);
     }
@@ -308,8 +348,10 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Writes a checkpoint now (model state, optimizer state, step, epoch, position in the epoch
-     * and early-stopping state) when the configuration names a checkpoint directory.
+     * Writes a checkpoint now (model state, optimizer state, step, epoch, position in the epoch,
+     * early-stopping state, the training loss accumulated since the last evaluation, and the
+     * run's training time and samples so far) when the configuration names a checkpoint
+     * directory, then deletes all but the newest {@link TrainerConfig#keepCheckpoints()}.
      *
      * @return the checkpoint's folder, or null when checkpoints are off
      * @throws IOException when writing fails (the previous checkpoint stays intact)
@@ -326,15 +368,32 @@ public final class Trainer implements AutoCloseable {
             watched.append(watched.isEmpty() ? "" : ",").append(Double.toString(v));
         }
         meta.put("early_stopping_values", watched.toString());
+        // Double.toString round-trips exactly, so a resumed run's train_loss is bit-identical.
+        meta.put("train_loss_sum", Double.toString(trainLossSum));
+        meta.put("train_loss_steps", Long.toString(trainLossSteps));
+        meta.put("train_seconds", Double.toString(trainSeconds()));
+        meta.put("train_samples", Long.toString(trainSamples));
         Checkpoint c = new Checkpoint(step, epoch, new LinkedHashMap<>(model.state()), new LinkedHashMap<>(update.state()),
                 new long[] {epoch, batchInEpoch}, meta);
-        lastCheckpoint = new CheckpointStore(config.checkpointDir()).save(c);
+        CheckpointStore store = new CheckpointStore(config.checkpointDir());
+        lastCheckpoint = store.save(c);
+        if (config.keepCheckpoints() > 0) {
+            try {
+                store.prune(config.keepCheckpoints());
+            } catch (IOException e) {
+                // The new checkpoint is durable; failing to delete old ones only costs disk space,
+                // which is no reason to throw away the training that is still running.
+                LOG.warn("could not delete old checkpoints under {}: {}", store.root(), e.toString());
+            }
+        }
         return lastCheckpoint;
     }
 
     /**
      * Continues from the latest checkpoint under {@code dir}: restores the model's variables, the
-     * optimizer state, the step, the epoch, the position in it and the early-stopping state.
+     * optimizer state, the step, the epoch, the position in it, the early-stopping state, the
+     * training loss since the last evaluation and the training time and samples so far (a
+     * checkpoint written before these were recorded counts them as 0).
      *
      * @param dir a checkpoint directory written by a trainer
      * @return true when a checkpoint was found and loaded, false when there is none
@@ -354,6 +413,10 @@ public final class Trainer implements AutoCloseable {
             step = c.step();
             epoch = Math.toIntExact(c.epoch());
             batchInEpoch = Integer.parseInt(c.metadata().getOrDefault("batch_in_epoch", "0"));
+            trainLossSum = Double.parseDouble(c.metadata().getOrDefault("train_loss_sum", "0"));
+            trainLossSteps = Long.parseLong(c.metadata().getOrDefault("train_loss_steps", "0"));
+            secondsBeforeFit = Double.parseDouble(c.metadata().getOrDefault("train_seconds", "0"));
+            trainSamples = Long.parseLong(c.metadata().getOrDefault("train_samples", "0"));
             watchedValues.clear();
             earlyStopping = newEarlyStopping();
             for (String v : c.metadata().getOrDefault("early_stopping_values", "").split(",")) {

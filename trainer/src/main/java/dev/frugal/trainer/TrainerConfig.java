@@ -16,15 +16,19 @@ import java.util.function.LongToDoubleFunction;
  *     to the program, so changing it never recompiles
  * @param optimizer the optimizer appended to the training graph
  * @param clipNorm the global gradient norm limit; 0 turns clipping off
- * @param earlyStopMetric the evaluation metric early stopping watches ({@code test_accuracy} or
- *     {@code test_loss}); null turns early stopping off
+ * @param earlyStopMetric the metric early stopping watches, one of {@link EvaluationMetrics#NAMES}
+ *     ({@code test_accuracy}, {@code test_loss}, {@code train_loss}); lower is better when its name
+ *     ends in {@code loss} ({@link EvaluationMetrics#higherIsBetter}); null turns early stopping off
  * @param patience evaluations without improvement before stopping
  * @param minDelta the smallest change that counts as an improvement
  * @param checkpointDir where a checkpoint is written after every epoch and at the end; null for none
  * @param evalEvery evaluate after every {@code evalEvery}-th epoch, and always after the last one
+ * @param keepCheckpoints after each checkpoint is written, delete all but the newest this many;
+ *     0 keeps every checkpoint
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
-                            String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery) {
+                            String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery,
+                            int keepCheckpoints) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -40,8 +44,8 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
             throw new IllegalArgumentException("clip norm " + clipNorm + ", expected 0 (off) or a finite positive value");
         }
-        if (earlyStopMetric != null && !earlyStopMetric.equals("test_accuracy") && !earlyStopMetric.equals("test_loss")) {
-            throw new IllegalArgumentException("early-stopping metric '" + earlyStopMetric + "', expected test_accuracy or test_loss");
+        if (earlyStopMetric != null && !EvaluationMetrics.isMetric(earlyStopMetric)) {
+            throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(earlyStopMetric));
         }
         if (patience < 1) {
             throw new IllegalArgumentException("patience " + patience + ", expected at least 1");
@@ -52,24 +56,27 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (evalEvery < 1) {
             throw new IllegalArgumentException("eval every " + evalEvery + " epochs, expected at least 1");
         }
+        if (keepCheckpoints < 0) {
+            throw new IllegalArgumentException("keep " + keepCheckpoints + " checkpoints, expected 0 (all) or more");
+        }
     }
 
     /**
      * One epoch, no step limit, plain SGD at a constant 0.1, no clipping, no early stopping, no
-     * checkpoints, evaluation after every epoch.
+     * checkpoints (every one kept once a directory is set), evaluation after every epoch.
      */
     public static TrainerConfig defaults() {
-        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1);
+        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0);
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
     }
 
     /** This configuration with a constant learning rate. */
@@ -82,31 +89,39 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
     }
 
     /** This configuration with early stopping on {@code metric} (null: off). */
     public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints);
     }
 
     /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
     public TrainerConfig withEvalEvery(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints);
+    }
+
+    /**
+     * This configuration keeping only the newest {@code n} checkpoints (0: all); older ones are
+     * deleted after each successful save.
+     */
+    public TrainerConfig withKeepCheckpoints(int n) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n);
     }
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints);
     }
 }

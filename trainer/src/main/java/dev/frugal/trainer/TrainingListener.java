@@ -27,10 +27,9 @@ public interface TrainingListener {
     /**
      * Called after each end-of-epoch evaluation.
      *
-     * @param epoch the epoch just finished, from 0
-     * @param step steps done so far
-     * @param evaluation the result on the evaluation set
+     * @param metrics the epoch, the step, the result on the evaluation set and the mean training
+     *     loss since the previous evaluation
      */
-    default void onEvaluation(int epoch, long step, Evaluation evaluation) {
+    default void onEvaluation(EvaluationMetrics metrics) {
     }
 }

@@ -34,6 +34,18 @@ class ModelsCommandTest {
     }
 
     @Test
+    void tableShowsEachModelsTrainingRecipe() {
+        Result r = execute("models");
+
+        assertEquals(0, r.code, r.err);
+        String recipes = r.out.substring(r.out.indexOf("Training recipes"));
+        assertTrue(recipes.contains("  mlp: epochs=2 optimizer=sgd lr=0.05 momentum=0.9 schedule=one-cycle batch-size=128"), recipes);
+        assertTrue(recipes.contains("  cnn-small: epochs=3 "), recipes);
+        assertTrue(recipes.contains("  mobilenet-tiny: epochs=5 "), recipes);
+        assertTrue(recipes.contains("  deep-mlp: none (the global defaults)"), recipes);
+    }
+
+    @Test
     void jsonHasTheDocumentedFieldsAndExactCounts() throws Exception {
         Result r = execute("models", "--json");
 
@@ -43,7 +55,7 @@ class ModelsCommandTest {
         JsonNode mlp = models.get(0);
         List<String> fields = new ArrayList<>();
         mlp.fieldNames().forEachRemaining(fields::add);
-        assertEquals(List.of("name", "spec", "parameters", "forward_flops", "input_shape", "classes", "description", "options"), fields);
+        assertEquals(List.of("name", "spec", "parameters", "forward_flops", "input_shape", "classes", "description", "options", "recipe"), fields);
         assertEquals("mlp", mlp.get("name").asText());
         assertEquals(MLP_PARAMETERS, mlp.get("parameters").longValue());
         assertEquals(MLP_FLOPS, mlp.get("forward_flops").longValue());
@@ -52,6 +64,10 @@ class ModelsCommandTest {
         assertEquals("hidden1", mlp.get("options").get(0).get("name").asText());
         assertEquals(256, mlp.get("options").get(0).get("default").intValue());
         assertTrue(models.get(2).get("parameters").longValue() <= 300_000, "mobilenet-tiny stays under 300K parameters");
+        assertEquals("{\"epochs\":2,\"optimizer\":\"sgd\",\"lr\":0.05,\"momentum\":0.9,\"schedule\":\"one-cycle\",\"batch-size\":128}",
+                mlp.get("recipe").toString());
+        assertEquals(5, models.get(2).get("recipe").get("epochs").intValue());
+        assertEquals(0, models.get(3).get("recipe").size(), "deep-mlp trains with the global defaults");
     }
 
     @Test

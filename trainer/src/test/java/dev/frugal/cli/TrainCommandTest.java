@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frugal.trainer.config.TrainConfig;
+import dev.frugal.trainer.data.LastBatchPolicy;
+import dev.frugal.trainer.data.LoaderOptions;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,7 +18,9 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +31,9 @@ import picocli.CommandLine;
 /**
  * {@code frugal train} and {@code frugal eval} end to end on a small synthetic data set written
  * as raw IDX files (640 training and 200 test images, so an epoch of batch 64 is 10 steps): the
- * run directory's files, resuming after a crash with identical metrics, and one-line errors.
+ * run directory's files, model recipes under the config file and flags, augmentation, checkpoint
+ * retention, resuming after a crash with identical metrics and the whole run's time, and
+ * one-line errors.
  */
 class TrainCommandTest {
     @TempDir
@@ -191,6 +199,160 @@ class TrainCommandTest {
         Result r = frugal("train", "--model", "resnet-9000", "--data", data.toString(), "--run-dir", tmp.resolve("m").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("cnn-small") && r.err().contains("mlp"), r.err());
+    }
+
+    /** A run that leaves the model's recipe in charge: only the model, the data and the run's plumbing. */
+    private static String[] recipeArgs(Path runDir, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", "--model", "mlp", "--data", data.toString(), "--seed", "3",
+                "--no-progress", "--run-dir", runDir.toString()));
+        args.addAll(List.of(extra));
+        return args.toArray(String[]::new);
+    }
+
+    /** metrics.jsonl without the timing fields, which differ between any two runs. */
+    private static List<JsonNode> metricsWithoutTiming(Path run) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            ObjectNode rec = (ObjectNode) new ObjectMapper().readTree(line);
+            rec.remove("samples_per_second");
+            out.add(rec);
+        }
+        return out;
+    }
+
+    @Test
+    void theModelsRecipeFillsConfigJsonAndTheScheduleSeesTheRealStepCount(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("recipe");
+        Result r = frugal(recipeArgs(run));
+        assertEquals(0, r.code(), r.err());
+        JsonNode cfg = json(run.resolve("config.json"));
+        assertEquals(2, cfg.get("epochs").asInt());
+        assertEquals(128, cfg.get("batch-size").asInt());
+        assertEquals("sgd", cfg.get("optimizer").asText());
+        assertEquals(0.05, cfg.get("lr").asDouble());
+        assertEquals(0.9, cfg.get("momentum").asDouble());
+        assertEquals("one-cycle", cfg.get("schedule").asText());
+        assertEquals(0.0, cfg.get("weight-decay").asDouble(), "resolved, not null");
+        assertEquals("none", cfg.get("augment").asText());
+        assertEquals(3, cfg.get("keep-checkpoints").asInt());
+        assertEquals(TrainConfig.keys().size(), cfg.size(), "every key, fully resolved: " + cfg);
+        // 640 samples in batches of 128 with the last partial batch dropped: 5 steps an epoch, 10 in all,
+        // so one-cycle must reach its final rate (0.05 / 25 / 1e4) at step 10
+        JsonNode summary = json(run.resolve("summary.json"));
+        assertEquals(10, summary.get("steps").asLong());
+        List<JsonNode> metrics = metricsWithoutTiming(run);
+        JsonNode lastStep = metrics.stream().filter(m -> m.get("type").asText().equals("step")).reduce((a, b) -> b).orElseThrow();
+        assertEquals(10, lastStep.get("step").asLong());
+        assertEquals(0.05 / 25 / 1e4, lastStep.get("lr").asDouble(), 1e-15);
+    }
+
+    @Test
+    void theConfigFileAndFlagsBeatTheRecipe(@TempDir Path tmp) throws IOException {
+        Path yaml = tmp.resolve("train.yaml");
+        Files.writeString(yaml, "epochs: 1\nschedule: constant\n");
+        Path run = tmp.resolve("run");
+        Result r = frugal(recipeArgs(run, "--config", yaml.toString(), "--schedule", "step:every=2", "--lr", "0.01", "--steps", "3"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode cfg = json(run.resolve("config.json"));
+        assertEquals(1, cfg.get("epochs").asInt(), "the file beats the recipe's 2");
+        assertEquals("step:every=2", cfg.get("schedule").asText(), "the flag beats the file and the recipe");
+        assertEquals(0.01, cfg.get("lr").asDouble(), "an explicit --lr with the recipe's optimizer");
+        assertEquals("sgd", cfg.get("optimizer").asText());
+        assertEquals(0.9, cfg.get("momentum").asDouble());
+        assertEquals(128, cfg.get("batch-size").asInt(), "the recipe where nobody says otherwise");
+        assertEquals(3, json(run.resolve("summary.json")).get("steps").asInt());
+    }
+
+    @Test
+    void sameSeedAndAugmentationGiveIdenticalMetricsAndAugmentationChangesTraining(@TempDir Path tmp) throws IOException {
+        Path a = tmp.resolve("a");
+        Path b = tmp.resolve("b");
+        Path plain = tmp.resolve("plain");
+        assertEquals(0, frugal(trainArgs(a, "--epochs", "1", "--steps", "6", "--augment", "flip,crop=2")).code());
+        assertEquals(0, frugal(trainArgs(b, "--epochs", "1", "--steps", "6", "--augment", "crop=2,flip")).code());
+        assertEquals(0, frugal(trainArgs(plain, "--epochs", "1", "--steps", "6")).code());
+        assertEquals("crop=2,flip", json(a.resolve("config.json")).get("augment").asText());
+        List<JsonNode> ma = metricsWithoutTiming(a);
+        assertEquals(ma, metricsWithoutTiming(b), "bit-identical losses and metrics");
+        JsonNode eval = ma.getLast();
+        assertEquals("eval", eval.get("type").asText());
+        assertTrue(eval.has("train_loss") && eval.get("train_loss").isDouble(), eval.toString());
+        List<JsonNode> mp = metricsWithoutTiming(plain);
+        // the same weights and samples, but cropped and flipped: the very first batch's loss differs
+        assertEquals(1, ma.getFirst().get("step").asInt());
+        assertFalse(ma.getFirst().get("loss").equals(mp.getFirst().get("loss")), ma.getFirst() + " vs " + mp.getFirst());
+    }
+
+    @Test
+    void augmentationReachesTheTrainingLoaderOnly() {
+        TrainConfig cfg = TrainConfig.defaults().withOverrides(Map.of("augment", "crop=3,flip", "batch-size", 32, "seed", 9));
+        LoaderOptions train = TrainCommand.trainingOptions(cfg);
+        assertEquals(3, train.cropPadding());
+        assertTrue(train.horizontalFlip());
+        assertEquals(32, train.batchSize());
+        assertEquals(9, train.seed());
+        assertEquals(LastBatchPolicy.DROP, train.lastBatch());
+        LoaderOptions eval = TrainCommand.evaluationOptions();
+        assertEquals(0, eval.cropPadding());
+        assertFalse(eval.horizontalFlip());
+        assertFalse(eval.shuffle());
+        assertEquals(0, TrainCommand.trainingOptions(TrainConfig.defaults()).cropPadding());
+    }
+
+    @Test
+    void plannedStepsAreBatchesPerEpochTimesEpochsCappedByTheStepLimit() {
+        assertEquals(1404, TrainCommand.plannedSteps(60_000 / 128, 3, 0));
+        assertEquals(25, TrainCommand.plannedSteps(10, 3, 25));
+        assertEquals(30, TrainCommand.plannedSteps(10, 3, 100));
+    }
+
+    @Test
+    void badAugmentationAndEarlyStoppingMetricAreOneLineErrors(@TempDir Path tmp) {
+        Result spin = frugal(trainArgs(tmp.resolve("s"), "--augment", "spin"));
+        assertEquals(2, spin.code());
+        assertTrue(spin.err().contains("'spin' is not crop=P or flip") && spin.err().contains("valid: none, or a comma list of crop=P"),
+                spin.err());
+        assertEquals(1, spin.err().strip().lines().count(), spin.err());
+        Result big = frugal(trainArgs(tmp.resolve("b"), "--augment", "crop=15"));
+        assertEquals(2, big.code());
+        assertTrue(big.err().contains("crop=15 is too large for 28x28 images; P must be from 1 to 14"), big.err());
+        Result metric = frugal(trainArgs(tmp.resolve("m"), "--early-stopping-metric", "val_loss", "--early-stopping-patience", "2"));
+        assertEquals(2, metric.code());
+        assertTrue(metric.err().contains("unknown metric 'val_loss'; every evaluation carries: test_loss, test_accuracy, train_loss"),
+                metric.err());
+        Result keep = frugal(trainArgs(tmp.resolve("k"), "--keep-checkpoints", "0"));
+        assertEquals(2, keep.code());
+        assertTrue(keep.err().contains("keep-checkpoints must be at least 1"), keep.err());
+    }
+
+    @Test
+    void keepCheckpointsKeepsTheNewestAndAResumedRunReportsTheWholeRunsTime(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("keep");
+        assertEquals(0, frugal(trainArgs(run, "--epochs", "3", "--keep-checkpoints", "2")).code());
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            assertEquals(List.of("checkpoint-20", "checkpoint-30"), s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        JsonNode whole = json(run.resolve("summary.json"));
+        // killed during epoch 3: the newest checkpoint is gone, and so is the summary
+        deleteTree(run.resolve("checkpoints/checkpoint-30"));
+        deleteTree(run.resolve("summary.json"));
+        JsonNode saved = json(run.resolve("checkpoints/checkpoint-20/training_state.json")).get("metadata");
+        double before = Double.parseDouble(saved.get("train_seconds").asText());
+        assertEquals(20 * 64, Long.parseLong(saved.get("train_samples").asText()));
+
+        Result r = frugal("train", "--resume", run.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("at step 20"), r.out());
+        JsonNode resumed = json(run.resolve("summary.json"));
+        assertEquals(30, resumed.get("steps").asLong());
+        assertEquals(whole.get("test_accuracy").asDouble(), resumed.get("test_accuracy").asDouble());
+        assertEquals(whole.get("test_loss").asDouble(), resumed.get("test_loss").asDouble());
+        double seconds = resumed.get("train_seconds").asDouble();
+        assertTrue(seconds > before, seconds + " s in all, " + before + " s before the resume");
+        assertEquals(30 * 64, resumed.get("samples_per_second").asDouble() * seconds, 1e-6, "every sample of the run");
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            assertEquals(List.of("checkpoint-20", "checkpoint-30"), s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
     }
 
     private static void deleteTree(Path p) throws IOException {

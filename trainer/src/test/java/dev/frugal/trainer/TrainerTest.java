@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelZoo;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
+import dev.frugal.trainer.checkpoint.StoredCheckpoint;
 import dev.frugal.trainer.data.DataLoader;
 import dev.frugal.trainer.data.ImageDataset;
 import dev.frugal.trainer.data.LastBatchPolicy;
@@ -15,16 +18,19 @@ import dev.frugal.trainer.data.LoaderOptions;
 import dev.frugal.trainer.optim.AdamW;
 import dev.frugal.trainer.optim.Sgd;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The training loop on a small synthetic image set (so it always runs): reproducibility, exact
- * resume, early stopping and the non-finite-loss stop.
+ * resume, the metrics of each evaluation, early stopping, checkpoint retention, cumulative
+ * training time across a resume, and the non-finite-loss stop.
  */
 class TrainerTest {
 
@@ -60,17 +66,24 @@ class TrainerTest {
         final List<Long> steps = new ArrayList<>();
         final List<Long> lossBits = new ArrayList<>();
         final List<Long> evalBits = new ArrayList<>();
+        final List<Long> trainLossBits = new ArrayList<>();
+
+        final List<Double> losses = new ArrayList<>();
+        final List<EvaluationMetrics> evaluations = new ArrayList<>();
 
         @Override
         public void onStep(StepMetrics m) {
             steps.add(m.step());
             lossBits.add(Double.doubleToRawLongBits(m.loss()));
+            losses.add(m.loss());
         }
 
         @Override
-        public void onEvaluation(int epoch, long step, Evaluation e) {
-            evalBits.add(Double.doubleToRawLongBits(e.loss()));
-            evalBits.add(Double.doubleToRawLongBits(e.accuracy()));
+        public void onEvaluation(EvaluationMetrics m) {
+            evaluations.add(m);
+            evalBits.add(Double.doubleToRawLongBits(m.test().loss()));
+            evalBits.add(Double.doubleToRawLongBits(m.test().accuracy()));
+            trainLossBits.add(Double.doubleToRawLongBits(m.trainLoss()));
         }
     }
 
@@ -97,6 +110,7 @@ class TrainerTest {
         assertEquals(10, a.lossBits.size());
         assertEquals(a.lossBits, b.lossBits);
         assertEquals(a.evalBits, b.evalBits);
+        assertEquals(a.trainLossBits, b.trainLossBits);
         Recorder c = run("mlp", config, 8);
         assertNotEquals(a.lossBits, c.lossBits, "another seed must change initialisation and shuffling");
     }
@@ -147,6 +161,9 @@ class TrainerTest {
         assertEquals(whole.lossBits, joined, "losses of the resumed run");
         // the cut run evaluated once at step 12; after that, epochs 2 and 3 must match exactly
         assertEquals(whole.evalBits.subList(2, 6), second.evalBits, "evaluations of the resumed run");
+        // the cut run's extra evaluation at step 12 restarted the train_loss window; the last one
+        // (steps 17 to 24) is the same window in both runs
+        assertEquals(whole.trainLossBits.getLast(), second.trainLossBits.getLast(), "train_loss of the resumed run");
     }
 
     @Test
@@ -193,6 +210,130 @@ class TrainerTest {
             assertTrue(r.message().contains("checkpoint-8"), r.message());
             assertEquals(8, new CheckpointStore(dir).latest().orElseThrow().step());
             assertArrayEquals(new long[] {8}, new long[] {new CheckpointStore(dir).loadLatest().orElseThrow().step()});
+        }
+    }
+
+    private static FitResult fit(TrainerConfig config) throws IOException {
+        try (Model model = ModelZoo.create("mlp", 1);
+             DataLoader train = trainLoader(1);
+             DataLoader test = testLoader();
+             Trainer trainer = new Trainer(model.module(), model.inputShape(), 32, config)) {
+            return trainer.fit(train, test, null);
+        }
+    }
+
+    private static double mean(List<Double> values) {
+        double sum = 0;
+        for (double v : values) {
+            sum += v;
+        }
+        return sum / values.size();
+    }
+
+    @Test
+    void everyEvaluationCarriesTheMeanTrainingLossSinceThePreviousOne() throws IOException {
+        // 8 steps per epoch; evaluations after epochs 2 and 4 cover steps 1-16 and 17-32
+        Recorder r = run("mlp", TrainerConfig.defaults().withEpochs(4).withLearningRate(0.01).withEvalEvery(2), 1);
+        assertEquals(32, r.losses.size());
+        assertEquals(2, r.evaluations.size());
+        assertEquals(mean(r.losses.subList(0, 16)), r.evaluations.get(0).trainLoss(), 1e-12);
+        assertEquals(mean(r.losses.subList(16, 32)), r.evaluations.get(1).trainLoss(), 1e-12);
+        EvaluationMetrics last = r.evaluations.getLast();
+        assertEquals(last.trainLoss(), last.metric("train_loss"));
+        assertEquals(last.test().loss(), last.metric("test_loss"));
+        assertEquals(last.test().accuracy(), last.metric("test_accuracy"));
+        assertEquals(32, last.step());
+        assertEquals(3, last.epoch());
+    }
+
+    @Test
+    void earlyStoppingOnTrainLossTreatsLowerAsBetter() throws IOException {
+        TrainerConfig config = TrainerConfig.defaults().withEpochs(4).withOptimizer(AdamW.defaults()).withLearningRate(1e-3);
+        // the training loss falls every epoch, which is an improvement only when lower is better
+        FitResult going = fit(config.withEarlyStopping("train_loss", 1, 0.0));
+        assertEquals(EndReason.EPOCHS, going.endedBy());
+        assertEquals(4, going.epochs());
+        // no loss falls by 100 in an epoch, so the second evaluation is the first without improvement
+        FitResult stalled = fit(config.withEarlyStopping("train_loss", 1, 100.0));
+        assertEquals(EndReason.EARLY_STOPPING, stalled.endedBy());
+        assertEquals(2, stalled.epochs());
+    }
+
+    @Test
+    void earlyStoppingOnTestLossTreatsLowerAsBetter() throws IOException {
+        TrainerConfig config = TrainerConfig.defaults().withEpochs(4).withOptimizer(AdamW.defaults()).withLearningRate(1e-3);
+        FitResult going = fit(config.withEarlyStopping("test_loss", 1, 0.0));
+        assertEquals(EndReason.EPOCHS, going.endedBy(), going.evaluations().toString());
+        for (int i = 1; i < going.evaluations().size(); i++) {
+            assertTrue(going.evaluations().get(i).loss() < going.evaluations().get(i - 1).loss(), "the test loss falls");
+        }
+        FitResult stalled = fit(config.withEarlyStopping("test_loss", 1, 100.0));
+        assertEquals(EndReason.EARLY_STOPPING, stalled.endedBy());
+        assertEquals(2, stalled.epochs());
+    }
+
+    @Test
+    void unknownEarlyStoppingMetricListsTheValidOnes() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> TrainerConfig.defaults().withEarlyStopping("val_loss", 1, 0));
+        assertTrue(e.getMessage().contains("test_loss, test_accuracy, train_loss"), e.getMessage());
+    }
+
+    @Test
+    void onlyTheNewestCheckpointsAreKept(@TempDir Path dir) throws IOException {
+        fit(TrainerConfig.defaults().withEpochs(4).withLearningRate(0.01).withCheckpointDir(dir).withKeepCheckpoints(2));
+        assertEquals(List.of(24L, 32L), new CheckpointStore(dir).list().stream().map(StoredCheckpoint::step).toList());
+        try (Stream<Path> entries = Files.list(dir)) {
+            assertEquals(2, entries.count(), "nothing else is left behind");
+        }
+        fit(TrainerConfig.defaults().withEpochs(3).withLearningRate(0.01).withCheckpointDir(dir.resolve("all")));
+        assertEquals(3, new CheckpointStore(dir.resolve("all")).list().size(), "0 (the API's default) keeps every checkpoint");
+    }
+
+    @Test
+    void aResumedFitReportsTheWholeRunsTimeAndSamples(@TempDir Path dir) throws IOException {
+        TrainerConfig base = TrainerConfig.defaults().withEpochs(2).withLearningRate(0.01);
+        Path cut = dir.resolve("cut");
+        fit(base.withMaxSteps(12).withCheckpointDir(cut));
+        Path old = dir.resolve("old");
+        copyTree(cut, old);
+        // a checkpoint written before the time and samples were recorded
+        Path state = old.resolve("checkpoint-12").resolve(CheckpointStore.STATE_FILE);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = (ObjectNode) json.readTree(state.toFile());
+        ObjectNode meta = (ObjectNode) root.get("metadata");
+        double recorded = Double.parseDouble(meta.get("train_seconds").asText());
+        assertTrue(recorded > 0, meta.toString());
+        assertEquals("384", meta.get("train_samples").asText());
+        meta.remove(List.of("train_seconds", "train_samples", "train_loss_sum", "train_loss_steps"));
+        json.writeValue(state.toFile(), root);
+
+        FitResult resumed = resumeAndFit(base, cut);
+        assertEquals(16, resumed.steps());
+        assertTrue(resumed.trainSeconds() > recorded, resumed.trainSeconds() + " s after " + recorded + " s before the resume");
+        assertEquals(16 * 32, resumed.samplesPerSecond() * resumed.trainSeconds(), 1e-6, "every sample of the run");
+
+        FitResult fromOld = resumeAndFit(base, old);
+        assertEquals(16, fromOld.steps());
+        assertEquals(4 * 32, fromOld.samplesPerSecond() * fromOld.trainSeconds(), 1e-6, "an old checkpoint counts as 0");
+    }
+
+    private static FitResult resumeAndFit(TrainerConfig base, Path checkpoints) throws IOException {
+        try (Model model = ModelZoo.create("mlp", 1);
+             DataLoader train = trainLoader(1);
+             DataLoader test = testLoader();
+             Trainer trainer = new Trainer(model.module(), model.inputShape(), 32, base.withCheckpointDir(checkpoints))) {
+            assertTrue(trainer.resume(checkpoints));
+            assertEquals(12, trainer.step());
+            return trainer.fit(train, test, null);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Files.copy(p, to.resolve(from.relativize(p).toString()));
+            }
         }
     }
 }

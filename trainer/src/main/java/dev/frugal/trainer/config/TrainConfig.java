@@ -1,6 +1,7 @@
 package dev.frugal.trainer.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.frugal.trainer.EvaluationMetrics;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
@@ -25,6 +26,10 @@ import java.util.regex.Pattern;
  * ({@link #defaultLr}, {@link #defaultWeightDecay}), so that {@code --optimizer adamw} alone gets
  * AdamW's learning rate rather than SGD's. {@link #resolved()} fills them in.
  *
+ * <p>{@code frugal train} builds its configuration in layers, later ones winning key by key: the
+ * global {@link #defaults()}, the model's recipe ({@link ModelRecipes}), the {@code --config}
+ * file, the flags ({@link #layered}).
+ *
  * @param model model spec, {@code NAME[:key=value,...]}
  * @param dataset dataset name
  * @param data directory holding the dataset; {@code null}: search the usual places
@@ -38,14 +43,19 @@ import java.util.regex.Pattern;
  * @param weightDecay weight decay (decoupled for AdamW); {@code null}: the optimizer's default
  * @param schedule learning-rate schedule spec (see {@code LrSchedules.parse})
  * @param clipNorm clip gradients to this global L2 norm; 0: no clipping
+ * @param augment training-data augmentation, {@code none} or a comma list of {@code crop=P} and
+ *     {@code flip} ({@link AugmentSpec}); stored in canonical form
  * @param precision {@code fp32}, {@code fp16} or {@code bf16}
  * @param device {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}
  * @param seed seed of initialisation, shuffling, dropout and augmentation
  * @param runDir the run directory; {@code null}: a new one under the runs root
  * @param evalEvery evaluate every this many epochs; at least 1
- * @param earlyStoppingMetric the metric early stopping watches; lower is better when its name ends in {@code loss}
+ * @param earlyStoppingMetric the metric early stopping watches, one of {@link EvaluationMetrics#NAMES}
+ *     ({@code test_accuracy}, {@code test_loss}, {@code train_loss}); lower is better when its name
+ *     ends in {@code loss} ({@link EvaluationMetrics#higherIsBetter}, used by the trainer too)
  * @param earlyStoppingPatience evaluations without improvement that stop training; 0: early stopping off
  * @param earlyStoppingMinDelta the least change that counts as an improvement; at least 0
+ * @param keepCheckpoints how many of the newest checkpoints to keep; at least 1
  * @param progress show a progress bar (it turns itself off when output is not a terminal)
  * @param resume run directory to resume from; {@code null}: a fresh run
  */
@@ -63,6 +73,7 @@ public record TrainConfig(
     @JsonProperty("weight-decay") Double weightDecay,
     @JsonProperty("schedule") String schedule,
     @JsonProperty("clip-norm") double clipNorm,
+    @JsonProperty("augment") String augment,
     @JsonProperty("precision") String precision,
     @JsonProperty("device") String device,
     @JsonProperty("seed") long seed,
@@ -71,6 +82,7 @@ public record TrainConfig(
     @JsonProperty("early-stopping-metric") String earlyStoppingMetric,
     @JsonProperty("early-stopping-patience") int earlyStoppingPatience,
     @JsonProperty("early-stopping-min-delta") double earlyStoppingMinDelta,
+    @JsonProperty("keep-checkpoints") int keepCheckpoints,
     @JsonProperty("progress") boolean progress,
     @JsonProperty("resume") Path resume) {
 
@@ -116,6 +128,8 @@ public record TrainConfig(
         }
         requireText("schedule", schedule);
         finiteAtLeastZero("clip-norm", clipNorm);
+        requireText("augment", augment);
+        augment = AugmentSpec.parse(augment).toString();
         requireText("precision", precision);
         if (!PRECISIONS.contains(precision)) {
             throw new ConfigException("unknown precision '" + precision + "'; valid: " + String.join(", ", PRECISIONS));
@@ -126,20 +140,59 @@ public record TrainConfig(
         }
         atLeast("eval-every", evalEvery, 1);
         requireText("early-stopping-metric", earlyStoppingMetric);
+        if (!EvaluationMetrics.isMetric(earlyStoppingMetric)) {
+            throw new ConfigException("early-stopping-metric: " + EvaluationMetrics.unknownMetricMessage(earlyStoppingMetric));
+        }
         atLeast("early-stopping-patience", earlyStoppingPatience, 0);
         finiteAtLeastZero("early-stopping-min-delta", earlyStoppingMinDelta);
+        atLeast("keep-checkpoints", keepCheckpoints, 1);
     }
 
     /**
      * What {@code frugal train} does with no options: {@code cnn-small} on Fashion-MNIST, 3 epochs,
      * batches of 128, SGD with momentum 0.9 at the optimizer's default rate, constant schedule,
-     * fp32, automatic device, seed 42, evaluation every epoch, no early stopping.
+     * no augmentation, fp32, automatic device, seed 42, evaluation every epoch, no early stopping,
+     * the newest 3 checkpoints kept. These are the global defaults, under every model's recipe;
+     * {@link #layered} gives what {@code frugal train} actually uses.
      *
      * @return the defaults
      */
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", "fashion-mnist", null, 3, 0, 128, null, "sgd", 0.9, false, null,
-            "constant", 0.0, "fp32", "auto", 42, null, 1, "test_accuracy", 0, 0.0, true, null);
+            "constant", 0.0, "none", "fp32", "auto", 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
+    }
+
+    /**
+     * The configuration of a run from its layers, later ones winning key by key: the global
+     * {@link #defaults()}, the model's recipe ({@link ModelRecipes#applicable}), the configuration
+     * file, the command-line flags. The model (and so the recipe) is the one the file or flags
+     * name, else the default model. The maps are merged first and the result is validated once,
+     * so a rule that spans keys (nesterov needs momentum) sees the final values.
+     *
+     * @param file options from a configuration file ({@link ConfigFiles#readOverrides}); may be empty
+     * @param flags options from the command line; may be empty
+     * @return the configuration (not yet {@link #resolved()})
+     * @throws ConfigException as {@link #withOverrides}
+     */
+    public static TrainConfig layered(Map<String, ?> file, Map<String, ?> flags) {
+        Map<String, Object> user = new LinkedHashMap<>(file);
+        user.putAll(flags);
+        Object model = user.containsKey("model") ? user.get("model") : defaults().model();
+        Map<String, Object> merged = new LinkedHashMap<>();
+        if (model instanceof String spec) {
+            merged.putAll(ModelRecipes.applicable(spec, user));
+        }
+        merged.putAll(user);
+        return defaults().withOverrides(merged);
+    }
+
+    /**
+     * The augmentation to train with.
+     *
+     * @return {@code augment} parsed
+     */
+    public AugmentSpec augmentation() {
+        return AugmentSpec.parse(augment);
     }
 
     /**
@@ -212,10 +265,11 @@ public record TrainConfig(
     /**
      * Which way the early-stopping metric improves.
      *
-     * @return false for a metric whose name ends in {@code loss}, true otherwise (accuracies)
+     * @return false for a metric whose name ends in {@code loss}, true otherwise (accuracies);
+     *     the trainer uses the same rule ({@link EvaluationMetrics#higherIsBetter})
      */
     public boolean earlyStoppingHigherIsBetter() {
-        return !earlyStoppingMetric.toLowerCase(Locale.ROOT).endsWith("loss");
+        return EvaluationMetrics.higherIsBetter(earlyStoppingMetric);
     }
 
     /**

@@ -36,6 +36,8 @@ class TrainConfigTest {
         assertEquals(0.0, c.effectiveWeightDecay());
         assertEquals("constant", c.schedule());
         assertEquals(0.0, c.clipNorm());
+        assertEquals("none", c.augment());
+        assertEquals(3, c.keepCheckpoints());
         assertEquals("fp32", c.precision());
         assertEquals("auto", c.device());
         assertEquals(42, c.seed());
@@ -125,6 +127,7 @@ class TrainConfigTest {
         assertTrue(error(Map.of("model", " ")).contains("model must not be empty"));
         assertTrue(error(Map.of("eval-every", 0)).contains("eval-every"));
         assertTrue(error(Map.of("early-stopping-patience", -1)).contains("early-stopping-patience"));
+        assertTrue(error(Map.of("keep-checkpoints", 0)).contains("keep-checkpoints must be at least 1"));
         assertTrue(error(Map.of("nesterov", true, "momentum", 0)).contains("nesterov needs"));
         assertTrue(error(Map.of("nesterov", true, "optimizer", "adamw")).contains("nesterov needs"));
         assertEquals("cuda:1", TrainConfig.defaults().withOverrides(Map.of("device", "cuda:1")).device());
@@ -138,6 +141,15 @@ class TrainConfigTest {
         assertTrue(loss.earlyStoppingEnabled());
         assertFalse(loss.earlyStoppingHigherIsBetter());
         assertTrue(TrainConfig.defaults().earlyStoppingHigherIsBetter());
+        TrainConfig train = TrainConfig.defaults().withOverrides(Map.of("early-stopping-metric", "train_loss"));
+        assertFalse(train.earlyStoppingHigherIsBetter());
+    }
+
+    @Test
+    void earlyStoppingMetricMustBeOneEveryEvaluationCarries() {
+        String message = error(Map.of("early-stopping-metric", "val_accuracy"));
+        assertEquals("early-stopping-metric: unknown metric 'val_accuracy'; every evaluation carries: test_loss, test_accuracy, train_loss",
+            message);
     }
 
     @Test
