@@ -50,7 +50,8 @@ import picocli.CommandLine.Option;
  * the flags given ({@link TrainConfig#layered}).
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a model (default: cnn-small on Fashion-MNIST) and write a run directory.")
+        description = {"Train a model (default: cnn-small on Fashion-MNIST) and write a run directory.",
+                "Options come in layers, later ones winning: global defaults, the model's training recipe (see frugal models), --config FILE, flags."})
 public final class TrainCommand implements Callable<Integer> {
     /** Steps between two step records in metrics.jsonl (the first and last steps are always logged). */
     static final int LOG_EVERY = 50;
@@ -103,7 +104,7 @@ public final class TrainCommand implements Callable<Integer> {
     Long seed;
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Run directory (default runs/<time>-<model>).")
     Path runDir;
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file of options (flags override it).")
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file of options (it overrides the model's recipe; flags override it).")
     Path config;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue a run from its latest checkpoint, with its config.json.")
     Path resume;

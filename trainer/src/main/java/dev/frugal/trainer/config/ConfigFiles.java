@@ -53,8 +53,8 @@ public final class ConfigFiles {
 
     /**
      * A file's options, checked for unknown keys, types and ranges but not applied, so that the
-     * command line can merge its own flags over them and apply the result once:
-     * {@code merged = file + flags (flags win); defaults().withOverrides(merged)}. Merging the maps
+     * command line can merge its own flags (and the model's recipe under both) and apply the
+     * result once: {@link TrainConfig#layered TrainConfig.layered(file, flags)}. Merging the maps
      * rather than chaining {@code withOverrides} lets a flag satisfy a rule that spans keys (the
      * file's {@code nesterov: true} with the command line's {@code --momentum 0.9}).
      *
