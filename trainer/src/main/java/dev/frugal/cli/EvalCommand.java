@@ -70,8 +70,8 @@ public final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException(runDir + " has no checkpoint under " + store.root() + " (the run ended before its first epoch?)");
         }
         Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(data != null ? data : cfg.data());
-        LoaderOptions options = LoaderOptions.of(1000).withShuffle(false)
-                .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
+        // the same data as the evaluations during training, so the numbers agree with summary.json
+        LoaderOptions options = TrainCommand.evaluationOptions();
         try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
              Checkpoint c = store.load(latest.get().step());
              DataLoader test = new DataLoader(FashionMnist.test(dataDir), options);
