@@ -7,8 +7,11 @@ import dev.frugal.runtime.exec.Kernel;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.Value;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -22,7 +25,8 @@ import java.nio.ByteOrder;
  * <p>Every operand is a contiguous buffer; broadcasting turns into stride-0 axes, and
  * {@link StridedLayout} merges what it can, so most calls become a few long rows. float32 rows
  * whose operands step by 1 or 0 (same shapes, a broadcast scalar, a broadcast bias) run on the
- * Vector API for the cheap arithmetic ops; everything else runs a scalar loop that computes
+ * Vector API for the cheap arithmetic ops, the comparisons, and WHERE with a contiguous condition;
+ * everything else runs a scalar loop that computes
  * floating types in double (rounded once on store, which for F32/F16/BF16 equals computing the
  * single correctly-rounded float32 op and rounding) and integer types in long. Rows are split
  * across {@link CpuParallel}'s threads.
@@ -30,6 +34,12 @@ import java.nio.ByteOrder;
 final class CpuElementwise {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final int VL = FS.length();
+    /**
+     * Bytes in lanes matching {@link #FS}'s count: BOOL masks load and store through it. Null
+     * where no byte vector that short exists (4-lane float vectors); comparisons and WHERE then
+     * take the scalar loops.
+     */
+    private static final VectorSpecies<Byte> BS = VL >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(VL * 8)) : null;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /** Elements per parallel task: below this, forking costs more than the loop. */
@@ -109,8 +119,21 @@ final class CpuElementwise {
                     binaryRowLong(op, inType, s[0], off[0], s[1], off[1], as, s[2], off[2], bs, n);
                 }
             }
-            case COMPARE -> compareRow(op, inType, s[0], off[0], s[1], off[1], l.innerStride(1), s[2], off[2], l.innerStride(2), n);
+            case COMPARE -> {
+                long as = l.innerStride(1);
+                long bs = l.innerStride(2);
+                if (inType == DType.F32 && BS != null && (as == 0 || as == 1) && (bs == 0 || bs == 1)) {
+                    compareF32Vector(op, s[0], off[0], s[1], off[1], as, s[2], off[2], bs, n);
+                } else {
+                    compareRow(op, inType, s[0], off[0], s[1], off[1], as, s[2], off[2], bs, n);
+                }
+            }
             case TERNARY -> {
+                if (outType == DType.F32 && BS != null && l.innerStride(1) == 1 && (l.innerStride(2) == 0 || l.innerStride(2) == 1)
+                        && (l.innerStride(3) == 0 || l.innerStride(3) == 1)) {
+                    whereF32Vector(s[0], off[0], s[1], off[1], s[2], off[2], l.innerStride(2), s[3], off[3], l.innerStride(3), n);
+                    return;
+                }
                 int bytes = outType.byteSize();
                 long cs = l.innerStride(1);
                 long as = l.innerStride(2);
@@ -335,6 +358,58 @@ final class CpuElementwise {
     }
 
     // ------------------------------------------------------------------ compare, cast
+
+    /**
+     * float32 comparisons on the Vector API where each operand steps by 1 or is a broadcast scalar:
+     * a lane mask per vector, stored as one 0/1 byte per element. Same results as the scalar
+     * loop (IEEE comparisons: anything with NaN is false except NE).
+     */
+    private static void compareF32Vector(Op op, MemorySegment o, long oo, MemorySegment a, long ao, long as,
+                                         MemorySegment b, long bo, long bs, int n) {
+        VectorOperators.Comparison cmp = switch (op) {
+            case LT -> VectorOperators.LT;
+            case LE -> VectorOperators.LE;
+            case GT -> VectorOperators.GT;
+            case GE -> VectorOperators.GE;
+            case EQ -> VectorOperators.EQ;
+            default -> VectorOperators.NE;
+        };
+        FloatVector ax = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+        FloatVector bx = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+        ByteVector zeros = ByteVector.zero(BS);
+        int i = 0;
+        int upper = FS.loopBound(n);
+        for (; i < upper; i += VL) {
+            FloatVector x = as == 0 ? ax : FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, NATIVE);
+            FloatVector y = bs == 0 ? bx : FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, NATIVE);
+            zeros.blend((byte) 1, x.compare(cmp, y).cast(BS)).intoMemorySegment(o, oo + i, NATIVE);
+        }
+        if (i < n) {
+            compareRow(op, DType.F32, o, oo + i, a, ao + i * as, as, b, bo + i * bs, bs, n - i);
+        }
+    }
+
+    /**
+     * {@code where(cond, a, b)} for float32 with a contiguous BOOL condition and float operands
+     * that step by 1 or are broadcast scalars: a byte-lane mask per vector selects between them.
+     */
+    private static void whereF32Vector(MemorySegment o, long oo, MemorySegment c, long co, MemorySegment a, long ao, long as,
+                                       MemorySegment b, long bo, long bs, int n) {
+        FloatVector ax = FloatVector.broadcast(FS, a.getAtIndex(F, ao));
+        FloatVector bx = FloatVector.broadcast(FS, b.getAtIndex(F, bo));
+        int i = 0;
+        int upper = FS.loopBound(n);
+        for (; i < upper; i += VL) {
+            VectorMask<Float> take = ByteVector.fromMemorySegment(BS, c, co + i, NATIVE).compare(VectorOperators.NE, (byte) 0).cast(FS);
+            FloatVector x = as == 0 ? ax : FloatVector.fromMemorySegment(FS, a, (ao + i) * 4, NATIVE);
+            FloatVector y = bs == 0 ? bx : FloatVector.fromMemorySegment(FS, b, (bo + i) * 4, NATIVE);
+            y.blend(x, take).intoMemorySegment(o, (oo + i) * 4, NATIVE);
+        }
+        for (; i < n; i++) {
+            boolean take = c.get(ValueLayout.JAVA_BYTE, co + i) != 0;
+            o.setAtIndex(F, oo + i, take ? a.getAtIndex(F, ao + i * as) : b.getAtIndex(F, bo + i * bs));
+        }
+    }
 
     private static void compareRow(Op op, DType t, MemorySegment o, long oo, MemorySegment a, long ao, long as,
                                    MemorySegment b, long bo, long bs, int n) {

@@ -8,7 +8,15 @@ import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * Max and average pooling over NCHW windows, and their gradients, parallel over (image, channel)
@@ -30,6 +38,9 @@ final class CpuPooling {
         int w = xs[3];
         int oh = (h + 2 * p.padH() - p.kernelH()) / p.strideH() + 1;
         int ow = (w + 2 * p.padW() - p.kernelW()) / p.strideW() + 1;
+        if (t == DType.F32) {
+            return new PlaneKernelF32(op, p, in, out, planes, h, w, oh, ow);
+        }
         return new Kernel() {
             @Override
             public void run(Buffer[] slots) {
@@ -88,6 +99,189 @@ final class CpuPooling {
                 });
             }
         };
+    }
+
+    /**
+     * The float32 path: each task copies its planes into heap arrays, pools there (no per-element
+     * segment checks or dtype dispatch) and copies the result back. Arithmetic and tie-breaking are
+     * those of the generic loop, so both give identical bits.
+     */
+    private record PlaneKernelF32(Op op, OpAttrs.Pool2d p, int[] in, int out, int planes, int h, int w, int oh, int ow)
+            implements Kernel {
+        private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+        private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+        private static final int VL = FS.length();
+        /** Even lanes of two concatenated vectors (indices past the first vector select from the second). */
+        private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(FS, i -> 2 * i);
+        /** Odd lanes of two concatenated vectors. */
+        private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(FS, i -> 2 * i + 1);
+
+        @Override
+        public void run(Buffer[] slots) {
+            MemorySegment a = CpuElements.seg(slots, in[0]);
+            MemorySegment b = in.length > 1 ? CpuElements.seg(slots, in[1]) : null;
+            MemorySegment o = CpuElements.seg(slots, out);
+            int hw = h * w;
+            int ohw = oh * ow;
+            boolean grad = op == Op.MAX_POOL2D_GRAD || op == Op.AVG_POOL2D_GRAD;
+            // Which buffers are input-sized (h x w) and which output-sized (oh x ow) depends on the op.
+            int aLen = op == Op.AVG_POOL2D_GRAD ? ohw : hw;
+            int oLen = grad ? hw : ohw;
+            CpuParallel.parallelFor(0, planes, 1, (from, to) -> {
+                float[] x = new float[aLen];
+                float[] dy = b != null ? new float[ohw] : null;
+                float[] y = new float[oLen];
+                for (int pl = from; pl < to; pl++) {
+                    MemorySegment.copy(a, F, (long) pl * aLen * 4, x, 0, aLen);
+                    if (dy != null) {
+                        MemorySegment.copy(b, F, (long) pl * ohw * 4, dy, 0, ohw);
+                    }
+                    if (grad) {
+                        Arrays.fill(y, 0f);
+                    }
+                    plane(x, dy, y);
+                    MemorySegment.copy(y, 0, o, F, (long) pl * oLen * 4, oLen);
+                }
+            });
+        }
+
+        private void plane(float[] x, float[] dy, float[] y) {
+            if ((op == Op.MAX_POOL2D || op == Op.MAX_POOL2D_GRAD) && p.kernelH() == 2 && p.kernelW() == 2
+                    && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0 && p.padW() == 0) {
+                maxPool2x2(x, dy, y);
+                return;
+            }
+            for (int oy = 0; oy < oh; oy++) {
+                int y0 = oy * p.strideH() - p.padH();
+                int y1 = Math.min(y0 + p.kernelH(), h);
+                int ys = Math.max(y0, 0);
+                for (int ox = 0; ox < ow; ox++) {
+                    int x0 = ox * p.strideW() - p.padW();
+                    int x1 = Math.min(x0 + p.kernelW(), w);
+                    int xs = Math.max(x0, 0);
+                    int yi = oy * ow + ox;
+                    switch (op) {
+                        case MAX_POOL2D -> y[yi] = x[argmax(x, ys, y1, xs, x1)];
+                        case MAX_POOL2D_GRAD -> y[argmax(x, ys, y1, xs, x1)] += dy[yi];
+                        case AVG_POOL2D -> {
+                            double acc = 0;
+                            for (int iy = ys; iy < y1; iy++) {
+                                for (int ix = xs; ix < x1; ix++) {
+                                    acc += x[iy * w + ix];
+                                }
+                            }
+                            y[yi] = (float) (acc / count(ys, y1, xs, x1));
+                        }
+                        case AVG_POOL2D_GRAD -> {
+                            double g = (double) x[yi] / count(ys, y1, xs, x1);
+                            for (int iy = ys; iy < y1; iy++) {
+                                for (int ix = xs; ix < x1; ix++) {
+                                    y[iy * w + ix] = (float) (y[iy * w + ix] + g);
+                                }
+                            }
+                        }
+                        default -> throw new IllegalStateException("not a pooling op: " + op);
+                    }
+                }
+            }
+        }
+
+        private int count(int ys, int y1, int xs, int x1) {
+            return p.countIncludePad() ? p.kernelH() * p.kernelW() : (y1 - ys) * (x1 - xs);
+        }
+
+        /**
+         * The common 2x2, stride 2, unpadded max pooling (forward or gradient) with the window
+         * unrolled: the same first-maximum rule as {@link #argmax}, applied pairwise in window order.
+         */
+        private void maxPool2x2(float[] x, float[] dy, float[] y) {
+            boolean grad = op == Op.MAX_POOL2D_GRAD;
+            if (!grad && w % 2 == 0) {
+                maxPool2x2Vector(x, y);
+                return;
+            }
+            for (int oy = 0; oy < oh; oy++) {
+                int row = 2 * oy * w;
+                int outRow = oy * ow;
+                for (int ox = 0; ox < ow; ox++) {
+                    int i = row + 2 * ox;
+                    int best = pick(x, pick(x, pick(x, i, i + 1), i + w), i + w + 1);
+                    if (grad) {
+                        y[best] += dy[outRow + ox];
+                    } else {
+                        y[outRow + ox] = x[best];
+                    }
+                }
+            }
+        }
+
+        /**
+         * 2x2 stride-2 max pooling values on the Vector API, as a tournament that gives the same
+         * winner as the scan in window order: first each horizontal pair (with an even width the
+         * pairs of the whole plane are consecutive floats, split into even and odd lanes), then
+         * the top pair's winner against the bottom pair's. In each match the later element wins
+         * only if the earlier is not NaN and it is NaN or greater, which picks the first NaN, else
+         * the first maximum.
+         */
+        private void maxPool2x2Vector(float[] x, float[] y) {
+            int pairs = h * w / 2;
+            float[] hw = new float[pairs];
+            int k = 0;
+            for (int upper = pairs - pairs % VL; k < upper; k += VL) {
+                FloatVector v1 = FloatVector.fromArray(FS, x, 2 * k);
+                FloatVector v2 = FloatVector.fromArray(FS, x, 2 * k + VL);
+                FloatVector first = v1.rearrange(EVEN, v2);
+                FloatVector second = v1.rearrange(ODD, v2);
+                first.blend(second, laterWins(first, second)).intoArray(hw, k);
+            }
+            for (; k < pairs; k++) {
+                hw[k] = x[pick(x, 2 * k, 2 * k + 1)];
+            }
+            for (int oy = 0; oy < oh; oy++) {
+                int top = 2 * oy * ow;
+                int bottom = top + ow;
+                int out = oy * ow;
+                int ox = 0;
+                for (int upper = ow - ow % VL; ox < upper; ox += VL) {
+                    FloatVector a = FloatVector.fromArray(FS, hw, top + ox);
+                    FloatVector b = FloatVector.fromArray(FS, hw, bottom + ox);
+                    a.blend(b, laterWins(a, b)).intoArray(y, out + ox);
+                }
+                for (; ox < ow; ox++) {
+                    y[out + ox] = hw[pick(hw, top + ox, bottom + ox)];
+                }
+            }
+        }
+
+        /** Lanes where {@code later} beats {@code earlier}: earlier is not NaN, later is NaN or greater. */
+        private static VectorMask<Float> laterWins(FloatVector earlier, FloatVector later) {
+            return earlier.compare(VectorOperators.EQ, earlier)
+                    .and(later.compare(VectorOperators.NE, later).or(later.compare(VectorOperators.GT, earlier)));
+        }
+
+        /**
+         * One step of the window scan: the current first maximum {@code cur} stays unless it is
+         * not NaN and {@code cand} is NaN or greater (so the first NaN, else the first maximum, wins).
+         */
+        private static int pick(float[] x, int cur, int cand) {
+            float c = x[cur];
+            float v = x[cand];
+            // Branch-free: on real activations the comparison is a coin toss, and a mispredicted
+            // branch per element cost more than the rest of the loop together.
+            int take = (c == c) & ((v != v) | (v > c)) ? -1 : 0;
+            return cur + ((cand - cur) & take);
+        }
+
+        /** Index within the plane of the window's first maximum (a NaN wins). */
+        private int argmax(float[] x, int y0, int y1, int x0, int x1) {
+            int best = y0 * w + x0;
+            for (int iy = y0; iy < y1; iy++) {
+                for (int ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {
+                    best = pick(x, best, iy * w + ix);
+                }
+            }
+            return best;
+        }
     }
 
     /** Offset within the plane of the window's first maximum (a NaN wins). */

@@ -28,7 +28,9 @@ import java.util.List;
  * row, a bias gradient over the batch, a channel statistic), the input is an [A, R, K] array and
  * the output is [A, K]: with K == 1 each output is a contiguous row reduction (float32 on the
  * Vector API), otherwise rows of K are combined elementwise (also vectorised). Other patterns use
- * a general odometer loop. Work is split over outputs; a few long rows (a full sum) are split
+ * a general odometer loop, except [A, R1, K, R2] (a channel statistic of an NCHW batch), which
+ * reduces each of its R1 rows of R2 contiguous elements on the Vector API and combines the rows in
+ * order. Work is split over outputs; a few long rows (a full sum) are split
  * along R into a fixed number of partials that are combined in a fixed order, so results depend
  * neither on scheduling nor on the number of threads.
  *
@@ -98,6 +100,14 @@ final class CpuReduce {
                 k = 1;
             }
             return arkKernel(op, t, inSlot, out, a, r, k, check, where, outCount);
+        }
+        if (reducedRuns == 2 && runs.getLast()[1] == 1 && runs.size() <= 4 && op != Op.ARGMAX) {
+            // [A,] R1, K, R2: a per-channel statistic over NCHW (batch norm) reduces N and H*W.
+            boolean leadingKept = runs.size() == 4;
+            long a = leadingKept ? runs.get(0)[0] : 1;
+            int first = leadingKept ? 1 : 0;
+            return channelKernel(op, t, inSlot, out, a, runs.get(first)[0], runs.get(first + 1)[0], runs.get(first + 2)[0],
+                    check, where, outCount);
         }
         return generalKernel(op, t, inSlot, out, dims, axes, check, where, outCount);
     }
@@ -173,6 +183,51 @@ final class CpuReduce {
                 }
                 if (check) {
                     checkFinite(op, t, x, y, outCount, a * r * k, where);
+                }
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------ [A, R1, K, R2]
+
+    /**
+     * Reduces an [A, R1, K, R2] array over R1 and R2 to [A, K]: each output is R1 contiguous rows
+     * of R2 elements, each row reduced on the Vector API (as {@link #rowDouble}) and the row
+     * results combined in R1 order in double (floating types) or long (integers), so the order,
+     * and with it the result, depends only on the shape. Parallel over outputs.
+     */
+    private static Kernel channelKernel(Op op, DType t, int inSlot, int outSlot, long a, long r1, long k, long r2,
+                                        boolean check, String where, long outCount) {
+        long outputs = a * k;
+        int grain = (int) Math.max(1, GRAIN / Math.max(1, r1 * r2));
+        return new Kernel() {
+            @Override
+            public void run(Buffer[] b) {
+                MemorySegment x = CpuElements.seg(b, inSlot);
+                MemorySegment y = CpuElements.seg(b, outSlot);
+                CpuParallel.parallelFor(0, (int) outputs, grain, (from, to) -> {
+                    for (int o = from; o < to; o++) {
+                        long ai = o / k;
+                        long ki = o % k;
+                        long rowStart = (ai * r1 * k + ki) * r2;
+                        long rowStep = k * r2;
+                        if (t.isFloating()) {
+                            double acc = rowDouble(op, t, x, rowStart, r2);
+                            for (long ri = 1; ri < r1; ri++) {
+                                acc = combine(op, acc, rowDouble(op, t, x, rowStart + ri * rowStep, r2));
+                            }
+                            CpuElements.store(y, t, o, acc);
+                        } else {
+                            long acc = rowLong(op, t, x, rowStart, r2);
+                            for (long ri = 1; ri < r1; ri++) {
+                                acc = combineLong(op, acc, rowLong(op, t, x, rowStart + ri * rowStep, r2));
+                            }
+                            CpuElements.storeLong(y, t, o, acc);
+                        }
+                    }
+                });
+                if (check) {
+                    checkFinite(op, t, x, y, outCount, a * r1 * k * r2, where);
                 }
             }
         };

@@ -342,7 +342,7 @@ public final class Functional {
             Value mean = Ops.mean(x, true, 0, 2, 3);
             Value d = Ops.sub(x, mean);
             Value var = Ops.mean(Ops.mul(d, d), true, 0, 2, 3);
-            Value y = scaleAndShift(Ops.mul(d, Ops.rsqrt(Ops.add(var, c(x, eps)))), weight, bias, channels);
+            Value y = normalize(d, Ops.rsqrt(Ops.add(var, c(x, eps))), weight, bias, channels);
             Value newMean = null;
             Value newVar = null;
             if (runningMean != null) {
@@ -370,16 +370,19 @@ public final class Functional {
             Shape perChannel = Shape.of(1, channels, 1, 1);
             Value d = Ops.sub(x, Ops.reshape(runningMean, perChannel));
             Value inv = Ops.rsqrt(Ops.add(Ops.reshape(runningVar, perChannel), c(x, eps)));
-            return scaleAndShift(Ops.mul(d, inv), weight, bias, channels);
+            return normalize(d, inv, weight, bias, channels);
         });
     }
 
-    private static Value scaleAndShift(Value y, Value weight, Value bias, int channels) {
+    /**
+     * {@code d * (inv * weight) + bias}, with {@code inv} a per-channel [1, C, 1, 1] value: the
+     * weight is folded into the per-channel factor first, so the full-size tensor is multiplied
+     * once rather than twice, and its gradient needs one full-size product and reduction fewer.
+     */
+    private static Value normalize(Value d, Value inv, Value weight, Value bias, int channels) {
         Shape perChannel = Shape.of(1, channels, 1, 1);
-        Value out = y;
-        if (weight != null) {
-            out = Ops.mul(out, Ops.reshape(weight, perChannel));
-        }
+        Value scale = weight == null ? inv : Ops.mul(inv, Ops.reshape(weight, perChannel));
+        Value out = Ops.mul(d, scale);
         if (bias != null) {
             out = Ops.add(out, Ops.reshape(bias, perChannel));
         }

@@ -12,6 +12,7 @@ import dev.frugal.runtime.numeric.Float16;
 import dev.frugal.runtime.testing.GraphRun;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.DoubleBinaryOperator;
@@ -283,6 +284,55 @@ class CpuElementwiseTest {
                         expected[i] = r ? 1 : 0;
                     }
                     assertSame(expected, out, ctx(op, t));
+                }
+            }
+        }
+    }
+
+    @Test
+    void float32ComparisonsAndWhereOnLongRows() {
+        // Rows long enough for the vector loops plus a tail, with NaNs and ties; operands
+        // contiguous or broadcast scalars on either side.
+        Op[] ops = {Op.LT, Op.LE, Op.GT, Op.GE, Op.EQ, Op.NE};
+        Shape full = Shape.of(3, 45);
+        for (Shape[] shapes : new Shape[][] {{full, full}, {full, Shape.scalar()}, {Shape.scalar(), full}}) {
+            for (Op op : ops) {
+                Graph g = new Graph("cmp-long");
+                Value a = g.input("a", shapes[0], DType.F32);
+                Value b = g.input("b", shapes[1], DType.F32);
+                Value c = switch (op) {
+                    case LT -> Ops.lt(a, b);
+                    case LE -> Ops.le(a, b);
+                    case GT -> Ops.gt(a, b);
+                    case GE -> Ops.ge(a, b);
+                    case EQ -> Ops.eq(a, b);
+                    default -> Ops.ne(a, b);
+                };
+                Value picked = Ops.where(c, a, b);
+                try (Tensor at = CpuReference.random(rnd, DType.F32, shapes[0], -2, 2); Tensor bt = CpuReference.random(rnd, DType.F32, shapes[1], -2, 2)) {
+                    for (Tensor t : new Tensor[] {at, bt}) {
+                        for (long i = 0; i < t.numel(); i++) {
+                            t.setFlat(i, rnd.nextInt(10) == 0 ? Double.NaN : Math.round(t.getFlat(i)));
+                        }
+                    }
+                    double[] av = at.toDoubleArray();
+                    double[] bv = bt.toDoubleArray();
+                    List<double[]> out = GraphRun.run(g, List.of(c, picked), Map.of(a, at, b, bt));
+                    for (int i = 0; i < out.get(0).length; i++) {
+                        double x = av[av.length == 1 ? 0 : i];
+                        double z = bv[bv.length == 1 ? 0 : i];
+                        boolean r = switch (op) {
+                            case LT -> x < z;
+                            case LE -> x <= z;
+                            case GT -> x > z;
+                            case GE -> x >= z;
+                            case EQ -> x == z;
+                            default -> x != z;
+                        };
+                        assertEquals(r ? 1.0 : 0.0, out.get(0)[i], 0.0, ctx(op, "f32 " + shapes[0] + " vs " + shapes[1], i));
+                        assertEquals(Double.doubleToLongBits(r ? x : z), Double.doubleToLongBits(out.get(1)[i]),
+                            ctx("where after " + op, "f32 " + shapes[0] + " vs " + shapes[1], i));
+                    }
                 }
             }
         }

@@ -114,6 +114,63 @@ class CpuPoolingSourcesTest {
     }
 
     @Test
+    void maxPooling2x2FindsTheFirstNaNElseTheFirstMaximumOnEveryPath() {
+        // The 2x2 stride-2 float32 paths (vector tournament for even widths, unrolled scan for odd
+        // ones) against the plain window scan, on planes with NaNs, ties and signed zeros.
+        OpAttrs.Pool2d p = new OpAttrs.Pool2d(2, 2, 2, 2, 0, 0, false);
+        float[] specials = {Float.NaN, 0f, -0f, 1f, 1f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY};
+        for (int[] hw : new int[][] {{8, 40}, {6, 7}, {28, 28}}) {
+            int h = hw[0];
+            int w = hw[1];
+            Graph g = new Graph("pool2x2");
+            Value x = g.input("x", Shape.of(2, 3, h, w), DType.F32);
+            Value mx = Ops.maxPool2d(x, p);
+            Value dy = g.input("dy", mx.shape(), DType.F32);
+            Value mg = Ops.maxPool2dGrad(x, dy, p);
+            int oh = h / 2;
+            int ow = w / 2;
+            try (Tensor xt = CpuReference.random(rnd, DType.F32, x.shape(), -2, 2); Tensor dyt = CpuReference.random(rnd, DType.F32, dy.shape(), -1, 1)) {
+                for (long i = 0; i < xt.numel(); i++) {
+                    if (rnd.nextInt(4) == 0) {
+                        xt.setFlat(i, specials[rnd.nextInt(specials.length)]);
+                    }
+                }
+                double[] xv = xt.toDoubleArray();
+                double[] dv = dyt.toDoubleArray();
+                List<double[]> out = GraphRun.run(g, List.of(mx, mg), Map.of(x, xt, dy, dyt));
+                double[] emx = new double[6 * oh * ow];
+                double[] emg = new double[xv.length];
+                for (int pl = 0; pl < 6; pl++) {
+                    for (int oy = 0; oy < oh; oy++) {
+                        for (int ox = 0; ox < ow; ox++) {
+                            int best = -1;
+                            scan:
+                            for (int iy = 2 * oy; iy < 2 * oy + 2; iy++) {
+                                for (int ix = 2 * ox; ix < 2 * ox + 2; ix++) {
+                                    int at = (pl * h + iy) * w + ix;
+                                    if (Double.isNaN(xv[at])) {
+                                        best = at;
+                                        break scan;
+                                    }
+                                    if (best < 0 || xv[at] > xv[best]) {
+                                        best = at;
+                                    }
+                                }
+                            }
+                            int o = (pl * oh + oy) * ow + ox;
+                            emx[o] = xv[best];
+                            emg[best] += dv[o];
+                        }
+                    }
+                }
+                String what = h + "x" + w + " seed " + seed;
+                CpuReference.assertSame(emx, out.get(0), "max_pool2d " + what);
+                CpuReference.assertSame(emg, out.get(1), "max_pool2d_grad " + what);
+            }
+        }
+    }
+
+    @Test
     void maxPoolingIgnoresPaddingEvenForNegativeInputs() {
         Graph g = new Graph("neg");
         Value x = g.input("x", Shape.of(1, 1, 2, 2), DType.F32);

@@ -166,6 +166,42 @@ class CpuReduceTest {
     }
 
     @Test
+    void channelStatisticsOfNchwBatches() {
+        // [R1, K, R2] (batch-norm statistics over N, H, W) and [A, R1, K, R2], rows long enough for
+        // the vector loop with a scalar tail, for float, double, half and integer data.
+        Object[][] cases = {
+            {Shape.of(6, 5, 7, 5), new int[] {0, 2, 3}},
+            {Shape.of(3, 4, 5, 33), new int[] {1, 3}},
+            {Shape.of(9, 3, 16), new int[] {0, 2}},
+        };
+        for (Object[] c : cases) {
+            Shape shape = (Shape) c[0];
+            int[] ax = (int[]) c[1];
+            for (DType t : new DType[] {DType.F32, DType.F64, DType.F16, DType.I32}) {
+                Graph g = new Graph("channels");
+                Value x = g.input("x", shape, t);
+                Value s = Ops.sum(x, false, ax);
+                Value mx = Ops.max(x, false, ax);
+                Value mn = Ops.min(x, true, ax);
+                try (Tensor xt = CpuReference.random(rnd, t, shape, -2, 2)) {
+                    double[] xv = xt.toDoubleArray();
+                    List<double[]> out = GraphRun.run(g, List.of(s, mx, mn), Map.of(x, xt));
+                    double[] absSum = reduce(Op.REDUCE_SUM, java.util.Arrays.stream(xv).map(Math::abs).toArray(), shape.dims(), ax, false);
+                    double[] sum = reduce(Op.REDUCE_SUM, xv, shape.dims(), ax, !t.isFloating());
+                    for (int i = 0; i < sum.length; i++) {
+                        sum[i] = t.isFloating() ? CpuReference.store(t, sum[i]) : sum[i];
+                    }
+                    double tol = t == DType.F32 ? 1e-6 : t == DType.F16 ? 2e-3 : t == DType.F64 ? 1e-13 : 0;
+                    String what = t + " " + shape + " axes " + java.util.Arrays.toString(ax) + " seed " + seed;
+                    CpuReference.assertClose(sum, out.get(0), tol, absSum, "sum " + what);
+                    CpuReference.assertSame(reduce(Op.REDUCE_MAX, xv, shape.dims(), ax, false), out.get(1), "max " + what);
+                    CpuReference.assertSame(reduce(Op.REDUCE_MIN, xv, shape.dims(), ax, false), out.get(2), "min " + what);
+                }
+            }
+        }
+    }
+
+    @Test
     void argmaxPicksTheFirstMaximumAndNaN() {
         for (DType t : CpuReference.NUMERIC) {
             Shape shape = Shape.of(3, 6, 5);
