@@ -6,6 +6,7 @@ import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.exec.Backend;
 import dev.frugal.runtime.exec.Buffer;
+import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.Kernel;
 import dev.frugal.runtime.graph.Node;
 
@@ -100,6 +101,21 @@ public final class CpuBackend implements Backend {
                 yield prepareCopy(inputSlots[1], inputSlots[0], bytes);
             }
         };
+    }
+
+    @Override
+    public boolean canFuse(Node node) {
+        return CpuFusedElementwise.canFuse(node);
+    }
+
+    @Override
+    public Kernel prepareFused(FusedGroup group, int[] inputSlots, int outputSlot) {
+        for (Node m : group.members()) {
+            if (!canFuse(m)) {
+                throw new UnsupportedOperationException("cpu backend cannot fuse " + m + " (in " + group.name() + ")");
+            }
+        }
+        return CpuFusedElementwise.prepare(group, inputSlots, outputSlot);
     }
 
     /**

@@ -60,6 +60,27 @@ public interface Backend {
      */
     Kernel prepare(Node node, int[] inputSlots, int outputSlot, boolean checkNonFinite);
 
+    /**
+     * Whether this backend can compute {@code node} (an elementwise node or an {@link
+     * dev.frugal.runtime.graph.Op#EXPAND}) inside a fused kernel; {@link ElementwiseFusion} only
+     * groups such nodes. The default fuses nothing.
+     */
+    default boolean canFuse(Node node) {
+        return false;
+    }
+
+    /**
+     * Prepares one kernel that computes a whole {@link FusedGroup} (every member for which
+     * {@link #canFuse} said yes) in one pass: it reads the group's inputs from
+     * {@code inputSlots} (one per {@link FusedGroup#inputs()}, in order) and writes the group's
+     * output to {@code outputSlot}. Results must equal running the members one by one.
+     *
+     * @throws UnsupportedOperationException when the backend does not fuse
+     */
+    default Kernel prepareFused(FusedGroup group, int[] inputSlots, int outputSlot) {
+        throw new UnsupportedOperationException(name() + " backend does not fuse kernels: " + group.name());
+    }
+
     /** Prepares a plain copy of the first {@code bytes} bytes of slot {@code src} into slot {@code dst}. */
     Kernel prepareCopy(int src, int dst, long bytes);
 }

@@ -7,11 +7,13 @@ import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Value;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Assigns every value of a program to a buffer slot: the one place that decides memory layout,
@@ -24,7 +26,8 @@ import java.util.Set;
  * other node's output takes the smallest free work slot that is large enough, or a new one; a
  * work slot becomes free after the last node that reads any value stored in it, and it is freed
  * only after the reading node's output was placed, so no kernel's output overlaps its inputs.
- * Values the program returns or assigns stay in their slots until the step ends.
+ * Values the program returns or assigns stay in their slots until the step ends. The members of a
+ * {@link FusedGroup} other than its last are never stored, so they get no slot.
  */
 final class BufferPlan {
     /** What a slot holds, which decides who provides its buffer. */
@@ -58,7 +61,25 @@ final class BufferPlan {
      * values) are never overwritten before the step ends.
      */
     static BufferPlan plan(List<Node> live, List<Value> pinned) {
+        return plan(live, pinned, Map.of());
+    }
+
+    /**
+     * Plans slots for {@code live} (in execution order) where {@code fused} groups (keyed by their
+     * last member) run as one kernel: a group's other members get no slot (their values are never
+     * stored), and the group reads its inputs where its last member stands.
+     */
+    static BufferPlan plan(List<Node> live, List<Value> pinned, Map<Node, FusedGroup> fused) {
         BufferPlan plan = new BufferPlan();
+        Set<Node> absorbed = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (FusedGroup g : fused.values()) {
+            absorbed.addAll(g.members().subList(0, g.members().size() - 1));
+        }
+        live = live.stream().filter(n -> !absorbed.contains(n)).toList();
+        Function<Node, List<Value>> inputsOf = n -> {
+            FusedGroup g = fused.get(n);
+            return g != null ? g.inputs() : n.inputs();
+        };
 
         // The value whose slot each value shares (itself, or the input of a reshape chain).
         Map<Value, Value> root = new IdentityHashMap<>();
@@ -69,11 +90,11 @@ final class BufferPlan {
         }
         Map<Value, Integer> lastUse = new IdentityHashMap<>();
         for (int t = 0; t < live.size(); t++) {
-            for (Value in : live.get(t).inputs()) {
+            for (Value in : inputsOf.apply(live.get(t))) {
                 lastUse.put(root.get(in), t);
             }
         }
-        Set<Value> pinnedRoots = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Value> pinnedRoots = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Value v : pinned) {
             pinnedRoots.add(root.get(v));
         }
@@ -93,7 +114,7 @@ final class BufferPlan {
             }
             // Release work slots whose last reader is this node (after its output was placed).
             Set<Integer> released = new HashSet<>();
-            for (Value in : n.inputs()) {
+            for (Value in : inputsOf.apply(n)) {
                 Value r = root.get(in);
                 int slot = plan.slotOf.get(r);
                 if (lastUse.get(r) == t && !pinnedRoots.contains(r) && plan.slots.get(slot).kind() == SlotKind.WORK && released.add(slot)) {

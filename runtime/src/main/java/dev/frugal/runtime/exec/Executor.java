@@ -9,17 +9,20 @@ import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Value;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Compiles graphs into {@link Program}s for one {@link Backend}.
  *
  * <p>Compilation takes the nodes the requested outputs and the graph's assignments need
- * ({@link Graph#liveNodes}), plans a buffer slot for every value ({@link BufferPlan}), allocates
- * every buffer once, and asks the backend to prepare one kernel per node. Running the program
+ * ({@link Graph#liveNodes}), groups elementwise nodes the backend can fuse
+ * ({@link ElementwiseFusion}), plans a buffer slot for every stored value ({@link BufferPlan}),
+ * allocates every buffer once, and asks the backend to prepare one kernel per node or fused group. Running the program
  * then only copies the feeds in and invokes the prepared kernels: nothing is allocated per run.
  *
  * <pre>{@code
@@ -33,6 +36,7 @@ import java.util.Objects;
 public final class Executor {
     private final Backend backend;
     private final boolean checkNonFinite;
+    private final boolean fuse;
 
     /**
      * An executor over {@code backend}.
@@ -42,8 +46,13 @@ public final class Executor {
      *                       fp16 steps whose overflow the loss scaler handles
      */
     public Executor(Backend backend, boolean checkNonFinite) {
+        this(backend, checkNonFinite, true);
+    }
+
+    private Executor(Backend backend, boolean checkNonFinite, boolean fuse) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.checkNonFinite = checkNonFinite;
+        this.fuse = fuse;
     }
 
     /** An executor over {@code backend} with the non-finite check on. */
@@ -68,7 +77,20 @@ public final class Executor {
 
     /** This executor with the non-finite check switched on or off. */
     public Executor withNonFiniteCheck(boolean check) {
-        return new Executor(backend, check);
+        return new Executor(backend, check, fuse);
+    }
+
+    /** Whether compiled programs run groups of elementwise nodes as fused kernels ({@link ElementwiseFusion}). */
+    public boolean fuses() {
+        return fuse;
+    }
+
+    /**
+     * This executor with elementwise fusion switched on (the default) or off. Results are the same
+     * either way; off runs one kernel per node, which is useful to compare or to profile per node.
+     */
+    public Executor withFusion(boolean on) {
+        return new Executor(backend, checkNonFinite, on);
     }
 
     /**
@@ -99,7 +121,14 @@ public final class Executor {
                 pinned.add(n.input(1));
             }
         }
-        BufferPlan plan = BufferPlan.plan(live, pinned);
+        Map<Node, FusedGroup> fused = fuse
+                ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse)
+                : Map.of();
+        Set<Node> absorbed = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (FusedGroup g : fused.values()) {
+            absorbed.addAll(g.members().subList(0, g.members().size() - 1));
+        }
+        BufferPlan plan = BufferPlan.plan(live, pinned, fused);
 
         List<Program.Step> steps = new ArrayList<>();
         List<Program.Step> finalSteps = new ArrayList<>();
@@ -107,6 +136,19 @@ public final class Executor {
         Map<Value, Integer> bound = new IdentityHashMap<>();
         try {
             for (Node n : live) {
+                if (absorbed.contains(n)) {
+                    continue; // computed inside its group's kernel, at the group's last member
+                }
+                FusedGroup group = fused.get(n);
+                if (group != null) {
+                    int[] in = new int[group.inputs().size()];
+                    for (int i = 0; i < in.length; i++) {
+                        in[i] = plan.slotOf.get(group.inputs().get(i));
+                    }
+                    int out = plan.slotOf.get(n.output());
+                    steps.add(new Program.Step(backend.prepareFused(group, in, out), n, group, in, out));
+                    continue;
+                }
                 switch (n.op()) {
                     case INPUT -> {
                         int slot = plan.slotOf.get(n.output());
@@ -125,7 +167,7 @@ public final class Executor {
                             in[i] = plan.slotOf.get(n.input(i));
                         }
                         int out = plan.slotOf.get(n.output());
-                        steps.add(new Program.Step(backend.prepare(n, in, out, checkNonFinite), n, in, out));
+                        steps.add(new Program.Step(backend.prepare(n, in, out, checkNonFinite), n, null, in, out));
                     }
                 }
             }
@@ -137,7 +179,7 @@ public final class Executor {
                 int slot = plan.slotOf.get(v);
                 if (plan.slots.get(slot).kind() == BufferPlan.SlotKind.BOUND) {
                     int copy = plan.addPrivateSlot(BufferPlan.bytesOf(v), v.ref() + "@out");
-                    steps.add(new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, new int[] {slot}, copy));
+                    steps.add(new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null, new int[] {slot}, copy));
                     slot = copy;
                 }
                 outputSlots[i] = slot;
@@ -155,10 +197,10 @@ public final class Executor {
                 long bytes = BufferPlan.bytesOf(value);
                 if (plan.slots.get(valueSlot).kind() == BufferPlan.SlotKind.BOUND) {
                     int staged = plan.addPrivateSlot(bytes, value.ref() + "@staged");
-                    steps.add(new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, new int[] {valueSlot}, staged));
+                    steps.add(new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, null, new int[] {valueSlot}, staged));
                     valueSlot = staged;
                 }
-                finalSteps.add(new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, new int[] {valueSlot}, targetSlot));
+                finalSteps.add(new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, targetSlot));
             }
             steps.addAll(finalSteps);
             finalSteps.clear();
@@ -172,6 +214,12 @@ public final class Executor {
             }
             throw e;
         }
+    }
+
+    private static Set<Value> identitySet(List<Value> values) {
+        Set<Value> s = Collections.newSetFromMap(new IdentityHashMap<>());
+        s.addAll(values);
+        return s;
     }
 
     /**

@@ -26,8 +26,11 @@ import java.util.Map;
  * buffers (not the bound tensors); using a closed program throws {@link IllegalStateException}.
  */
 public final class Program implements AutoCloseable {
-    /** One kernel call: {@code node} is null for a copy the executor inserted. */
-    record Step(Kernel kernel, Node node, int[] inputSlots, int outputSlot) {
+    /**
+     * One kernel call: {@code node} is null for a copy the executor inserted; {@code group} is the
+     * fused group a call computes (then {@code node} is its last member), else null.
+     */
+    record Step(Kernel kernel, Node node, FusedGroup group, int[] inputSlots, int outputSlot) {
     }
 
     private final Graph graph;
@@ -174,9 +177,20 @@ public final class Program implements AutoCloseable {
         return outputs;
     }
 
-    /** Number of kernel calls per run (including executor-inserted copies). */
+    /** Number of kernel calls per run (including executor-inserted copies; a fused group is one call). */
     public int stepCount() {
         return steps.size();
+    }
+
+    /** Number of fused kernel calls per run ({@link ElementwiseFusion}). */
+    public int fusedCount() {
+        int n = 0;
+        for (Step s : steps) {
+            if (s.group() != null) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Total bytes of the buffers this program allocated (bound tensors not included). */
@@ -208,7 +222,7 @@ public final class Program implements AutoCloseable {
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
             StringBuilder line = new StringBuilder("  ").append(i).append(": ");
-            String name = s.node() == null ? "copy" : s.node().op().printName();
+            String name = s.group() != null ? s.group().name() : s.node() == null ? "copy" : s.node().op().printName();
             line.append(name);
             for (int in : s.inputSlots()) {
                 line.append(" s").append(in);
@@ -221,7 +235,9 @@ public final class Program implements AutoCloseable {
             while (line.length() < 48) {
                 line.append(' ');
             }
-            if (s.node() != null) {
+            if (s.group() != null) {
+                line.append("  # ").append(s.group().memberRefs()).append(" -> ").append(s.node());
+            } else if (s.node() != null) {
                 line.append("  # ").append(s.node());
             } else {
                 line.append("  # copy ").append(plan.slots.get(s.outputSlot()).label());

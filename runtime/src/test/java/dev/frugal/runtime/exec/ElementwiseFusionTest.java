@@ -1,0 +1,94 @@
+package dev.frugal.runtime.exec;
+
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Node;
+import dev.frugal.runtime.graph.Ops;
+import dev.frugal.runtime.graph.Value;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Which nodes {@link ElementwiseFusion} groups, and what it must leave stored. */
+class ElementwiseFusionTest {
+    private static Map<Node, FusedGroup> plan(Graph g, List<Value> outputs) {
+        return ElementwiseFusion.plan(g.liveNodes(outputs), Set.copyOf(outputs), n -> true);
+    }
+
+    private static List<Value> outputsOf(FusedGroup group) {
+        return group.members().stream().map(Node::output).toList();
+    }
+
+    @Test
+    void aChainOfOneShapeIsOneGroupWhoseInputsAreTheOutsideValues() {
+        Graph g = new Graph("chain");
+        Value x = g.input("x", Shape.of(4, 8), DType.F32);
+        Value b = g.input("b", Shape.of(8), DType.F32);
+        Value a = Ops.mul(x, x);
+        Value c = Ops.add(a, b);
+        Value y = Ops.relu(c);
+        Map<Node, FusedGroup> groups = plan(g, List.of(y));
+        assertEquals(1, groups.size());
+        FusedGroup group = groups.get(y.node());
+        assertEquals(List.of(a, c, y), outputsOf(group));
+        assertEquals(List.of(x, b), group.inputs());
+        assertEquals("fused(mul,add,relu)", group.name());
+    }
+
+    @Test
+    void aValueReadOutsideTheGroupOrReturnedIsStoredAndEndsAGroup() {
+        Graph g = new Graph("shared");
+        Value x = g.input("x", Shape.of(16), DType.F32);
+        Value shared = Ops.exp(Ops.neg(x));             // read by two later groups
+        Value left = Ops.mul(Ops.add(shared, x), x);
+        Value right = Ops.sum(Ops.sqrt(Ops.abs(shared)), false);  // a reduction reads sqrt(abs(shared))
+        Value returned = Ops.add(x, x);                  // an output, also read by a later node
+        Value last = Ops.mul(returned, left);
+        Map<Node, FusedGroup> groups = plan(g, List.of(last, right, returned));
+        FusedGroup sharedGroup = groups.get(shared.node());
+        assertEquals(2, sharedGroup.members().size(), "neg and exp fuse; exp's value is stored: " + groups);
+        FusedGroup lastGroup = groups.get(last.node());
+        assertTrue(outputsOf(lastGroup).containsAll(List.of(left, last)) && !outputsOf(lastGroup).contains(returned),
+                "the returned value must stay stored: " + lastGroup);
+        FusedGroup sqrtGroup = groups.get(right.node().input(0).node());
+        assertEquals(2, sqrtGroup.members().size(), "abs and sqrt fuse before the reduction: " + groups);
+        assertTrue(groups.values().stream().noneMatch(gr -> outputsOf(gr).contains(right)), "a reduction is never a member");
+    }
+
+    @Test
+    void differentShapesAreDifferentGroupsAndExpandJoinsOnlyWhenAllItsReadersAreInOneGroup() {
+        Graph g = new Graph("shapes");
+        Value x = g.input("x", Shape.of(2, 3, 5), DType.F32);
+        Value s = g.input("s", Shape.of(1, 3, 1), DType.F32);
+        Value absS = Ops.abs(s);
+        Value small = Ops.sqrt(absS);                               // [1,3,1]: a group of its own
+        Value e = Ops.expand(small, Shape.of(2, 3, 5));             // read by one group: joins it
+        Value y = Ops.add(Ops.mul(e, x), e);
+        Value e2 = Ops.expand(s, Shape.of(2, 3, 5));                // read by a group and returned: stays
+        Value z = Ops.mul(Ops.neg(e2), x);
+        Map<Node, FusedGroup> groups = plan(g, List.of(y, z, e2));
+        assertEquals(List.of(absS, small), outputsOf(groups.get(small.node())));
+        assertTrue(outputsOf(groups.get(y.node())).contains(e), "expand joins its readers' group: " + groups.get(y.node()));
+        assertEquals(List.of(small, x), groups.get(y.node()).inputs());
+        assertTrue(!outputsOf(groups.get(z.node())).contains(e2), "a returned expand is stored");
+    }
+
+    @Test
+    void withoutFusionEveryNodeIsItsOwnCall() {
+        Graph g = new Graph("off");
+        Value x = g.input("x", Shape.of(32), DType.F32);
+        Value y = Ops.relu(Ops.add(Ops.mul(x, x), x));
+        try (Program on = Executor.cpu().compile(g, List.of(y));
+             Program off = Executor.cpu().withFusion(false).compile(g, List.of(y))) {
+            assertEquals(1, on.stepCount());
+            assertEquals(3, off.stepCount());
+            assertEquals(0, off.fusedCount());
+        }
+    }
+}
