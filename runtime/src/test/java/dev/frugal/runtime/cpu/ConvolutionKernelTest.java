@@ -23,10 +23,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The float32 convolution kernels (forward, input gradient, weight gradient), run through the CPU
  * executor, against naive float64 loops over the same inputs. The geometries cover the im2col +
  * GEMM path (stride 1 and 2, dilation, padding 0/1/2, groups, 1x1, odd and non-square sizes), the
- * depthwise direct path (groups == channels, stride 1, 3x3 and other kernels, with and without
- * dilation and padding),
- * grouped convolutions that fall back to GEMM (depthwise with stride 2, channel multipliers), and
- * batches smaller and larger than the thread count.
+ * direct path for one input channel per output channel at stride 1 (depthwise, channel
+ * multipliers whose input gradient sums several output channels, and single-channel images
+ * feeding many filters; 3x3 and other kernels, with and without dilation and padding),
+ * depthwise with stride 2 (GEMM), and batches smaller and larger than the thread count.
  */
 class ConvolutionKernelTest {
 
@@ -61,7 +61,11 @@ class ConvolutionKernelTest {
                 new Case(2, 4, 9, 9, 8, 3, 3, geo(1, 1, 1, 4)),
                 new Case(1, 7, 33, 17, 9, 3, 3, geo(1, 1, 1, 1)),
                 new Case(5, 16, 15, 15, 24, 3, 3, geo(1, 1, 1, 1)),
-                new Case(1, 3, 6, 6, 2, 3, 2, new OpAttrs.Conv2d(2, 1, 1, 0, 1, 2, 1))
+                new Case(1, 3, 6, 6, 2, 3, 2, new OpAttrs.Conv2d(2, 1, 1, 0, 1, 2, 1)),
+                new Case(3, 1, 13, 11, 6, 3, 3, geo(1, 1, 1, 1)),
+                new Case(2, 1, 9, 8, 5, 5, 3, geo(1, 2, 1, 1)),
+                new Case(2, 3, 8, 7, 6, 5, 3, geo(1, 2, 1, 3)),
+                new Case(2, 2, 10, 9, 6, 3, 3, geo(1, 2, 2, 2))
         ).map(Arguments::of);
     }
 

@@ -16,9 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code [c/groups * r * s, oh * ow]} column matrix, the forward pass is {@code W_g · col}, the
  * input gradient is {@code col2im(W_gᵀ · dY_g)} and the weight gradient is
  * {@code Σ_images dY_g · colᵀ}. A 1x1, stride-1, unpadded convolution skips im2col (the input
- * already is the column matrix). Depthwise convolutions with stride 1 ({@code groups == c == k})
- * take a direct vectorised path instead: one channel per GEMM would leave the GEMM with
- * {@code m = 1}, all packing and no reuse.
+ * already is the column matrix). Convolutions with stride 1 where every output channel reads a
+ * single input channel ({@code c / groups == 1}: depthwise, depthwise with a channel multiplier,
+ * and a first layer over one-channel images) take a direct vectorised path instead: their GEMMs
+ * would have a depth of only {@code r * s} (or {@code m = 1}), all packing and no reuse.
  *
  * <p>Work is split over images (or channels, for the depthwise path) into one part per thread,
  * and the GEMMs inside a part run inline on that thread; when there are fewer images than
@@ -58,7 +59,7 @@ public final class Conv2dF32 implements AutoCloseable {
     private final int ohw;
     /** 1x1, stride 1, no padding: the input plane block is the column matrix. */
     private final boolean identityCol;
-    /** Depthwise with stride 1: the direct vectorised path. */
+    /** One input channel per output channel ({@code cg == 1}), stride 1: the direct vectorised path. */
     private final boolean depthwise;
     /** Parts the work is split into (one per thread, at most one per image). */
     private final int parts;
@@ -125,8 +126,8 @@ public final class Conv2dF32 implements AutoCloseable {
         this.colRows = cg * r * s;
         this.ohw = oh * ow;
         this.identityCol = r == 1 && s == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 && oh == h && ow == w;
-        this.depthwise = cg == 1 && kg == 1 && groups > 1 && strideH == 1 && strideW == 1;
-        this.parts = Math.max(1, Math.min(CpuParallel.threads(), depthwise ? n * c : n));
+        this.depthwise = cg == 1 && strideH == 1 && strideW == 1;
+        this.parts = Math.max(1, Math.min(CpuParallel.threads(), depthwise ? Math.max(n * c, k) : n));
         this.wp = ow + (s - 1) * dilW;
         this.hp = oh + (r - 1) * dilH;
         this.tapShift = new int[r * s];
@@ -493,24 +494,22 @@ public final class Conv2dF32 implements AutoCloseable {
             MemorySegment xp = planes[p];
             MemorySegment yp = outs[p];
             for (int plane = from; plane < to; plane++) {
+                int img = plane / c;
                 int ch = plane % c;
                 toPadded(x, (long) plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
-                long wBase = (long) ch * taps;
-                if (taps == 9) {
-                    correlate9(xp, 0, weight, wBase, false, yp, 0, span);
-                } else {
-                    for (long i = 0; i < span; i += VL) {
-                        FloatVector acc = FloatVector.zero(FS);
-                        for (int t = 0; t < taps; t++) {
-                            FloatVector xv = FloatVector.fromMemorySegment(FS, xp, (i + tapShift[t]) * Float.BYTES, NATIVE);
-                            acc = xv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
-                        }
-                        acc.intoMemorySegment(yp, i * Float.BYTES, NATIVE);
+                // The input plane is padded once and read by each of its kg output channels.
+                for (int j = 0; j < kg; j++) {
+                    int ko = ch * kg + j;
+                    long wBase = (long) ko * taps;
+                    if (taps == 9) {
+                        correlate9(xp, 0, weight, wBase, false, false, yp, 0, span);
+                    } else {
+                        correlate(xp, 0, weight, wBase, false, yp, 0, span);
                     }
-                }
-                long yPlane = (long) plane * ohw;
-                for (int oy = 0; oy < oh; oy++) {
-                    copy(yp, (long) oy * wp, y, yPlane + (long) oy * ow, ow);
+                    long yPlane = ((long) img * k + ko) * ohw;
+                    for (int oy = 0; oy < oh; oy++) {
+                        copy(yp, (long) oy * wp, y, yPlane + (long) oy * ow, ow);
+                    }
                 }
             }
         });
@@ -529,21 +528,26 @@ public final class Conv2dF32 implements AutoCloseable {
             MemorySegment dyp = dyPlanes[p];
             MemorySegment dxp = dxPlanes[p];
             for (int plane = from; plane < to; plane++) {
+                int img = plane / c;
                 int ch = plane % c;
-                toPadded(dy, (long) plane * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
-                long wBase = (long) ch * taps;
-                if (taps == 9) {
-                    // dx[j] = Σ_t w_t * dy[j - shift_t] = Σ_t w_(8-t) * dy[j - maxShift + shift_t]
-                    // (the shifts of a 3x3 grid are symmetric: shift_(8-t) = maxShift - shift_t).
-                    correlate9(dyp, jFrom, weight, wBase, true, dxp, jFrom, jTo - jFrom);
-                } else {
-                    for (long j = jFrom; j < jTo; j += VL) {
-                        FloatVector acc = FloatVector.zero(FS);
-                        for (int t = 0; t < taps; t++) {
-                            FloatVector dv = FloatVector.fromMemorySegment(FS, dyp, (maxShift + j - tapShift[t]) * Float.BYTES, NATIVE);
-                            acc = dv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                // The input channel's gradient sums its kg output channels' contributions, in order.
+                for (int jo = 0; jo < kg; jo++) {
+                    int ko = ch * kg + jo;
+                    toPadded(dy, ((long) img * k + ko) * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
+                    long wBase = (long) ko * taps;
+                    if (taps == 9) {
+                        // dx[j] = Σ_t w_t * dy[j - shift_t] = Σ_t w_(8-t) * dy[j - maxShift + shift_t]
+                        // (the shifts of a 3x3 grid are symmetric: shift_(8-t) = maxShift - shift_t).
+                        correlate9(dyp, jFrom, weight, wBase, true, jo > 0, dxp, jFrom, jTo - jFrom);
+                    } else {
+                        for (long j = jFrom; j < jTo; j += VL) {
+                            FloatVector acc = jo > 0 ? FloatVector.fromMemorySegment(FS, dxp, j * Float.BYTES, NATIVE) : FloatVector.zero(FS);
+                            for (int t = 0; t < taps; t++) {
+                                FloatVector dv = FloatVector.fromMemorySegment(FS, dyp, (maxShift + j - tapShift[t]) * Float.BYTES, NATIVE);
+                                acc = dv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+                            }
+                            acc.intoMemorySegment(dxp, j * Float.BYTES, NATIVE);
                         }
-                        acc.intoMemorySegment(dxp, j * Float.BYTES, NATIVE);
                     }
                 }
                 long dxPlane = (long) plane * h * w;
@@ -564,21 +568,21 @@ public final class Conv2dF32 implements AutoCloseable {
         MemorySegment[] dyPlanes = dyPadded = padded(dyPadded);
         int taps = r * s;
         long span = roundUp((long) oh * wp, VL);
-        // Split over channels: each channel sums over the batch on one thread, so no partials.
-        forParts(c, (p, from, to) -> {
+        // Split over output channels: each sums over the batch on one thread, so no partials.
+        forParts(k, (p, from, to) -> {
             MemorySegment xp = xPlanes[p];
             MemorySegment dyp = dyPlanes[p];
-            for (int ch = from; ch < to; ch++) {
+            for (int ko = from; ko < to; ko++) {
+                int ch = ko / kg;
                 if (taps == 9) {
-                    gradWeight9(x, dy, dw, ch, xp, dyp, span);
+                    gradWeight9(x, dy, dw, ko, ch, xp, dyp, span);
                     continue;
                 }
-                fill(dw, (long) ch * taps, taps, 0f);
+                fill(dw, (long) ko * taps, taps, 0f);
                 for (int img = 0; img < n; img++) {
-                    long plane = (long) img * c + ch;
-                    toPadded(x, plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
+                    toPadded(x, ((long) img * c + ch) * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
                     // dy on width wp at offset maxShift; junk columns and the tail up to span stay zero.
-                    toPadded(dy, plane * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
+                    toPadded(dy, ((long) img * k + ko) * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
                     for (int t = 0; t < taps; t++) {
                         long shift = tapShift[t];
                         FloatVector acc = FloatVector.zero(FS);
@@ -587,7 +591,7 @@ public final class Conv2dF32 implements AutoCloseable {
                             FloatVector xv = FloatVector.fromMemorySegment(FS, xp, (i + shift) * Float.BYTES, NATIVE);
                             acc = dv.fma(xv, acc);
                         }
-                        long wi = (long) ch * taps + t;
+                        long wi = (long) ko * taps + t;
                         dw.setAtIndex(F32, wi, dw.getAtIndex(F32, wi) + LaneSums.sum(acc));
                     }
                 }
@@ -596,12 +600,31 @@ public final class Conv2dF32 implements AutoCloseable {
     }
 
     /**
-     * 3x3 depthwise inner loop with the nine weights and shifts in registers:
-     * {@code out[o + i] = Σ_t w_t * in[b + i + shift_t]} for {@code i} in {@code [0, len)} (a
-     * multiple of the vector length). With {@code flipped}, tap {@code t} uses weight
-     * {@code 8 - t}, which is the input-gradient form (see {@link #depthwiseGradInput}).
+     * The direct path's general inner loop, any kernel size: {@code out[o + i] = Σ_t w_t * in[b + i + shift_t]}
+     * (added to {@code out} when {@code accumulate}) for {@code i} in {@code [0, len)}, a
+     * multiple of the vector length.
      */
-    private void correlate9(MemorySegment in, long b, MemorySegment weight, long wBase, boolean flipped,
+    private void correlate(MemorySegment in, long b, MemorySegment weight, long wBase, boolean accumulate,
+                           MemorySegment out, long o, long len) {
+        int taps = r * s;
+        for (long i = 0; i < len; i += VL) {
+            FloatVector acc = accumulate ? FloatVector.fromMemorySegment(FS, out, (o + i) * Float.BYTES, NATIVE) : FloatVector.zero(FS);
+            for (int t = 0; t < taps; t++) {
+                FloatVector xv = FloatVector.fromMemorySegment(FS, in, (b + i + tapShift[t]) * Float.BYTES, NATIVE);
+                acc = xv.fma(FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + t)), acc);
+            }
+            acc.intoMemorySegment(out, (o + i) * Float.BYTES, NATIVE);
+        }
+    }
+
+    /**
+     * 3x3 inner loop of the direct path with the nine weights and shifts in registers:
+     * {@code out[o + i] = Σ_t w_t * in[b + i + shift_t]} for {@code i} in {@code [0, len)} (a
+     * multiple of the vector length), or {@code out[o + i] += ...} when {@code accumulate}. With
+     * {@code flipped}, tap {@code t} uses weight {@code 8 - t}, which is the input-gradient form
+     * (see {@link #depthwiseGradInput}).
+     */
+    private void correlate9(MemorySegment in, long b, MemorySegment weight, long wBase, boolean flipped, boolean accumulate,
                             MemorySegment out, long o, long len) {
         FloatVector w0 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 8 : 0)));
         FloatVector w1 = FloatVector.broadcast(FS, weight.getAtIndex(F32, wBase + (flipped ? 7 : 1)));
@@ -623,7 +646,9 @@ public final class Conv2dF32 implements AutoCloseable {
         long end = (b + len) * Float.BYTES;
         long delta = (o - b) * Float.BYTES;
         for (long a = b * Float.BYTES; a < end; a += (long) VL * Float.BYTES) {
-            FloatVector acc = FloatVector.fromMemorySegment(FS, in, a, NATIVE).mul(w0);
+            FloatVector acc = accumulate
+                    ? FloatVector.fromMemorySegment(FS, in, a, NATIVE).fma(w0, FloatVector.fromMemorySegment(FS, out, a + delta, NATIVE))
+                    : FloatVector.fromMemorySegment(FS, in, a, NATIVE).mul(w0);
             acc = FloatVector.fromMemorySegment(FS, in, a + s1, NATIVE).fma(w1, acc);
             acc = FloatVector.fromMemorySegment(FS, in, a + s2, NATIVE).fma(w2, acc);
             acc = FloatVector.fromMemorySegment(FS, in, a + s3, NATIVE).fma(w3, acc);
@@ -637,10 +662,11 @@ public final class Conv2dF32 implements AutoCloseable {
     }
 
     /**
-     * 3x3 depthwise weight gradient of channel {@code ch}: nine vector accumulators summed over the
-     * whole batch, reduced to scalars once at the end.
+     * 3x3 weight gradient of output channel {@code ko} (reading input channel {@code ch}) on the
+     * direct path: nine vector accumulators summed over the whole batch, reduced to scalars once
+     * at the end.
      */
-    private void gradWeight9(MemorySegment x, MemorySegment dy, MemorySegment dw, int ch,
+    private void gradWeight9(MemorySegment x, MemorySegment dy, MemorySegment dw, int ko, int ch,
                              MemorySegment xp, MemorySegment dyp, long span) {
         final long s1 = (long) tapShift[1] * Float.BYTES;
         final long s2 = (long) tapShift[2] * Float.BYTES;
@@ -662,9 +688,8 @@ public final class Conv2dF32 implements AutoCloseable {
         long dyBase = (long) maxShift * Float.BYTES;
         long end = span * Float.BYTES;
         for (int img = 0; img < n; img++) {
-            long plane = (long) img * c + ch;
-            toPadded(x, plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
-            toPadded(dy, plane * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
+            toPadded(x, ((long) img * c + ch) * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
+            toPadded(dy, ((long) img * k + ko) * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
             for (long i = 0; i < end; i += (long) VL * Float.BYTES) {
                 FloatVector d = FloatVector.fromMemorySegment(FS, dyp, dyBase + i, NATIVE);
                 a0 = FloatVector.fromMemorySegment(FS, xp, i, NATIVE).fma(d, a0);
@@ -678,7 +703,7 @@ public final class Conv2dF32 implements AutoCloseable {
                 a8 = FloatVector.fromMemorySegment(FS, xp, i + s8, NATIVE).fma(d, a8);
             }
         }
-        long o = (long) ch * 9;
+        long o = (long) ko * 9;
         dw.setAtIndex(F32, o, LaneSums.sum(a0));
         dw.setAtIndex(F32, o + 1, LaneSums.sum(a1));
         dw.setAtIndex(F32, o + 2, LaneSums.sum(a2));
