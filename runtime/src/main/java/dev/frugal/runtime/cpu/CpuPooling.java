@@ -115,6 +115,10 @@ final class CpuPooling {
         private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(FS, i -> 2 * i);
         /** Odd lanes of two concatenated vectors. */
         private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(FS, i -> 2 * i + 1);
+        /** Interleaves the first halves of two vectors (a0 b0 a1 b1 ...): the inverse of EVEN/ODD, low part. */
+        private static final VectorShuffle<Float> ZIP_LO = VectorShuffle.fromOp(FS, i -> (i % 2 == 0 ? 0 : VL) + i / 2);
+        /** Interleaves the second halves of two vectors: the high part. */
+        private static final VectorShuffle<Float> ZIP_HI = VectorShuffle.fromOp(FS, i -> (i % 2 == 0 ? 0 : VL) + VL / 2 + i / 2);
 
         @Override
         public void run(Buffer[] slots) {
@@ -128,8 +132,9 @@ final class CpuPooling {
             int aLen = op == Op.AVG_POOL2D_GRAD ? ohw : hw;
             int oLen = grad ? hw : ohw;
             CpuParallel.parallelFor(0, planes, 1, (from, to) -> {
-                float[] x = new float[aLen];
-                float[] dy = b != null ? new float[ohw] : null;
+                // Two vectors of slack: the 2x2 gradient reads whole vectors past a row's end.
+                float[] x = new float[aLen + 2 * VL];
+                float[] dy = b != null ? new float[ohw + VL] : null;
                 float[] y = new float[oLen];
                 for (int pl = from; pl < to; pl++) {
                     MemorySegment.copy(a, F, (long) pl * aLen * 4, x, 0, aLen);
@@ -196,8 +201,12 @@ final class CpuPooling {
          */
         private void maxPool2x2(float[] x, float[] dy, float[] y) {
             boolean grad = op == Op.MAX_POOL2D_GRAD;
-            if (!grad && w % 2 == 0) {
-                maxPool2x2Vector(x, y);
+            if (w % 2 == 0) {
+                if (grad) {
+                    maxPool2x2GradVector(x, dy, y);
+                } else {
+                    maxPool2x2Vector(x, y);
+                }
                 return;
             }
             for (int oy = 0; oy < oh; oy++) {
@@ -241,15 +250,68 @@ final class CpuPooling {
                 int top = 2 * oy * ow;
                 int bottom = top + ow;
                 int out = oy * ow;
-                int ox = 0;
-                for (int upper = ow - ow % VL; ox < upper; ox += VL) {
-                    FloatVector a = FloatVector.fromArray(FS, hw, top + ox);
-                    FloatVector b = FloatVector.fromArray(FS, hw, bottom + ox);
-                    a.blend(b, laterWins(a, b)).intoArray(y, out + ox);
+                // Rows shorter than a vector (cnn-small's) and row ends run masked.
+                for (int ox = 0; ox < ow; ox += VL) {
+                    VectorMask<Float> m = FS.indexInRange(ox, ow);
+                    FloatVector a = FloatVector.fromArray(FS, hw, top + ox, m);
+                    FloatVector b = FloatVector.fromArray(FS, hw, bottom + ox, m);
+                    a.blend(b, laterWins(a, b)).intoArray(y, out + ox, m);
                 }
-                for (; ox < ow; ox++) {
-                    y[out + ox] = hw[pick(hw, top + ox, bottom + ox)];
+            }
+        }
+
+        /**
+         * The 2x2 stride-2 max pooling gradient on the Vector API, for an even width: per row of
+         * windows, the same tournament as {@link #maxPool2x2Vector} decides each window's winner
+         * (left or right in the top pair, left or right in the bottom pair, then top or bottom),
+         * and the output gradient goes to that position, zeros to the other three, interleaved
+         * back into the two input rows. The gradient written is {@code 0 + dy}, as the scalar
+         * path's accumulation into a zeroed plane (so a {@code -0} gradient becomes {@code +0}
+         * there too). Every element of the covered rows is written; rows past the last window
+         * keep the zeros {@code dx} holds on entry.
+         */
+        private void maxPool2x2GradVector(float[] x, float[] dy, float[] dx) {
+            FloatVector zero = FloatVector.zero(FS);
+            // Whole vectors only, no masks (masked loads, and mask logic beside them, kept C2 from
+            // compiling this loop into vector code): rows run to the next multiple of the vector
+            // length, reading past the row end into the next row or the arrays' slack (those
+            // lanes' results are never used), and each pair of rows is assembled in two row
+            // buffers, of which the valid part is copied into dx.
+            int groups = (ow + VL - 1) / VL;
+            float[] topRow = new float[2 * groups * VL];
+            float[] bottomRow = new float[2 * groups * VL];
+            for (int oy = 0; oy < oh; oy++) {
+                int top = 2 * oy * w;
+                int bottom = top + w;
+                int outRow = oy * ow;
+                for (int ox = 0; ox < ow; ox += VL) {
+                    int t = top + 2 * ox;
+                    int b = bottom + 2 * ox;
+                    FloatVector t1 = FloatVector.fromArray(FS, x, t);
+                    FloatVector t2 = FloatVector.fromArray(FS, x, t + VL);
+                    FloatVector tl = t1.rearrange(EVEN, t2);
+                    FloatVector tr = t1.rearrange(ODD, t2);
+                    FloatVector b1 = FloatVector.fromArray(FS, x, b);
+                    FloatVector b2 = FloatVector.fromArray(FS, x, b + VL);
+                    FloatVector bl = b1.rearrange(EVEN, b2);
+                    FloatVector br = b1.rearrange(ODD, b2);
+                    VectorMask<Float> topRight = laterWins(tl, tr);
+                    VectorMask<Float> bottomRight = laterWins(bl, br);
+                    VectorMask<Float> bottomWins = laterWins(tl.blend(tr, topRight), bl.blend(br, bottomRight));
+                    FloatVector g = FloatVector.fromArray(FS, dy, outRow + ox).add(zero);
+                    FloatVector topG = g.blend(zero, bottomWins);
+                    FloatVector bottomG = zero.blend(g, bottomWins);
+                    FloatVector gtl = topG.blend(zero, topRight);
+                    FloatVector gtr = zero.blend(topG, topRight);
+                    FloatVector gbl = bottomG.blend(zero, bottomRight);
+                    FloatVector gbr = zero.blend(bottomG, bottomRight);
+                    gtl.rearrange(ZIP_LO, gtr).intoArray(topRow, 2 * ox);
+                    gtl.rearrange(ZIP_HI, gtr).intoArray(topRow, 2 * ox + VL);
+                    gbl.rearrange(ZIP_LO, gbr).intoArray(bottomRow, 2 * ox);
+                    gbl.rearrange(ZIP_HI, gbr).intoArray(bottomRow, 2 * ox + VL);
                 }
+                System.arraycopy(topRow, 0, dx, top, 2 * ow);
+                System.arraycopy(bottomRow, 0, dx, bottom, 2 * ow);
             }
         }
 
