@@ -79,7 +79,10 @@ final class GradRules {
             }
             case SUB -> {
                 d[0] = needs[0] ? Ops.sumToShape(g, x(node, 0).shape()) : null;
-                d[1] = needs[1] ? Ops.sumToShape(Ops.neg(g), x(node, 1).shape()) : null;
+                // Negate after summing out broadcast axes: the same values (a sum of negations is
+                // the negated sum, up to the sign of an exact zero) for one pass over the reduced
+                // shape instead of one over the full one.
+                d[1] = needs[1] ? Ops.neg(Ops.sumToShape(g, x(node, 1).shape())) : null;
             }
             case MUL -> {
                 Value a = x(node, 0);
