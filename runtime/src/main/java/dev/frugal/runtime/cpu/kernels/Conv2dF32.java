@@ -87,6 +87,8 @@ public final class Conv2dF32 implements AutoCloseable {
     private MemorySegment[] xPadded;
     private MemorySegment[] dyPadded;
     private MemorySegment[] outPadded;
+    /** Every input plane of the batch, padded, when several output channels read each one. */
+    private MemorySegment paddedBatch;
 
     /**
      * A convolution of input {@code [n, c, h, w]} with weight {@code [k, c/groups, r, s]} into
@@ -494,6 +496,14 @@ public final class Conv2dF32 implements AutoCloseable {
         return planes;
     }
 
+    /** The batch's padded input planes ({@code n * c} planes of {@link #paddedPlaneFloats()}), allocated zeroed on first use. */
+    private MemorySegment paddedBatch() {
+        if (paddedBatch == null) {
+            paddedBatch = arena.allocate((long) n * c * paddedPlaneFloats() * Float.BYTES, 64);
+        }
+        return paddedBatch;
+    }
+
     /** Copies plane {@code src[srcPlane..]} ({@code rows x cols}) into the padded plane at {@code (rowOff, colOff)}, base {@code base}. */
     private static void toPadded(MemorySegment src, long srcPlane, int rows, int cols,
                                  MemorySegment dst, long base, int rowOff, int colOff, int width) {
@@ -585,6 +595,17 @@ public final class Conv2dF32 implements AutoCloseable {
         MemorySegment[] dyPlanes = dyPadded = padded(dyPadded);
         int taps = r * s;
         long span = roundUp((long) oh * wp, VL);
+        // Several output channels read each input plane (a first layer over one-channel images):
+        // pad the batch's input planes once, not once per output channel.
+        MemorySegment xAll = taps == 9 && kg > 1 ? paddedBatch() : null;
+        if (xAll != null) {
+            long planeFloats = paddedPlaneFloats();
+            CpuParallel.parallelFor(0, n * c, 1, (from, to) -> {
+                for (int plane = from; plane < to; plane++) {
+                    toPadded(x, (long) plane * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xAll, plane * planeFloats, padH, padW, wp);
+                }
+            });
+        }
         // Split over output channels: each sums over the batch on one thread, so no partials.
         forParts(k, (p, from, to) -> {
             MemorySegment xp = xPlanes[p];
@@ -592,7 +613,7 @@ public final class Conv2dF32 implements AutoCloseable {
             for (int ko = from; ko < to; ko++) {
                 int ch = ko / kg;
                 if (taps == 9) {
-                    gradWeight9(x, dy, dw, ko, ch, xp, dyp, span);
+                    gradWeight9(x, xAll, dy, dw, ko, ch, xp, dyp, span);
                     continue;
                 }
                 fill(dw, (long) ko * taps, taps, 0f);
@@ -681,9 +702,10 @@ public final class Conv2dF32 implements AutoCloseable {
     /**
      * 3x3 weight gradient of output channel {@code ko} (reading input channel {@code ch}) on the
      * direct path: nine vector accumulators summed over the whole batch, reduced to scalars once
-     * at the end.
+     * at the end. Input planes come from {@code xAll} (the batch padded once) when given, else
+     * each is padded into {@code xp} here.
      */
-    private void gradWeight9(MemorySegment x, MemorySegment dy, MemorySegment dw, int ko, int ch,
+    private void gradWeight9(MemorySegment x, MemorySegment xAll, MemorySegment dy, MemorySegment dw, int ko, int ch,
                              MemorySegment xp, MemorySegment dyp, long span) {
         final long s1 = (long) tapShift[1] * Float.BYTES;
         final long s2 = (long) tapShift[2] * Float.BYTES;
@@ -704,20 +726,31 @@ public final class Conv2dF32 implements AutoCloseable {
         FloatVector a8 = a0;
         long dyBase = (long) maxShift * Float.BYTES;
         long end = span * Float.BYTES;
+        long planeBytes = paddedPlaneFloats() * Float.BYTES;
         for (int img = 0; img < n; img++) {
-            toPadded(x, ((long) img * c + ch) * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
+            MemorySegment xs;
+            long xb;
+            if (xAll != null) {
+                xs = xAll;
+                xb = ((long) img * c + ch) * planeBytes;
+            } else {
+                toPadded(x, ((long) img * c + ch) * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW), xp, 0, padH, padW, wp);
+                xs = xp;
+                xb = 0;
+            }
             toPadded(dy, ((long) img * k + ko) * ohw, oh, ow, dyp, maxShift, 0, 0, wp);
             for (long i = 0; i < end; i += (long) VL * Float.BYTES) {
                 FloatVector d = FloatVector.fromMemorySegment(FS, dyp, dyBase + i, NATIVE);
-                a0 = FloatVector.fromMemorySegment(FS, xp, i, NATIVE).fma(d, a0);
-                a1 = FloatVector.fromMemorySegment(FS, xp, i + s1, NATIVE).fma(d, a1);
-                a2 = FloatVector.fromMemorySegment(FS, xp, i + s2, NATIVE).fma(d, a2);
-                a3 = FloatVector.fromMemorySegment(FS, xp, i + s3, NATIVE).fma(d, a3);
-                a4 = FloatVector.fromMemorySegment(FS, xp, i + s4, NATIVE).fma(d, a4);
-                a5 = FloatVector.fromMemorySegment(FS, xp, i + s5, NATIVE).fma(d, a5);
-                a6 = FloatVector.fromMemorySegment(FS, xp, i + s6, NATIVE).fma(d, a6);
-                a7 = FloatVector.fromMemorySegment(FS, xp, i + s7, NATIVE).fma(d, a7);
-                a8 = FloatVector.fromMemorySegment(FS, xp, i + s8, NATIVE).fma(d, a8);
+                long xi = xb + i;
+                a0 = FloatVector.fromMemorySegment(FS, xs, xi, NATIVE).fma(d, a0);
+                a1 = FloatVector.fromMemorySegment(FS, xs, xi + s1, NATIVE).fma(d, a1);
+                a2 = FloatVector.fromMemorySegment(FS, xs, xi + s2, NATIVE).fma(d, a2);
+                a3 = FloatVector.fromMemorySegment(FS, xs, xi + s3, NATIVE).fma(d, a3);
+                a4 = FloatVector.fromMemorySegment(FS, xs, xi + s4, NATIVE).fma(d, a4);
+                a5 = FloatVector.fromMemorySegment(FS, xs, xi + s5, NATIVE).fma(d, a5);
+                a6 = FloatVector.fromMemorySegment(FS, xs, xi + s6, NATIVE).fma(d, a6);
+                a7 = FloatVector.fromMemorySegment(FS, xs, xi + s7, NATIVE).fma(d, a7);
+                a8 = FloatVector.fromMemorySegment(FS, xs, xi + s8, NATIVE).fma(d, a8);
             }
         }
         long o = (long) ko * 9;
