@@ -327,6 +327,8 @@ public final class TrainCommand implements Callable<Integer> {
         s.put("test_loss", r.finalEvaluation() == null ? null : r.finalEvaluation().loss());
         s.put("train_seconds", r.trainSeconds());
         s.put("samples_per_second", r.samplesPerSecond());
+        s.put("step_seconds", r.stepSeconds());
+        s.put("step_samples_per_second", r.stepSamplesPerSecond());
         long bytes = trainer.hostBytes();
         s.put("peak_host_bytes", bytes);
         // On the CPU backend the training device is the host, and every buffer is allocated once

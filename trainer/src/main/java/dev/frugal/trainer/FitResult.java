@@ -14,11 +14,16 @@ import java.util.List;
  *     trainer's fits plus, after {@link Trainer#resume}, the time the checkpoint recorded
  * @param samplesPerSecond training samples of the whole run (resumed part included) per
  *     {@code trainSeconds}
+ * @param stepSeconds the part of {@code trainSeconds} spent in the epochs' batch loops (getting
+ *     batches and running steps), evaluations and checkpoints left out
+ * @param stepSamplesPerSecond training samples per {@code stepSeconds}: the training-loop
+ *     throughput
  * @param message for {@link EndReason#NON_FINITE_LOSS}: the step, learning rate and last good
  *     checkpoint; otherwise empty
  */
 public record FitResult(EndReason endedBy, int epochs, long steps, Evaluation finalEvaluation, List<Evaluation> evaluations,
-                        double trainSeconds, double samplesPerSecond, String message) {
+                        double trainSeconds, double samplesPerSecond, double stepSeconds, double stepSamplesPerSecond,
+                        String message) {
 
     /** Copies the list. */
     public FitResult {

@@ -74,6 +74,12 @@ public final class Trainer implements AutoCloseable {
      */
     private double secondsBeforeFit;
     private long trainSamples;
+    /**
+     * Time spent in the epochs' batch loops only (fetching batches and running steps; evaluations
+     * and checkpoints left out), this run so far including the run it resumed: the figure to set
+     * against another framework's training loop.
+     */
+    private double stepSeconds;
     /** {@code System.nanoTime()} when the current fit began; meaningless outside {@link #fit}. */
     private long fitStartNanos;
     private boolean fitting;
@@ -233,6 +239,7 @@ public final class Trainer implements AutoCloseable {
                 break;
             }
             boolean cut = false;
+            long loopStart = System.nanoTime();
             try (DataLoader.Epoch batches = train.epoch(epoch)) {
                 int index = 0;
                 while (batches.hasNext()) {
@@ -273,6 +280,8 @@ public final class Trainer implements AutoCloseable {
                         break;
                     }
                 }
+            } finally {
+                stepSeconds += (System.nanoTime() - loopStart) / 1e9;
             }
             if (!cut) {
                 epoch++;
@@ -302,7 +311,8 @@ public final class Trainer implements AutoCloseable {
         }
         double seconds = trainSeconds();
         Evaluation last = evaluations.isEmpty() ? null : evaluations.getLast();
-        return new FitResult(reason, epoch, step, last, evaluations, seconds, seconds > 0 ? trainSamples / seconds : 0, message);
+        return new FitResult(reason, epoch, step, last, evaluations, seconds, seconds > 0 ? trainSamples / seconds : 0,
+                stepSeconds, stepSeconds > 0 ? trainSamples / stepSeconds : 0, message);
     }
 
     /**
@@ -373,6 +383,7 @@ public final class Trainer implements AutoCloseable {
         meta.put("train_loss_steps", Long.toString(trainLossSteps));
         meta.put("train_seconds", Double.toString(trainSeconds()));
         meta.put("train_samples", Long.toString(trainSamples));
+        meta.put("step_seconds", Double.toString(stepSeconds));
         Checkpoint c = new Checkpoint(step, epoch, new LinkedHashMap<>(model.state()), new LinkedHashMap<>(update.state()),
                 new long[] {epoch, batchInEpoch}, meta);
         CheckpointStore store = new CheckpointStore(config.checkpointDir());
@@ -417,6 +428,7 @@ public final class Trainer implements AutoCloseable {
             trainLossSteps = Long.parseLong(c.metadata().getOrDefault("train_loss_steps", "0"));
             secondsBeforeFit = Double.parseDouble(c.metadata().getOrDefault("train_seconds", "0"));
             trainSamples = Long.parseLong(c.metadata().getOrDefault("train_samples", "0"));
+            stepSeconds = Double.parseDouble(c.metadata().getOrDefault("step_seconds", "0"));
             watchedValues.clear();
             earlyStopping = newEarlyStopping();
             for (String v : c.metadata().getOrDefault("early_stopping_values", "").split(",")) {

@@ -107,7 +107,7 @@ class TrainCommandTest {
         }
         JsonNode summary = json(run.resolve("summary.json"));
         for (String key : List.of("model", "parameters", "epochs", "steps", "test_accuracy", "test_loss", "train_seconds",
-                "samples_per_second", "peak_host_bytes", "peak_device_bytes", "device", "ended_by")) {
+                "samples_per_second", "step_seconds", "step_samples_per_second", "peak_host_bytes", "peak_device_bytes", "device", "ended_by")) {
             assertTrue(summary.has(key), "summary.json lacks " + key + ": " + summary);
         }
         assertEquals("mlp", summary.get("model").asText());

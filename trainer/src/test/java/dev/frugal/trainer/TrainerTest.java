@@ -305,17 +305,24 @@ class TrainerTest {
         double recorded = Double.parseDouble(meta.get("train_seconds").asText());
         assertTrue(recorded > 0, meta.toString());
         assertEquals("384", meta.get("train_samples").asText());
-        meta.remove(List.of("train_seconds", "train_samples", "train_loss_sum", "train_loss_steps"));
+        meta.remove(List.of("train_seconds", "train_samples", "train_loss_sum", "train_loss_steps", "step_seconds"));
         json.writeValue(state.toFile(), root);
 
         FitResult resumed = resumeAndFit(base, cut);
         assertEquals(16, resumed.steps());
         assertTrue(resumed.trainSeconds() > recorded, resumed.trainSeconds() + " s after " + recorded + " s before the resume");
         assertEquals(16 * 32, resumed.samplesPerSecond() * resumed.trainSeconds(), 1e-6, "every sample of the run");
+        assertTrue(resumed.stepSeconds() > 0 && resumed.stepSeconds() < resumed.trainSeconds(),
+                "the batch loops are part of the training time: " + resumed.stepSeconds() + " of " + resumed.trainSeconds() + " s");
+        double recordedSteps = Double.parseDouble(json.readTree(cut.resolve("checkpoint-12").resolve(CheckpointStore.STATE_FILE).toFile())
+                .get("metadata").get("step_seconds").asText());
+        assertTrue(resumed.stepSeconds() > recordedSteps, "step time adds up across the resume");
+        assertEquals(16 * 32, resumed.stepSamplesPerSecond() * resumed.stepSeconds(), 1e-6, "every sample of the run");
 
         FitResult fromOld = resumeAndFit(base, old);
         assertEquals(16, fromOld.steps());
         assertEquals(4 * 32, fromOld.samplesPerSecond() * fromOld.trainSeconds(), 1e-6, "an old checkpoint counts as 0");
+        assertEquals(4 * 32, fromOld.stepSamplesPerSecond() * fromOld.stepSeconds(), 1e-6, "an old checkpoint counts as 0");
     }
 
     private static FitResult resumeAndFit(TrainerConfig base, Path checkpoints) throws IOException {
