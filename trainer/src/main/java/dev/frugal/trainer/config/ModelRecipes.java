@@ -24,13 +24,19 @@ import java.util.Map;
  */
 public final class ModelRecipes {
     private static final Map<String, Map<String, Object>> RECIPES = table(
+            // AdamW, batch 16, warm-up + cosine to 0: this MLP tops out near 0.88 after 2 epochs, and
+            // this was the best recipe found, only just at the target (PyTorch 0.8789-0.8819 over 7
+            // seeds, mean 0.8803; Frugal 0.8778-0.8814 over 6 seeds, seed 42 0.8814). SGD one-cycle
+            // and AdamW at batch 32-128 stay at 0.875-0.880; weight decay makes no difference.
             "mlp", recipe(
                     "epochs", 2,
-                    "optimizer", "sgd",
-                    "lr", 0.05,
-                    "momentum", 0.9,
-                    "schedule", "one-cycle",
-                    "batch-size", 128),
+                    "optimizer", "adamw",
+                    "lr", 0.001,
+                    "weight-decay", 0.0,
+                    "schedule", "warmup-cosine:warmup=200",
+                    "batch-size", 16),
+            // SGD + momentum, one-cycle: PyTorch 0.9156-0.9163 over 3 seeds, Frugal 0.9157 (seed 42)
+            // and 0.9160 (seed 1); the old constant learning rate gave 0.904.
             "cnn-small", recipe(
                     "epochs", 3,
                     "optimizer", "sgd",
@@ -38,6 +44,8 @@ public final class ModelRecipes {
                     "momentum", 0.9,
                     "schedule", "one-cycle",
                     "batch-size", 128),
+            // SGD + momentum, one-cycle, no augmentation: PyTorch 0.9196-0.9214 over 3 seeds, Frugal
+            // 0.9228 (seed 42).
             "mobilenet-tiny", recipe(
                     "epochs", 5,
                     "optimizer", "sgd",

@@ -31,7 +31,8 @@ class ModelRecipesTest {
 
     @Test
     void theTableHoldsTheAgreedRecipes() {
-        assertEquals(Map.of("epochs", 2, "optimizer", "sgd", "lr", 0.05, "momentum", 0.9, "schedule", "one-cycle", "batch-size", 128),
+        assertEquals(Map.of("epochs", 2, "optimizer", "adamw", "lr", 0.001, "weight-decay", 0.0,
+                        "schedule", "warmup-cosine:warmup=200", "batch-size", 16),
                 ModelRecipes.forModel("mlp"));
         assertEquals(3, ModelRecipes.forModel("cnn-small").get("epochs"));
         assertEquals(5, ModelRecipes.forModel("mobilenet-tiny").get("epochs"));
@@ -44,10 +45,14 @@ class ModelRecipesTest {
     void theRecipeFillsWhatTheUserLeftOut() {
         TrainConfig c = TrainConfig.layered(NONE, Map.of("model", "mlp"));
         assertEquals(2, c.epochs());
-        assertEquals("one-cycle", c.schedule());
-        assertEquals(0.05, c.lr());
-        assertEquals(0.9, c.momentum());
-        assertEquals(128, c.batchSize());
+        assertEquals("adamw", c.optimizer());
+        assertEquals("warmup-cosine:warmup=200", c.schedule());
+        assertEquals(0.001, c.effectiveLr());
+        assertEquals(0.0, c.effectiveWeightDecay());
+        assertEquals(16, c.batchSize());
+        TrainConfig cnn = TrainConfig.layered(NONE, Map.of("model", "cnn-small"));
+        assertEquals(0.05, cnn.lr());
+        assertEquals(0.9, cnn.momentum());
         assertEquals(5, TrainConfig.layered(NONE, Map.of("model", "mobilenet-tiny")).epochs());
         TrainConfig deep = TrainConfig.layered(NONE, Map.of("model", "deep-mlp:depth=2"));
         assertEquals(TrainConfig.defaults().withOverrides(Map.of("model", "deep-mlp:depth=2")), deep, "no recipe: global defaults");
@@ -67,7 +72,7 @@ class ModelRecipesTest {
         TrainConfig c = TrainConfig.layered(NONE, Map.of("model", "mlp", "epochs", 1, "schedule", "constant"));
         assertEquals(1, c.epochs());
         assertEquals("constant", c.schedule());
-        assertEquals(128, c.batchSize());
+        assertEquals(16, c.batchSize());
     }
 
     @Test
@@ -75,31 +80,35 @@ class ModelRecipesTest {
         TrainConfig c = TrainConfig.layered(Map.of("model", "mlp", "epochs", 4, "batch-size", 32), Map.of("batch-size", 16));
         assertEquals(4, c.epochs(), "file over recipe");
         assertEquals(16, c.batchSize(), "flag over file");
-        assertEquals("one-cycle", c.schedule(), "recipe where neither says");
+        assertEquals("warmup-cosine:warmup=200", c.schedule(), "recipe where neither says");
         TrainConfig fileModel = TrainConfig.layered(Map.of("model", "mobilenet-tiny"), NONE);
         assertEquals(5, fileModel.epochs(), "the model named in the file picks the recipe");
     }
 
     @Test
     void anExplicitLrWorksWithTheRecipesOptimizer() {
-        TrainConfig c = TrainConfig.layered(NONE, Map.of("model", "mlp", "lr", 0.2));
+        TrainConfig c = TrainConfig.layered(NONE, Map.of("model", "cnn-small", "lr", 0.2));
         assertEquals("sgd", c.optimizer());
         assertEquals(0.2, c.effectiveLr());
         assertEquals(0.9, c.momentum());
-        TrainConfig same = TrainConfig.layered(NONE, Map.of("model", "mlp", "optimizer", "SGD", "nesterov", true));
+        TrainConfig same = TrainConfig.layered(NONE, Map.of("model", "cnn-small", "optimizer", "SGD", "nesterov", true));
         assertTrue(same.nesterov(), "the recipe's momentum still applies to its own optimizer");
         assertEquals(0.05, same.lr());
     }
 
     @Test
     void anotherOptimizerDropsTheRecipesOptimizerSettings() {
-        TrainConfig c = TrainConfig.layered(NONE, Map.of("model", "mlp", "optimizer", "adamw"));
+        TrainConfig c = TrainConfig.layered(NONE, Map.of("model", "cnn-small", "optimizer", "adamw"));
         assertEquals("adamw", c.optimizer());
         assertEquals(1e-3, c.effectiveLr(), "AdamW's own default, not the SGD recipe's 0.05");
         assertEquals(0.01, c.effectiveWeightDecay());
         assertEquals("one-cycle", c.schedule(), "the rest of the recipe still applies");
-        assertEquals(2, c.epochs());
-        assertFalse(ModelRecipes.applicable("mlp", Map.of("optimizer", "adamw")).containsKey("momentum"));
+        assertEquals(3, c.epochs());
+        assertFalse(ModelRecipes.applicable("cnn-small", Map.of("optimizer", "adamw")).containsKey("momentum"));
+        TrainConfig sgd = TrainConfig.layered(NONE, Map.of("model", "mlp", "optimizer", "sgd"));
+        assertEquals(0.05, sgd.effectiveLr(), "SGD's own default, not the AdamW recipe's 0.001");
+        assertEquals(16, sgd.batchSize(), "the rest of the recipe still applies");
+        assertFalse(ModelRecipes.applicable("mlp", Map.of("optimizer", "sgd")).containsKey("weight-decay"));
     }
 
     @Test
@@ -112,7 +121,7 @@ class ModelRecipesTest {
 
     @Test
     void describeShowsTheRecipeOnOneLine() {
-        assertEquals("epochs=2 optimizer=sgd lr=0.05 momentum=0.9 schedule=one-cycle batch-size=128",
+        assertEquals("epochs=2 optimizer=adamw lr=0.001 weight-decay=0.0 schedule=warmup-cosine:warmup=200 batch-size=16",
                 ModelRecipes.describe(ModelRecipes.forModel("mlp")));
         assertEquals("none (the global defaults)", ModelRecipes.describe(NONE));
     }
