@@ -109,13 +109,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Kernel prepareFused(FusedGroup group, int[] inputSlots, int outputSlot) {
+    public Kernel prepareFused(FusedGroup group, int[] inputSlots, int[] outputSlots) {
         for (Node m : group.members()) {
             if (!canFuse(m)) {
                 throw new UnsupportedOperationException("cpu backend cannot fuse " + m + " (in " + group.name() + ")");
             }
         }
-        return CpuFusedElementwise.prepare(group, inputSlots, outputSlot);
+        return CpuFusedElementwise.prepare(group, inputSlots, outputSlots);
     }
 
     /**

@@ -25,8 +25,8 @@ import java.util.Map;
  * <p>The output is walked in tiles of {@link #TILE} elements along {@link StridedLayout}'s merged
  * rows. For each tile the group's inputs are loaded into small float registers (heap arrays that
  * stay in the L1 cache), the members run one after another register to register, and only the
- * last member's register is stored. So a chain of k elementwise nodes costs one pass over memory
- * instead of k passes and k - 1 stored intermediates.
+ * registers of the group's outputs are stored. So a chain of k elementwise nodes costs one pass
+ * over memory instead of k passes and the stores of every intermediate.
  *
  * <p>The group is float32 arithmetic plus the BOOL values of comparisons, held in registers as
  * 0 and 1. Every member computes exactly what {@link CpuElementwise} computes for it alone: the
@@ -70,7 +70,7 @@ final class CpuFusedElementwise {
         };
     }
 
-    static Kernel prepare(FusedGroup group, int[] inputSlots, int outputSlot) {
+    static Kernel prepare(FusedGroup group, int[] inputSlots, int[] outputSlots) {
         Value output = group.output();
         int[] dims = output.shape().dims();
         List<Value> inputs = group.inputs();
@@ -99,7 +99,15 @@ final class CpuFusedElementwise {
             register.put(m.output(), registers++);
         }
         Instruction[] program = code.toArray(new Instruction[0]);
-        int result = register.get(output);
+        // Every output has the group's shape: one operand of the layout stands for all of them.
+        List<Value> outputs = group.outputs();
+        int nOut = outputs.size();
+        int[] results = new int[nOut];
+        boolean[] boolOutput = new boolean[nOut];
+        for (int o = 0; o < nOut; o++) {
+            results[o] = register.get(outputs.get(o));
+            boolOutput[o] = outputs.get(o).dtype() == DType.BOOL;
+        }
         int registerCount = registers;
 
         int ops = nIn + 1;
@@ -124,18 +132,20 @@ final class CpuFusedElementwise {
             boolInput[j] = inputs.get(j).dtype() == DType.BOOL;
             innerStride[j] = layout.innerStride(j + 1);
         }
-        boolean boolOutput = output.dtype() == DType.BOOL;
-        int[] slots = new int[ops];
-        slots[0] = outputSlot;
-        System.arraycopy(inputSlots, 0, slots, 1, nIn);
+        int[] inSlots = inputSlots.clone();
+        int[] outSlots = outputSlots.clone();
         int rowTiles = (int) tilesPerRow;
 
         return new Kernel() {
             @Override
             public void run(Buffer[] b) {
-                MemorySegment[] s = new MemorySegment[ops];
-                for (int j = 0; j < ops; j++) {
-                    s[j] = CpuElements.seg(b, slots[j]);
+                MemorySegment[] in = new MemorySegment[nIn];
+                for (int j = 0; j < nIn; j++) {
+                    in[j] = CpuElements.seg(b, inSlots[j]);
+                }
+                MemorySegment[] out = new MemorySegment[nOut];
+                for (int o = 0; o < nOut; o++) {
+                    out[o] = CpuElements.seg(b, outSlots[o]);
                 }
                 CpuParallel.parallelFor(0, tiles, grain, (from, to) -> {
                     float[][] r = new float[registerCount][TILE];
@@ -150,12 +160,14 @@ final class CpuFusedElementwise {
                             currentRow = row;
                         }
                         for (int j = 0; j < nIn; j++) {
-                            load(s[j + 1], off[j + 1] + start * innerStride[j], innerStride[j], boolInput[j], r[j], len);
+                            load(in[j], off[j + 1] + start * innerStride[j], innerStride[j], boolInput[j], r[j], len);
                         }
-                        for (Instruction in : program) {
-                            execute(in, r, len);
+                        for (Instruction instruction : program) {
+                            execute(instruction, r, len);
                         }
-                        store(s[0], off[0] + start, boolOutput, r[result], len);
+                        for (int o = 0; o < nOut; o++) {
+                            store(out[o], off[0] + start, boolOutput[o], r[results[o]], len);
+                        }
                     }
                 });
             }

@@ -72,12 +72,13 @@ public interface Backend {
     /**
      * Prepares one kernel that computes a whole {@link FusedGroup} (every member for which
      * {@link #canFuse} said yes) in one pass: it reads the group's inputs from
-     * {@code inputSlots} (one per {@link FusedGroup#inputs()}, in order) and writes the group's
-     * output to {@code outputSlot}. Results must equal running the members one by one.
+     * {@code inputSlots} (one per {@link FusedGroup#inputs()}, in order) and writes its outputs
+     * to {@code outputSlots} (one per {@link FusedGroup#outputs()}, in order). Results must
+     * equal running the members one by one.
      *
      * @throws UnsupportedOperationException when the backend does not fuse
      */
-    default Kernel prepareFused(FusedGroup group, int[] inputSlots, int outputSlot) {
+    default Kernel prepareFused(FusedGroup group, int[] inputSlots, int[] outputSlots) {
         throw new UnsupportedOperationException(name() + " backend does not fuse kernels: " + group.name());
     }
 

@@ -26,8 +26,8 @@ import java.util.function.Function;
  * other node's output takes the smallest free work slot that is large enough, or a new one; a
  * work slot becomes free after the last node that reads any value stored in it, and it is freed
  * only after the reading node's output was placed, so no kernel's output overlaps its inputs.
- * Values the program returns or assigns stay in their slots until the step ends. The members of a
- * {@link FusedGroup} other than its last are never stored, so they get no slot.
+ * Values the program returns or assigns stay in their slots until the step ends. Members of a
+ * {@link FusedGroup} that are not among its outputs are never stored, so they get no slot.
  */
 final class BufferPlan {
     /** What a slot holds, which decides who provides its buffer. */
@@ -66,16 +66,30 @@ final class BufferPlan {
 
     /**
      * Plans slots for {@code live} (in execution order) where {@code fused} groups (keyed by their
-     * last member) run as one kernel: a group's other members get no slot (their values are never
-     * stored), and the group reads its inputs where its last member stands.
+     * last member) run as one kernel: the group reads its inputs and stores its outputs where its
+     * last member stands, and members that are not outputs get no slot (their values are never
+     * stored).
      */
     static BufferPlan plan(List<Node> live, List<Value> pinned, Map<Node, FusedGroup> fused) {
         BufferPlan plan = new BufferPlan();
+        // A group runs where its last member stands; its other members have no place of their own.
         Set<Node> absorbed = Collections.newSetFromMap(new IdentityHashMap<>());
         for (FusedGroup g : fused.values()) {
             absorbed.addAll(g.members().subList(0, g.members().size() - 1));
         }
-        live = live.stream().filter(n -> !absorbed.contains(n)).toList();
+        // Assignments read their values after every kernel (the executor runs them last), which
+        // is also where a value a fused group stores for an assignment traced earlier exists.
+        List<Node> scheduled = new ArrayList<>();
+        List<Node> assignments = new ArrayList<>();
+        for (Node n : live) {
+            if (n.op() == Op.ASSIGN) {
+                assignments.add(n);
+            } else if (!absorbed.contains(n)) {
+                scheduled.add(n);
+            }
+        }
+        scheduled.addAll(assignments);
+        live = scheduled;
         Function<Node, List<Value>> inputsOf = n -> {
             FusedGroup g = fused.get(n);
             return g != null ? g.inputs() : n.inputs();
@@ -83,6 +97,11 @@ final class BufferPlan {
 
         // The value whose slot each value shares (itself, or the input of a reshape chain).
         Map<Value, Value> root = new IdentityHashMap<>();
+        for (FusedGroup g : fused.values()) {
+            for (Value out : g.outputs()) {
+                root.put(out, out); // stored members, computed at their group's place
+            }
+        }
         for (Node n : live) {
             if (n.output() != null) {
                 root.put(n.output(), n.op() == Op.RESHAPE ? root.get(n.input(0)) : n.output());
@@ -102,17 +121,21 @@ final class BufferPlan {
         List<Integer> free = new ArrayList<>();
         for (int t = 0; t < live.size(); t++) {
             Node n = live.get(t);
-            Value out = n.output();
+            FusedGroup group = fused.get(n);
+            List<Value> outs = group != null ? group.outputs() : n.output() == null ? List.of() : List.of(n.output());
             if (n.op() == Op.INPUT) {
+                Value out = n.output();
                 OpAttrs.Input in = n.attrs(OpAttrs.Input.class);
                 SlotKind kind = in.kind() == InputKind.DATA ? SlotKind.FEED : SlotKind.BOUND;
                 plan.slotOf.put(out, plan.newSlot(kind, bytesOf(out), in.name()));
             } else if (n.op() == Op.RESHAPE) {
-                plan.slotOf.put(out, plan.slotOf.get(n.input(0)));
-            } else if (out != null) {
-                plan.slotOf.put(out, plan.takeWorkSlot(free, bytesOf(out), out.ref()));
+                plan.slotOf.put(n.output(), plan.slotOf.get(n.input(0)));
+            } else {
+                for (Value out : outs) {
+                    plan.slotOf.put(out, plan.takeWorkSlot(free, bytesOf(out), out.ref()));
+                }
             }
-            // Release work slots whose last reader is this node (after its output was placed).
+            // Release work slots whose last reader is this node (after its outputs were placed).
             Set<Integer> released = new HashSet<>();
             for (Value in : inputsOf.apply(n)) {
                 Value r = root.get(in);
@@ -122,8 +145,12 @@ final class BufferPlan {
                 }
             }
             // A computed value nobody reads and nobody keeps can go at once.
-            if (out != null && n.op() != Op.INPUT && root.get(out) == out && !lastUse.containsKey(out) && !pinnedRoots.contains(out)) {
-                free.add(plan.slotOf.get(out));
+            if (n.op() != Op.INPUT) {
+                for (Value out : outs) {
+                    if (root.get(out) == out && !lastUse.containsKey(out) && !pinnedRoots.contains(out)) {
+                        free.add(plan.slotOf.get(out));
+                    }
+                }
             }
         }
         return plan;

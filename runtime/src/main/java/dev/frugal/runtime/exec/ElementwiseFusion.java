@@ -17,19 +17,22 @@ import java.util.function.Predicate;
  * The fusion pass over a compiled program's nodes: maximal groups of elementwise nodes of one
  * shape become one {@link FusedGroup}, which the backend runs as a single pass over memory
  * instead of one pass (and one stored intermediate) per node. In a training step this is most of
- * the work between the contractions: batch norm's normalisation and its gradient, ReLU masks,
- * the optimizer's update arithmetic.
+ * the work between the contractions: batch norm's normalisation and its gradient, ReLU and its
+ * mask, the optimizer's update arithmetic.
  *
- * <p>The rule keeps groups single-output, so fusion never changes what is stored or when: a node
- * joins the group of its users only when its value is not needed anywhere else (all its users
- * are in that one group, it is not a program output or an assigned value) and it has the group's
- * shape. Walking the program backwards, each fusible node either joins its users' group that
- * way or starts a group of its own. An {@link Op#EXPAND} that only feeds one group joins it as a
- * free broadcast. Because no value of a non-last member is read outside the group, running the
- * whole group where its last member stood respects every dependency.
+ * <p>Walking the program backwards, a fusible node joins the group its users are in when it has
+ * the group's shape and either all its users are in that group (then its value is never stored)
+ * or its other readers all run after the group (later nodes, the step's outputs and
+ * assignments): then it becomes one of the group's {@link FusedGroup#outputs() outputs}, stored
+ * by the same pass. So an optimizer's new moments and new weights come out of one pass, and a
+ * batch norm's output and its ReLU too. Otherwise the node starts a group of its own. An
+ * {@link Op#EXPAND} joins only when all its readers are in the group (a free broadcast there).
+ * The group runs where its last member stood: every input of the group is computed before that
+ * (members precede the last one), and every reader of a stored member comes after it, so the
+ * order of the program is respected.
  *
  * <p>Fusion does not change results: each member computes exactly what its own kernel would, in
- * the same precision; only the intermediate stores disappear.
+ * the same precision; only the stores of unneeded intermediates disappear.
  */
 public final class ElementwiseFusion {
     private ElementwiseFusion() {
@@ -58,16 +61,21 @@ public final class ElementwiseFusion {
         // Group of each node, identified by its root (last member); built walking backwards.
         Map<Node, Node> rootOf = new IdentityHashMap<>();
         Map<Node, List<Node>> membersOf = new IdentityHashMap<>();
+        Set<Value> stored = Collections.newSetFromMap(new IdentityHashMap<>());
         for (int i = live.size() - 1; i >= 0; i--) {
             Node n = live.get(i);
             boolean expand = n.op() == Op.EXPAND;
             if (!(expand || n.op().isElementwise()) || !fusible.test(n)) {
                 continue;
             }
-            Node target = usersGroup(n, users.getOrDefault(n.output(), List.of()), pinned, rootOf);
+            List<Node> readers = users.getOrDefault(n.output(), List.of());
+            Node target = expand && pinned.contains(n.output()) ? null : readersGroup(n, readers, rootOf, position, expand);
             if (target != null) {
                 rootOf.put(n, target);
                 membersOf.get(target).add(n);
+                if (pinned.contains(n.output()) || !allIn(readers, target, rootOf)) {
+                    stored.add(n.output());
+                }
             } else if (!expand) {
                 rootOf.put(n, n);
                 membersOf.put(n, new ArrayList<>(List.of(n)));
@@ -83,36 +91,61 @@ public final class ElementwiseFusion {
             Set<Node> inside = Collections.newSetFromMap(new IdentityHashMap<>());
             inside.addAll(members);
             Set<Value> inputs = new LinkedHashSet<>();
+            List<Value> outputs = new ArrayList<>(List.of(n.output()));
             for (Node m : members) {
                 for (Value in : m.inputs()) {
                     if (!inside.contains(in.node())) {
                         inputs.add(in);
                     }
                 }
+                if (m != n && stored.contains(m.output())) {
+                    outputs.add(m.output());
+                }
             }
-            groups.put(n, new FusedGroup(members, new ArrayList<>(inputs)));
+            groups.put(n, new FusedGroup(members, new ArrayList<>(inputs), outputs));
         }
         return groups;
     }
 
-    /**
-     * The root of the one group all of {@code n}'s users belong to, when {@code n} may join it:
-     * its value is not pinned, it has users, they all sit in one group, and it has that group's
-     * shape. Null otherwise.
-     */
-    private static Node usersGroup(Node n, List<Node> users, Set<Value> pinned, Map<Node, Node> rootOf) {
-        if (users.isEmpty() || pinned.contains(n.output())) {
-            return null;
-        }
-        Node root = rootOf.get(users.get(0));
-        if (root == null) {
-            return null;
-        }
-        for (Node u : users) {
+    private static boolean allIn(List<Node> readers, Node root, Map<Node, Node> rootOf) {
+        for (Node u : readers) {
             if (rootOf.get(u) != root) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The root of the group {@code n} may join, or null. Some reader must be in a group, all
+     * readers that are in groups must be in that one, {@code n} must have its shape, and every
+     * reader outside it must run after the group's root ({@link Op#ASSIGN}s always do: the
+     * executor performs them after every kernel). With {@code allInside} every reader must be in
+     * the group.
+     */
+    private static Node readersGroup(Node n, List<Node> readers, Map<Node, Node> rootOf, Map<Node, Integer> position, boolean allInside) {
+        Node root = null;
+        for (Node u : readers) {
+            Node r = rootOf.get(u);
+            if (r != null) {
+                if (root != null && r != root) {
+                    return null;
+                }
+                root = r;
+            }
+        }
+        if (root == null || !n.output().shape().equals(root.output().shape())) {
+            return null;
+        }
+        if (allInside) {
+            return allIn(readers, root, rootOf) ? root : null;
+        }
+        int at = position.get(root);
+        for (Node u : readers) {
+            if (rootOf.get(u) != root && u.op() != Op.ASSIGN && position.get(u) <= at) {
                 return null;
             }
         }
-        return n.output().shape().equals(root.output().shape()) ? root : null;
+        return root;
     }
 }

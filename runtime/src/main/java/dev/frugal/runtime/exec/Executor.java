@@ -145,7 +145,10 @@ public final class Executor {
                     for (int i = 0; i < in.length; i++) {
                         in[i] = plan.slotOf.get(group.inputs().get(i));
                     }
-                    int out = plan.slotOf.get(n.output());
+                    int[] out = new int[group.outputs().size()];
+                    for (int i = 0; i < out.length; i++) {
+                        out[i] = plan.slotOf.get(group.outputs().get(i));
+                    }
                     steps.add(new Program.Step(backend.prepareFused(group, in, out), n, group, in, out));
                     continue;
                 }
@@ -167,7 +170,7 @@ public final class Executor {
                             in[i] = plan.slotOf.get(n.input(i));
                         }
                         int out = plan.slotOf.get(n.output());
-                        steps.add(new Program.Step(backend.prepare(n, in, out, checkNonFinite), n, null, in, out));
+                        steps.add(new Program.Step(backend.prepare(n, in, out, checkNonFinite), n, null, in, new int[] {out}));
                     }
                 }
             }
@@ -179,7 +182,7 @@ public final class Executor {
                 int slot = plan.slotOf.get(v);
                 if (plan.slots.get(slot).kind() == BufferPlan.SlotKind.BOUND) {
                     int copy = plan.addPrivateSlot(BufferPlan.bytesOf(v), v.ref() + "@out");
-                    steps.add(new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null, new int[] {slot}, copy));
+                    steps.add(new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null, new int[] {slot}, new int[] {copy}));
                     slot = copy;
                 }
                 outputSlots[i] = slot;
@@ -197,10 +200,10 @@ public final class Executor {
                 long bytes = BufferPlan.bytesOf(value);
                 if (plan.slots.get(valueSlot).kind() == BufferPlan.SlotKind.BOUND) {
                     int staged = plan.addPrivateSlot(bytes, value.ref() + "@staged");
-                    steps.add(new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, null, new int[] {valueSlot}, staged));
+                    steps.add(new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, null, new int[] {valueSlot}, new int[] {staged}));
                     valueSlot = staged;
                 }
-                finalSteps.add(new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, targetSlot));
+                finalSteps.add(new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, new int[] {targetSlot}));
             }
             steps.addAll(finalSteps);
             finalSteps.clear();

@@ -9,22 +9,33 @@ import java.util.StringJoiner;
 
 /**
  * A group of elementwise nodes that one kernel computes in a single pass over memory, chosen by
- * {@link ElementwiseFusion}. Every member's output has the shape of {@link #output()}; only the
- * last member's value (the output) leaves the group, so the others are never stored. The
- * {@link #inputs()} are the values the members read from outside the group, each broadcast to
- * the output's shape by NumPy's rules (an {@link Op#EXPAND} member is such a broadcast, so it
- * costs nothing inside a group).
+ * {@link ElementwiseFusion}. Every member's output has the shape of {@link #output()}. The group
+ * stores only its {@link #outputs()}: the last member's value and the values of members that are
+ * needed after the group has run (read later outside it, returned or assigned); the others live
+ * in registers only. The {@link #inputs()} are the values the members read from outside the
+ * group, each broadcast to the output's shape by NumPy's rules (an {@link Op#EXPAND} member is
+ * such a broadcast, so it costs nothing inside a group).
  *
  * @param members the nodes, in execution order; the last one computes {@link #output()}
  * @param inputs  the distinct values the members read from outside the group, in first-use order
+ * @param outputs the values the group stores: the last member's first, then the others in member order
  */
-public record FusedGroup(List<Node> members, List<Value> inputs) {
+public record FusedGroup(List<Node> members, List<Value> inputs, List<Value> outputs) {
     public FusedGroup {
         members = List.copyOf(members);
         inputs = List.copyOf(inputs);
+        outputs = List.copyOf(outputs);
         if (members.size() < 2) {
             throw new IllegalArgumentException("a fused group has at least two members, got " + members);
         }
+        if (outputs.isEmpty() || outputs.getFirst() != members.getLast().output()) {
+            throw new IllegalArgumentException("a fused group's first output is its last member's value, got " + outputs);
+        }
+    }
+
+    /** A group that stores only its last member's value. */
+    public FusedGroup(List<Node> members, List<Value> inputs) {
+        this(members, inputs, List.of(members.getLast().output()));
     }
 
     /** The last member: the node whose value the group produces. */
@@ -32,7 +43,7 @@ public record FusedGroup(List<Node> members, List<Value> inputs) {
         return members.get(members.size() - 1);
     }
 
-    /** The value the group produces. */
+    /** The last member's value: the group's first output. */
     public Value output() {
         return root().output();
     }

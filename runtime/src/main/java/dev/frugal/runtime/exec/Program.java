@@ -28,9 +28,10 @@ import java.util.Map;
 public final class Program implements AutoCloseable {
     /**
      * One kernel call: {@code node} is null for a copy the executor inserted; {@code group} is the
-     * fused group a call computes (then {@code node} is its last member), else null.
+     * fused group a call computes (then {@code node} is its last member, and there is one output
+     * slot per {@link FusedGroup#outputs()}), else null and there is one output slot.
      */
-    record Step(Kernel kernel, Node node, FusedGroup group, int[] inputSlots, int outputSlot) {
+    record Step(Kernel kernel, Node node, FusedGroup group, int[] inputSlots, int[] outputSlots) {
     }
 
     private final Graph graph;
@@ -227,7 +228,10 @@ public final class Program implements AutoCloseable {
             for (int in : s.inputSlots()) {
                 line.append(" s").append(in);
             }
-            line.append(" -> s").append(s.outputSlot());
+            line.append(" ->");
+            for (int o : s.outputSlots()) {
+                line.append(" s").append(o);
+            }
             if (s.node() != null && s.node().output() != null) {
                 Value v = s.node().output();
                 line.append(' ').append(v.dtype()).append(v.shape());
@@ -237,10 +241,13 @@ public final class Program implements AutoCloseable {
             }
             if (s.group() != null) {
                 line.append("  # ").append(s.group().memberRefs()).append(" -> ").append(s.node());
+                for (Value extra : s.group().outputs().subList(1, s.group().outputs().size())) {
+                    line.append(", stores ").append(extra.ref());
+                }
             } else if (s.node() != null) {
                 line.append("  # ").append(s.node());
             } else {
-                line.append("  # copy ").append(plan.slots.get(s.outputSlot()).label());
+                line.append("  # copy ").append(plan.slots.get(s.outputSlots()[0]).label());
             }
             sb.append(line.toString().stripTrailing()).append('\n');
         }

@@ -98,6 +98,30 @@ class CpuFusedElementwiseTest {
     }
 
     @Test
+    void groupsStoreEveryValueNeededAfterThemInTheSamePass() {
+        int[] dims = {5, 3, 700};
+        // batch norm's affine step and its ReLU, both kept (the backward pass reads the
+        // pre-activation), and a mask stored as BOOL beside them
+        check(dims, g -> {
+            Value x = g.input("x", Shape.of(dims), DType.F32);
+            Value scale = g.input("scale", Shape.of(1, 3, 1), DType.F32);
+            Value bias = g.input("bias", Shape.of(1, 3, 1), DType.F32);
+            Value pre = Ops.add(Ops.mul(x, scale), bias);
+            Value mask = Ops.gt(pre, Ops.constant(g, 0.0, DType.F32));
+            Value y = Ops.where(mask, Ops.relu(pre), Ops.neg(pre));
+            return List.of(y, pre, mask);
+        });
+        Graph g = new Graph("stores");
+        Value x = g.input("x", Shape.of(8, 100), DType.F32);
+        Value pre = Ops.mul(x, x);
+        Value y = Ops.relu(pre);
+        try (Program p = Executor.cpu().compile(g, List.of(y, pre))) {
+            assertEquals(1, p.stepCount(), p.listing());
+            assertTrue(p.listing().contains("fused(mul,relu)") && p.listing().contains("stores " + pre.ref()), p.listing());
+        }
+    }
+
+    @Test
     void aChainBecomesOneKernelCall() {
         Graph g = new Graph("chain");
         Value x = g.input("x", Shape.of(8, 100), DType.F32);

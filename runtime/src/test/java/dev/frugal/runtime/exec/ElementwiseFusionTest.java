@@ -17,8 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Which nodes {@link ElementwiseFusion} groups, and what it must leave stored. */
 class ElementwiseFusionTest {
+    /** The executor's call: outputs and assigned values are pinned. */
     private static Map<Node, FusedGroup> plan(Graph g, List<Value> outputs) {
-        return ElementwiseFusion.plan(g.liveNodes(outputs), Set.copyOf(outputs), n -> true);
+        List<Node> live = g.liveNodes(outputs);
+        Set<Value> pinned = new java.util.HashSet<>(outputs);
+        live.stream().filter(n -> n.op() == dev.frugal.runtime.graph.Op.ASSIGN).forEach(n -> pinned.add(n.input(1)));
+        return ElementwiseFusion.plan(live, pinned, n -> true);
     }
 
     private static List<Value> outputsOf(FusedGroup group) {
@@ -42,23 +46,50 @@ class ElementwiseFusionTest {
     }
 
     @Test
-    void aValueReadOutsideTheGroupOrReturnedIsStoredAndEndsAGroup() {
+    void aValueReadByTwoGroupsIsStoredAndEndsItsOwnGroup() {
         Graph g = new Graph("shared");
         Value x = g.input("x", Shape.of(16), DType.F32);
         Value shared = Ops.exp(Ops.neg(x));             // read by two later groups
         Value left = Ops.mul(Ops.add(shared, x), x);
         Value right = Ops.sum(Ops.sqrt(Ops.abs(shared)), false);  // a reduction reads sqrt(abs(shared))
-        Value returned = Ops.add(x, x);                  // an output, also read by a later node
-        Value last = Ops.mul(returned, left);
-        Map<Node, FusedGroup> groups = plan(g, List.of(last, right, returned));
+        Map<Node, FusedGroup> groups = plan(g, List.of(left, right));
         FusedGroup sharedGroup = groups.get(shared.node());
         assertEquals(2, sharedGroup.members().size(), "neg and exp fuse; exp's value is stored: " + groups);
-        FusedGroup lastGroup = groups.get(last.node());
-        assertTrue(outputsOf(lastGroup).containsAll(List.of(left, last)) && !outputsOf(lastGroup).contains(returned),
-                "the returned value must stay stored: " + lastGroup);
+        assertEquals(List.of(shared), sharedGroup.outputs());
+        assertEquals(List.of(shared, x), groups.get(left.node()).inputs());
         FusedGroup sqrtGroup = groups.get(right.node().input(0).node());
         assertEquals(2, sqrtGroup.members().size(), "abs and sqrt fuse before the reduction: " + groups);
         assertTrue(groups.values().stream().noneMatch(gr -> outputsOf(gr).contains(right)), "a reduction is never a member");
+    }
+
+    @Test
+    void aValueAlsoNeededAfterTheGroupJoinsItAsAStoredOutput() {
+        Graph g = new Graph("outputs");
+        Value x = g.input("x", Shape.of(16), DType.F32);
+        Value m = g.state("m", Shape.of(16), DType.F32);
+        Value newM = Ops.add(Ops.mul(m, x), x);          // assigned, and read by the update below
+        Ops.assign(m, newM);                             // traced before the update: assignments still run last
+        Value returned = Ops.add(x, x);                  // returned, and read by the update
+        Value update = Ops.mul(Ops.sqrt(newM), returned);
+        Map<Node, FusedGroup> groups = plan(g, List.of(update, returned));
+        FusedGroup group = groups.get(update.node());
+        assertEquals(1, groups.size(), groups.toString());
+        assertEquals(List.of(update, newM, returned), group.outputs());
+        assertTrue(outputsOf(group).containsAll(List.of(newM, returned)), group.toString());
+        assertEquals(List.of(m, x), group.inputs());
+    }
+
+    @Test
+    void aValueReadBeforeTheGroupEndsIsNotAMember() {
+        Graph g = new Graph("early reader");
+        Value x = g.input("x", Shape.of(4, 8), DType.F32);
+        Value a = Ops.mul(x, x);
+        Value total = Ops.sum(a, true, 1);              // reads a before the group below ends
+        Value y = Ops.relu(Ops.sub(a, total));
+        Map<Node, FusedGroup> groups = plan(g, List.of(y));
+        FusedGroup group = groups.get(y.node());
+        assertEquals(List.of(y.node().input(0), y), outputsOf(group));
+        assertEquals(List.of(a, total), group.inputs());
     }
 
     @Test
