@@ -12,7 +12,7 @@ Matched to Frugal (trainer/.../TrainingSession.java, config/TrainConfig.java, da
     mirroring `frugal train`'s options of the same names (pass the values of the run's config.json):
     SGD (dampening 0) or AdamW (betas 0.9/0.999, eps 1e-8); schedules constant,
     one-cycle (OneCycleLR, cos, pct 0.3, div 25, final-div 1e4, no momentum cycling) and
-    warmup-cosine:warmup=N[,min=X]; augmentation crop=P (zero-padded random crop, the pad being a
+    warmup-cosine:warmup=N|P%[,min=X]; augmentation crop=P (zero-padded random crop, the pad being a
     black pixel) and flip (random horizontal flip), drawn per sample;
   * a fresh shuffle every epoch, the last partial batch dropped (468 steps/epoch at batch 128);
   * pixels (byte / 255 - 0.2860) / 0.3530;
@@ -26,7 +26,7 @@ timing starts; Frugal's loader normalises batch by batch inside its timed loop.
 
 Usage: train_reference.py --model mlp|cnn-small|mobilenet-tiny --epochs N [--data DIR] [--seed S]
        [--optimizer sgd|adamw] [--lr X] [--momentum M] [--nesterov] [--weight-decay W]
-       [--schedule constant|one-cycle|warmup-cosine:warmup=N[,min=X]] [--batch-size B] [--augment none|crop=P,flip]
+       [--schedule constant|one-cycle|warmup-cosine:warmup=N|P%[,min=X]] [--batch-size B] [--augment none|crop=P,flip]
 """
 import argparse
 import gzip
@@ -101,7 +101,12 @@ def make_schedule(spec, opt, lr, total_steps):
             div_factor=float(kv.get("div", 25.0)), final_div_factor=float(kv.get("final-div", 1e4)),
             cycle_momentum=False, three_phase=False)
     if name == "warmup-cosine":
-        warmup, floor = int(kv["warmup"]), float(kv.get("min", 0.0))
+        text = kv["warmup"]
+        if text.endswith("%"):  # a share of the planned steps, rounded half up as Frugal's Math.round
+            warmup = min(total_steps - 1, math.floor(total_steps * float(text[:-1]) / 100.0 + 0.5))
+        else:
+            warmup = int(text)
+        floor = float(kv.get("min", 0.0))
 
         def factor(step):
             if step < warmup:
@@ -111,7 +116,7 @@ def make_schedule(spec, opt, lr, total_steps):
             p = (step - warmup) / (total_steps - warmup)
             return (floor + (lr - floor) * (1 + math.cos(math.pi * p)) / 2) / lr
         return torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    raise SystemExit(f"unknown schedule {spec!r}; valid: constant, one-cycle[:pct=P,div=D,final-div=F], warmup-cosine:warmup=N[,min=X]")
+    raise SystemExit(f"unknown schedule {spec!r}; valid: constant, one-cycle[:pct=P,div=D,final-div=F], warmup-cosine:warmup=N|P%[,min=X]")
 
 
 def parse_augment(spec):

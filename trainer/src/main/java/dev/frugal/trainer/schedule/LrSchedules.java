@@ -12,7 +12,9 @@ import java.util.Set;
  * <ul>
  *   <li>{@code constant}</li>
  *   <li>{@code step:every=N[,gamma=G]} (gamma defaults to 0.1, as PyTorch's {@code StepLR})</li>
- *   <li>{@code warmup-cosine:warmup=N[,min=X]} (min defaults to 0)</li>
+ *   <li>{@code warmup-cosine:warmup=N[,min=X]} (min defaults to 0); the warmup is a number of
+ *       steps or a share of the planned steps, {@code warmup=2.5%}, so one spec fits runs of any
+ *       length (a training recipe's default must not fail a short {@code --steps} run)</li>
  *   <li>{@code one-cycle[:pct=P,div=D,final-div=F]} (PyTorch's defaults 0.3, 25, 1e4)</li>
  * </ul>
  *
@@ -24,7 +26,7 @@ public final class LrSchedules {
     public static final List<String> SYNTAX = List.of(
         "constant",
         "step:every=N[,gamma=G]",
-        "warmup-cosine:warmup=N[,min=X]",
+        "warmup-cosine:warmup=N|P%[,min=X]",
         "one-cycle[:pct=P,div=D,final-div=F]");
 
     private static final Map<String, Set<String>> KEYS = Map.of(
@@ -67,7 +69,7 @@ public final class LrSchedules {
             case "warmup-cosine" -> {
                 requireTotal(name, totalSteps);
                 yield new WarmupCosineSchedule(baseLr,
-                    longValue(name, options, "warmup", null), totalSteps, doubleValue(name, options, "min", 0.0));
+                    stepsOrShare(name, options, "warmup", totalSteps), totalSteps, doubleValue(name, options, "min", 0.0));
             }
             case "one-cycle" -> {
                 requireTotal(name, totalSteps);
@@ -107,6 +109,30 @@ public final class LrSchedules {
         String syntax = SYNTAX.stream().filter(s -> s.equals(name) || s.startsWith(name + ":")
             || s.startsWith(name + "[")).findFirst().orElse(name);
         return valid.isEmpty() ? name + " takes no keys" : "valid: " + syntax;
+    }
+
+    /**
+     * A required count of steps, written either as a whole number or as a percentage of
+     * {@code totalSteps} ({@code 2.5%}, in [0, 100)), which rounds to the nearest step and stays
+     * below {@code totalSteps}.
+     */
+    private static long stepsOrShare(String name, Map<String, String> options, String key, long totalSteps) {
+        String text = options.get(key);
+        if (text == null || !text.endsWith("%")) {
+            return longValue(name, options, key, null);
+        }
+        double percent;
+        try {
+            percent = Double.parseDouble(text.substring(0, text.length() - 1).strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                "schedule " + name + ": " + key + " must be a whole number of steps or a percentage such as 2.5%, got '" + text + "'");
+        }
+        if (!(percent >= 0 && percent < 100)) {
+            throw new IllegalArgumentException(
+                "schedule " + name + ": " + key + " as a percentage must be at least 0% and below 100%, got '" + text + "'");
+        }
+        return Math.min(totalSteps - 1, Math.round(totalSteps * percent / 100.0));
     }
 
     private static long longValue(String name, Map<String, String> options, String key, Long fallback) {

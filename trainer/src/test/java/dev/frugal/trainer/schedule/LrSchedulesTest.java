@@ -48,6 +48,20 @@ class LrSchedulesTest {
     }
 
     @Test
+    void warmupMayBeAShareOfThePlannedSteps() {
+        assertEquals("warmup-cosine(base=0.1, warmup=200, total=7500, min=0.0)",
+            LrSchedules.parse("warmup-cosine:warmup=2.67%", 0.1, 7500).describe());
+        // the same spec on a short run: rounded, and always below the total
+        assertEquals("warmup-cosine(base=0.1, warmup=2, total=80, min=0.0)",
+            LrSchedules.parse("warmup-cosine:warmup=2.67%", 0.1, 80).describe());
+        assertEquals("warmup-cosine(base=0.1, warmup=0, total=1, min=0.0)",
+            LrSchedules.parse("warmup-cosine:warmup=99%", 0.1, 1).describe());
+        assertTrue(error("warmup-cosine:warmup=100%", 10).contains("below 100%"));
+        assertTrue(error("warmup-cosine:warmup=-1%", 10).contains("at least 0%"));
+        assertTrue(error("warmup-cosine:warmup=a lot%", 10).contains("percentage such as 2.5%"));
+    }
+
+    @Test
     void malformedSpecsAreRejected() {
         assertTrue(error("step", 0).contains("missing required key 'every'"));
         assertTrue(error("warmup-cosine:min=0", 100).contains("missing required key 'warmup'"));
