@@ -80,7 +80,7 @@ public final class TrainCommand implements Callable<Integer> {
     Boolean nesterov;
     @Option(names = "--weight-decay", description = "Weight decay (default 0 for sgd, 0.01 for adamw, decoupled).")
     Double weightDecay;
-    @Option(names = "--schedule", description = "Learning-rate schedule: constant, step:every=N[,gamma=G], warmup-cosine:warmup=N|P%[,min=X] (warmup in steps or as a share of the run), one-cycle (default: the model's recipe, else constant).")
+    @Option(names = "--schedule", description = "Learning-rate schedule: constant, step:every=N[,gamma=G], warmup-cosine:warmup=N|P%%[,min=X] (warmup in steps or as a share of the run), one-cycle (default: the model's recipe, else constant).")
     String schedule;
     @Option(names = "--clip-norm", description = "Clip gradients to this global norm (default 0: off).")
     Double clipNorm;
