@@ -39,7 +39,7 @@ class ModelsCommandTest {
 
         assertEquals(0, r.code, r.err);
         String recipes = r.out.substring(r.out.indexOf("Training recipes"));
-        assertTrue(recipes.contains("  mlp: epochs=2 optimizer=sgd lr=0.05 momentum=0.9 schedule=one-cycle batch-size=128"), recipes);
+        assertTrue(recipes.contains("  mlp: epochs=2 optimizer=adamw lr=0.001 weight-decay=0.0 schedule=warmup-cosine:warmup=2.67% batch-size=16"), recipes);
         assertTrue(recipes.contains("  cnn-small: epochs=3 "), recipes);
         assertTrue(recipes.contains("  mobilenet-tiny: epochs=5 "), recipes);
         assertTrue(recipes.contains("  deep-mlp: none (the global defaults)"), recipes);
@@ -64,7 +64,7 @@ class ModelsCommandTest {
         assertEquals("hidden1", mlp.get("options").get(0).get("name").asText());
         assertEquals(256, mlp.get("options").get(0).get("default").intValue());
         assertTrue(models.get(2).get("parameters").longValue() <= 300_000, "mobilenet-tiny stays under 300K parameters");
-        assertEquals("{\"epochs\":2,\"optimizer\":\"sgd\",\"lr\":0.05,\"momentum\":0.9,\"schedule\":\"one-cycle\",\"batch-size\":128}",
+        assertEquals("{\"epochs\":2,\"optimizer\":\"adamw\",\"lr\":0.001,\"weight-decay\":0.0,\"schedule\":\"warmup-cosine:warmup=2.67%\",\"batch-size\":16}",
                 mlp.get("recipe").toString());
         assertEquals(5, models.get(2).get("recipe").get("epochs").intValue());
         assertEquals(0, models.get(3).get("recipe").size(), "deep-mlp trains with the global defaults");

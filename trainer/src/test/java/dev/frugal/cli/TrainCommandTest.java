@@ -227,23 +227,22 @@ class TrainCommandTest {
         assertEquals(0, r.code(), r.err());
         JsonNode cfg = json(run.resolve("config.json"));
         assertEquals(2, cfg.get("epochs").asInt());
-        assertEquals(128, cfg.get("batch-size").asInt());
-        assertEquals("sgd", cfg.get("optimizer").asText());
-        assertEquals(0.05, cfg.get("lr").asDouble());
-        assertEquals(0.9, cfg.get("momentum").asDouble());
-        assertEquals("one-cycle", cfg.get("schedule").asText());
-        assertEquals(0.0, cfg.get("weight-decay").asDouble(), "resolved, not null");
+        assertEquals(16, cfg.get("batch-size").asInt());
+        assertEquals("adamw", cfg.get("optimizer").asText());
+        assertEquals(0.001, cfg.get("lr").asDouble());
+        assertEquals("warmup-cosine:warmup=2.67%", cfg.get("schedule").asText());
+        assertEquals(0.0, cfg.get("weight-decay").asDouble(), "the recipe's, resolved");
         assertEquals("none", cfg.get("augment").asText());
         assertEquals(3, cfg.get("keep-checkpoints").asInt());
         assertEquals(TrainConfig.keys().size(), cfg.size(), "every key, fully resolved: " + cfg);
-        // 640 samples in batches of 128 with the last partial batch dropped: 5 steps an epoch, 10 in all,
-        // so one-cycle must reach its final rate (0.05 / 25 / 1e4) at step 10
+        // 640 samples in batches of 16: 40 steps an epoch, 80 in all, so the recipe's warmup of
+        // 2.67% is 2 steps and the cosine ends at step 80 (the recipe's 200 of 7,500 on the full set)
         JsonNode summary = json(run.resolve("summary.json"));
-        assertEquals(10, summary.get("steps").asLong());
+        assertEquals(80, summary.get("steps").asLong());
         List<JsonNode> metrics = metricsWithoutTiming(run);
         JsonNode lastStep = metrics.stream().filter(m -> m.get("type").asText().equals("step")).reduce((a, b) -> b).orElseThrow();
-        assertEquals(10, lastStep.get("step").asLong());
-        assertEquals(0.05 / 25 / 1e4, lastStep.get("lr").asDouble(), 1e-15);
+        assertEquals(80, lastStep.get("step").asLong());
+        assertEquals(new dev.frugal.trainer.schedule.WarmupCosineSchedule(0.001, 2, 80).lr(79), lastStep.get("lr").asDouble(), 1e-15);
     }
 
     @Test
@@ -257,9 +256,9 @@ class TrainCommandTest {
         assertEquals(1, cfg.get("epochs").asInt(), "the file beats the recipe's 2");
         assertEquals("step:every=2", cfg.get("schedule").asText(), "the flag beats the file and the recipe");
         assertEquals(0.01, cfg.get("lr").asDouble(), "an explicit --lr with the recipe's optimizer");
-        assertEquals("sgd", cfg.get("optimizer").asText());
-        assertEquals(0.9, cfg.get("momentum").asDouble());
-        assertEquals(128, cfg.get("batch-size").asInt(), "the recipe where nobody says otherwise");
+        assertEquals("adamw", cfg.get("optimizer").asText());
+        assertEquals(0.0, cfg.get("weight-decay").asDouble());
+        assertEquals(16, cfg.get("batch-size").asInt(), "the recipe where nobody says otherwise");
         assertEquals(3, json(run.resolve("summary.json")).get("steps").asInt());
     }
 

@@ -32,7 +32,7 @@ class ModelRecipesTest {
     @Test
     void theTableHoldsTheAgreedRecipes() {
         assertEquals(Map.of("epochs", 2, "optimizer", "adamw", "lr", 0.001, "weight-decay", 0.0,
-                        "schedule", "warmup-cosine:warmup=200", "batch-size", 16),
+                        "schedule", "warmup-cosine:warmup=2.67%", "batch-size", 16),
                 ModelRecipes.forModel("mlp"));
         assertEquals(3, ModelRecipes.forModel("cnn-small").get("epochs"));
         assertEquals(5, ModelRecipes.forModel("mobilenet-tiny").get("epochs"));
@@ -46,7 +46,7 @@ class ModelRecipesTest {
         TrainConfig c = TrainConfig.layered(NONE, Map.of("model", "mlp"));
         assertEquals(2, c.epochs());
         assertEquals("adamw", c.optimizer());
-        assertEquals("warmup-cosine:warmup=200", c.schedule());
+        assertEquals("warmup-cosine:warmup=2.67%", c.schedule());
         assertEquals(0.001, c.effectiveLr());
         assertEquals(0.0, c.effectiveWeightDecay());
         assertEquals(16, c.batchSize());
@@ -80,7 +80,7 @@ class ModelRecipesTest {
         TrainConfig c = TrainConfig.layered(Map.of("model", "mlp", "epochs", 4, "batch-size", 32), Map.of("batch-size", 16));
         assertEquals(4, c.epochs(), "file over recipe");
         assertEquals(16, c.batchSize(), "flag over file");
-        assertEquals("warmup-cosine:warmup=200", c.schedule(), "recipe where neither says");
+        assertEquals("warmup-cosine:warmup=2.67%", c.schedule(), "recipe where neither says");
         TrainConfig fileModel = TrainConfig.layered(Map.of("model", "mobilenet-tiny"), NONE);
         assertEquals(5, fileModel.epochs(), "the model named in the file picks the recipe");
     }
@@ -121,7 +121,7 @@ class ModelRecipesTest {
 
     @Test
     void describeShowsTheRecipeOnOneLine() {
-        assertEquals("epochs=2 optimizer=adamw lr=0.001 weight-decay=0.0 schedule=warmup-cosine:warmup=200 batch-size=16",
+        assertEquals("epochs=2 optimizer=adamw lr=0.001 weight-decay=0.0 schedule=warmup-cosine:warmup=2.67% batch-size=16",
                 ModelRecipes.describe(ModelRecipes.forModel("mlp")));
         assertEquals("none (the global defaults)", ModelRecipes.describe(NONE));
     }
