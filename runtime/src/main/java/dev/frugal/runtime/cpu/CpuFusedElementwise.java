@@ -128,9 +128,13 @@ final class CpuFusedElementwise {
         int grain = Math.max(1, GRAIN / Math.max(1, perTile));
         boolean[] boolInput = new boolean[nIn];
         long[] innerStride = new long[nIn];
+        // Single-element inputs (learning rates, optimizer constants, scalars) are the same in
+        // every tile: their registers are filled once per task instead of once per tile.
+        boolean[] scalar = new boolean[nIn];
         for (int j = 0; j < nIn; j++) {
             boolInput[j] = inputs.get(j).dtype() == DType.BOOL;
             innerStride[j] = layout.innerStride(j + 1);
+            scalar[j] = inputs.get(j).shape().numel() == 1;
         }
         int[] inSlots = inputSlots.clone();
         int[] outSlots = outputSlots.clone();
@@ -150,6 +154,11 @@ final class CpuFusedElementwise {
                 CpuParallel.parallelFor(0, tiles, grain, (from, to) -> {
                     float[][] r = new float[registerCount][TILE];
                     long[] off = new long[ops];
+                    for (int j = 0; j < nIn; j++) {
+                        if (scalar[j]) {
+                            load(in[j], 0, 0, boolInput[j], r[j], TILE);
+                        }
+                    }
                     long currentRow = -1;
                     for (int t = from; t < to; t++) {
                         int row = t / rowTiles;
@@ -160,7 +169,9 @@ final class CpuFusedElementwise {
                             currentRow = row;
                         }
                         for (int j = 0; j < nIn; j++) {
-                            load(in[j], off[j + 1] + start * innerStride[j], innerStride[j], boolInput[j], r[j], len);
+                            if (!scalar[j]) {
+                                load(in[j], off[j + 1] + start * innerStride[j], innerStride[j], boolInput[j], r[j], len);
+                            }
                         }
                         for (Instruction instruction : program) {
                             execute(instruction, r, len);

@@ -58,6 +58,14 @@ public final class Gemm {
         final MemorySegment aPack = Arena.ofAuto().allocate((long) MC * KC * Float.BYTES, 64);
         final MemorySegment bPack = Arena.ofAuto().allocate((long) KC * NC * Float.BYTES, 64);
         final MemorySegment tile = Arena.ofAuto().allocate((long) MR * NR * Float.BYTES, 64);
+        /**
+         * Staging for packing a transposed B sliver: its NR source rows are copied in whole
+         * (contiguous in depth), transposed here by plain array loops, and copied out whole.
+         * Element-by-element segment reads and writes, with a bounds check each, cost several
+         * times more.
+         */
+        final float[] rows = new float[NR * KC];
+        final float[] sliver = new float[KC * NR];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -163,7 +171,7 @@ public final class Gemm {
                 int kc = Math.min(KC, k - pc);
                 // Later depth blocks add onto what the first one wrote.
                 boolean add = accumulate || pc > 0;
-                packB(b, bBase, ldb, transB, pc, kc, jc, nc, bPack);
+                packB(b, bBase, ldb, transB, pc, kc, jc, nc, bPack, s);
                 for (int ic = mStart; ic < mEnd; ic += MC) {
                     int mc = Math.min(MC, mEnd - ic);
                     packA(a, aBase, lda, transA, ic, mc, pc, kc, aPack);
@@ -231,7 +239,7 @@ public final class Gemm {
      * past the matrix are zero).
      */
     private static void packB(MemorySegment b, long bBase, long ldb, boolean transB,
-                              int pc, int kc, int jc, int nc, MemorySegment bPack) {
+                              int pc, int kc, int jc, int nc, MemorySegment bPack, Scratch scratch) {
         for (int jr = 0; jr < nc; jr += NR) {
             int cols = Math.min(NR, nc - jr);
             long dst = (long) jr * kc;
@@ -257,6 +265,20 @@ public final class Gemm {
                         }
                     }
                 }
+            } else if (cols == NR) {
+                // op(B)(p, j) = b[j*ldb + p]: each column of op(B) is contiguous in p.
+                float[] staged = scratch.rows;
+                float[] packed = scratch.sliver;
+                for (int jj = 0; jj < NR; jj++) {
+                    MemorySegment.copy(b, F32, (bBase + (long) (jc + jr + jj) * ldb + pc) * Float.BYTES, staged, jj * kc, kc);
+                }
+                for (int jj = 0; jj < NR; jj++) {
+                    int from = jj * kc;
+                    for (int p = 0; p < kc; p++) {
+                        packed[p * NR + jj] = staged[from + p];
+                    }
+                }
+                MemorySegment.copy(packed, 0, bPack, F32, dst * Float.BYTES, kc * NR);
             } else {
                 // op(B)(p, j) = b[j*ldb + p]: each column of op(B) is contiguous in p.
                 for (int jj = 0; jj < cols; jj++) {
