@@ -7,6 +7,7 @@ import dev.frugal.runtime.graph.Value;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +82,7 @@ public final class ElementwiseFusion {
                 membersOf.put(n, new ArrayList<>(List.of(n)));
             }
         }
-        Map<Node, FusedGroup> groups = new java.util.LinkedHashMap<>();
+        Map<Node, FusedGroup> groups = new LinkedHashMap<>();
         for (Node n : live) {
             List<Node> members = membersOf.get(n);
             if (members == null || members.size() < 2) {

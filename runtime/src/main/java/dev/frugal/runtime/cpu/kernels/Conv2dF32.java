@@ -505,11 +505,26 @@ public final class Conv2dF32 implements AutoCloseable {
     }
 
     /** Copies plane {@code src[srcPlane..]} ({@code rows x cols}) into the padded plane at {@code (rowOff, colOff)}, base {@code base}. */
-    private static void toPadded(MemorySegment src, long srcPlane, int rows, int cols,
-                                 MemorySegment dst, long base, int rowOff, int colOff, int width) {
+    static void toPadded(MemorySegment src, long srcPlane, int rows, int cols,
+                         MemorySegment dst, long base, int rowOff, int colOff, int width) {
         for (int y = 0; y < rows; y++) {
             copy(src, srcPlane + (long) y * cols, dst, base + (long) (y + rowOff) * width + colOff, cols);
         }
+    }
+
+    /**
+     * The inverse of {@link #toPadded} for an input gradient: copies {@code rows x cols} values,
+     * row {@code y} read at {@code base + y * width} of {@code src}, into the {@code h x w} plane
+     * {@code dst[dstPlane..]}, and zeroes the rest of that plane (inputs past the last window get
+     * no gradient).
+     */
+    static void fromPadded(MemorySegment src, long base, int width, int rows, int cols,
+                           MemorySegment dst, long dstPlane, int h, int w) {
+        for (int y = 0; y < rows; y++) {
+            copy(src, base + (long) y * width, dst, dstPlane + (long) y * w, cols);
+            fill(dst, dstPlane + (long) y * w + cols, w - cols, 0f);
+        }
+        fill(dst, dstPlane + (long) rows * w, (long) (h - rows) * w, 0f);
     }
 
     private void depthwiseForward(MemorySegment x, MemorySegment weight, MemorySegment y) {
@@ -577,15 +592,8 @@ public final class Conv2dF32 implements AutoCloseable {
                         }
                     }
                 }
-                long dxPlane = (long) plane * h * w;
-                int rows = Math.min(h, hp - padH);
-                int cols = Math.min(w, wp - padW);
-                for (int iy = 0; iy < rows; iy++) {
-                    copy(dxp, (long) (iy + padH) * wp + padW, dx, dxPlane + (long) iy * w, cols);
-                    fill(dx, dxPlane + (long) iy * w + cols, w - cols, 0f);
-                }
-                // Input rows/columns past the last window get no gradient.
-                fill(dx, dxPlane + (long) rows * w, (long) (h - rows) * w, 0f);
+                fromPadded(dxp, (long) padH * wp + padW, wp, Math.min(h, hp - padH), Math.min(w, wp - padW),
+                        dx, (long) plane * h * w, h, w);
             }
         });
     }

@@ -131,15 +131,12 @@ final class DirectConvF32 implements AutoCloseable {
             MemorySegment xp = ins[p];
             MemorySegment ob = outs[p];
             for (int ci = 0; ci < c; ci++) {
-                long src = ((long) img * c + ci) * h * w;
-                long dst = ci * plane;
-                for (int y0 = 0; y0 < Math.min(h, hp - padH); y0++) {
-                    Conv2dF32.copy(x, src + (long) y0 * w, xp, dst + (long) (y0 + padH) * wp + padW, Math.min(w, wp - padW));
-                }
+                Conv2dF32.toPadded(x, ((long) img * c + ci) * h * w, Math.min(h, hp - padH), Math.min(w, wp - padW),
+                        xp, ci * plane, padH, padW, wp);
             }
             for (int g = 0; g < groups; g++) {
                 for (int kb = 0; kb < blocks; kb++) {
-                    block8(xp, (long) g * cg * plane, cg, wt, (g * blocks + kb) * cg * taps * MB, ob, 0, span);
+                    block8(xp, (long) g * cg * plane, cg, wt, (g * blocks + kb) * cg * taps * MB, ob, span);
                     int channels = Math.min(MB, kg - kb * MB);
                     for (int j = 0; j < channels; j++) {
                         long yPlane = ((long) img * k + (long) g * kg + (long) kb * MB + j) * oh * ow;
@@ -164,24 +161,15 @@ final class DirectConvF32 implements AutoCloseable {
             // dy on width wp at flat offset maxShift (zeros before it and in the junk columns):
             // padded input position j then receives Σ_t w_(taps-1-t) * dyp[j + shift_t].
             for (int ko = 0; ko < k; ko++) {
-                long src = ((long) img * k + ko) * oh * ow;
-                long dst = ko * plane + maxShift;
-                for (int oy = 0; oy < oh; oy++) {
-                    Conv2dF32.copy(dy, src + (long) oy * ow, dyp, dst + (long) oy * wp, ow);
-                }
+                Conv2dF32.toPadded(dy, ((long) img * k + ko) * oh * ow, oh, ow, dyp, ko * plane + maxShift, 0, 0, wp);
             }
             for (int g = 0; g < groups; g++) {
                 for (int cb = 0; cb < blocks; cb++) {
-                    block8(dyp, (long) g * kg * plane + gradFrom, kg, wt, (g * blocks + cb) * kg * taps * MB, ob, 0, gradSpan);
+                    block8(dyp, (long) g * kg * plane + gradFrom, kg, wt, (g * blocks + cb) * kg * taps * MB, ob, gradSpan);
                     int channels = Math.min(MB, cg - cb * MB);
                     for (int j = 0; j < channels; j++) {
                         long dxPlane = ((long) img * c + (long) g * cg + (long) cb * MB + j) * h * w;
-                        for (int iy = 0; iy < gradRows; iy++) {
-                            Conv2dF32.copy(ob, j * rowStride + (long) iy * wp + padW, dx, dxPlane + (long) iy * w, gradCols);
-                            Conv2dF32.fill(dx, dxPlane + (long) iy * w + gradCols, w - gradCols, 0f);
-                        }
-                        // Input rows past the last window get no gradient.
-                        Conv2dF32.fill(dx, dxPlane + (long) gradRows * w, (long) (h - gradRows) * w, 0f);
+                        Conv2dF32.fromPadded(ob, j * rowStride + padW, wp, gradRows, gradCols, dx, dxPlane, h, w);
                     }
                 }
             }
@@ -194,7 +182,7 @@ final class DirectConvF32 implements AutoCloseable {
      * {@code out[j*rowStride + i] = Σ_q Σ_t wt[wBase + (q*taps + t)*8 + j] * in[inBase + q*plane + i + shift_t]}.
      * The sixteen accumulators are locals so C2 keeps them in registers.
      */
-    private void block8(MemorySegment in, long inBase, int inChannels, float[] wt, int wBase, MemorySegment out, long outBase, long len) {
+    private void block8(MemorySegment in, long inBase, int inChannels, float[] wt, int wBase, MemorySegment out, long len) {
         final long vb = (long) VL * Float.BYTES;
         final long[] shifts = tapShift;
         final int nTaps = taps;
@@ -235,7 +223,7 @@ final class DirectConvF32 implements AutoCloseable {
                     wi += MB;
                 }
             }
-            long o = (outBase + i) * Float.BYTES;
+            long o = i * Float.BYTES;
             long rowBytes = rowStride * Float.BYTES;
             a0.intoMemorySegment(out, o, NATIVE);
             b0.intoMemorySegment(out, o + vb, NATIVE);
