@@ -73,10 +73,7 @@ final class BufferPlan {
     static BufferPlan plan(List<Node> live, List<Value> pinned, Map<Node, FusedGroup> fused) {
         BufferPlan plan = new BufferPlan();
         // A group runs where its last member stands; its other members have no place of their own.
-        Set<Node> absorbed = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (FusedGroup g : fused.values()) {
-            absorbed.addAll(g.members().subList(0, g.members().size() - 1));
-        }
+        Set<Node> absorbed = ElementwiseFusion.nonLastMembers(fused);
         // Assignments read their values after every kernel (the executor runs them last), which
         // is also where a value a fused group stores for an assignment traced earlier exists.
         List<Node> scheduled = new ArrayList<>();

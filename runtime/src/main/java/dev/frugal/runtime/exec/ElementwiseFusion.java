@@ -108,6 +108,15 @@ public final class ElementwiseFusion {
         return groups;
     }
 
+    /** Every member of {@code groups} except each group's last: the nodes that run inside another node's kernel. */
+    static Set<Node> nonLastMembers(Map<Node, FusedGroup> groups) {
+        Set<Node> members = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (FusedGroup g : groups.values()) {
+            members.addAll(g.members().subList(0, g.members().size() - 1));
+        }
+        return members;
+    }
+
     private static boolean allIn(List<Node> readers, Node root, Map<Node, Node> rootOf) {
         for (Node u : readers) {
             if (rootOf.get(u) != root) {

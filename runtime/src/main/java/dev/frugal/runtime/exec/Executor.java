@@ -124,10 +124,7 @@ public final class Executor {
         Map<Node, FusedGroup> fused = fuse
                 ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse)
                 : Map.of();
-        Set<Node> absorbed = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (FusedGroup g : fused.values()) {
-            absorbed.addAll(g.members().subList(0, g.members().size() - 1));
-        }
+        Set<Node> absorbed = ElementwiseFusion.nonLastMembers(fused);
         BufferPlan plan = BufferPlan.plan(live, pinned, fused);
 
         List<Program.Step> steps = new ArrayList<>();
@@ -141,14 +138,8 @@ public final class Executor {
                 }
                 FusedGroup group = fused.get(n);
                 if (group != null) {
-                    int[] in = new int[group.inputs().size()];
-                    for (int i = 0; i < in.length; i++) {
-                        in[i] = plan.slotOf.get(group.inputs().get(i));
-                    }
-                    int[] out = new int[group.outputs().size()];
-                    for (int i = 0; i < out.length; i++) {
-                        out[i] = plan.slotOf.get(group.outputs().get(i));
-                    }
+                    int[] in = slotsOf(plan, group.inputs());
+                    int[] out = slotsOf(plan, group.outputs());
                     steps.add(new Program.Step(backend.prepareFused(group, in, out), n, group, in, out));
                     continue;
                 }
@@ -165,10 +156,7 @@ public final class Executor {
                         // a reshape shares its input's buffer; assignments run after every read, below
                     }
                     default -> {
-                        int[] in = new int[n.inputs().size()];
-                        for (int i = 0; i < in.length; i++) {
-                            in[i] = plan.slotOf.get(n.input(i));
-                        }
+                        int[] in = slotsOf(plan, n.inputs());
                         int out = plan.slotOf.get(n.output());
                         steps.add(new Program.Step(backend.prepare(n, in, out, checkNonFinite), n, null, in, new int[] {out}));
                     }
@@ -217,6 +205,14 @@ public final class Executor {
             }
             throw e;
         }
+    }
+
+    private static int[] slotsOf(BufferPlan plan, List<Value> values) {
+        int[] slots = new int[values.size()];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = plan.slotOf.get(values.get(i));
+        }
+        return slots;
     }
 
     private static Set<Value> identitySet(List<Value> values) {
