@@ -10,12 +10,18 @@ import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.Kernel;
 import dev.frugal.runtime.graph.Node;
 
-import java.lang.foreign.Arena;
+import dev.frugal.memory.Allocation;
+import dev.frugal.memory.AllocatorConfig;
+import dev.frugal.memory.CachingAllocator;
+import dev.frugal.memory.HostRawAllocator;
+
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
 /**
- * The CPU backend: buffers are off-heap segments from shared arenas (so the kernel thread pool
- * can read them), and kernels are Java loops, multi-threaded with
+ * The CPU backend: buffers are off-heap segments from the memory manager's
+ * {@link CachingAllocator} over host memory (shared segments, so the kernel thread pool can read
+ * them; its statistics are this backend's memory statistics), and kernels are Java loops, multi-threaded with
  * {@link dev.frugal.runtime.cpu.kernels.CpuParallel} and vectorised with the Vector API where it
  * pays. It runs every {@link dev.frugal.runtime.graph.Op}: F64 everywhere (the reference for
  * finite-difference checks), F32 with fast paths, F16/BF16 computed in float32 and rounded to
@@ -23,11 +29,32 @@ import java.lang.foreign.MemorySegment;
  * types where the op is meaningful for them.
  */
 public final class CpuBackend implements Backend {
-    /** Buffers are 64-byte aligned: a cache line, and the widest vector register. */
-    private static final long ALIGNMENT = 64;
+    /**
+     * The allocator of backends made without one: one per process, as a device has one memory,
+     * so memory a closed program gave back serves the next program.
+     */
+    private static final CachingAllocator SHARED_HOST_MEMORY = new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults());
 
-    /** A CPU backend; it holds no resources of its own. */
+    private final CachingAllocator memory;
+
+    /** A CPU backend over the process's shared host memory manager. */
     public CpuBackend() {
+        this(SHARED_HOST_MEMORY);
+    }
+
+    /**
+     * A CPU backend whose buffers come from {@code memory}, e.g. an allocator of its own with a
+     * memory limit (a training budget) and statistics that count only this backend's programs.
+     *
+     * @param memory a caching allocator over host-accessible memory; the caller closes it
+     */
+    public CpuBackend(CachingAllocator memory) {
+        this.memory = Objects.requireNonNull(memory, "memory");
+    }
+
+    @Override
+    public CachingAllocator memory() {
+        return memory;
     }
 
     @Override
@@ -40,17 +67,28 @@ public final class CpuBackend implements Backend {
         return "cpu";
     }
 
+    /**
+     * {@inheritDoc} The memory is zeroed (the allocator's blocks are 512-byte aligned, more than a
+     * cache line or a vector register needs), so a buffer never shows another program's data.
+     */
     @Override
-    public Buffer allocate(long bytes) {
-        Arena arena = Arena.ofShared();
-        return new CpuBuffer(arena.allocate(Math.max(1, bytes), ALIGNMENT), arena);
+    public Buffer allocate(long bytes, String tag) {
+        Allocation a = memory.allocate(Math.max(1, bytes), tag);
+        MemorySegment s = a.segment().asSlice(0, Math.max(1, bytes));
+        s.fill((byte) 0);
+        return new CpuBuffer(s, a);
+    }
+
+    @Override
+    public Buffer slice(Buffer buffer, long offset, long bytes) {
+        return new CpuBuffer(((CpuBuffer) buffer).segment().asSlice(offset, bytes), null);
     }
 
     @Override
     public void free(Buffer buffer) {
-        Arena arena = ((CpuBuffer) buffer).arena();
-        if (arena != null) {
-            arena.close();
+        Allocation owner = ((CpuBuffer) buffer).owner();
+        if (owner != null) {
+            owner.close();
         }
     }
 

@@ -1,18 +1,19 @@
 package dev.frugal.runtime.cpu;
 
+import dev.frugal.memory.Allocation;
 import dev.frugal.runtime.exec.Buffer;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A CPU buffer: an off-heap segment, owned (with the arena that frees it) or wrapping a caller's
- * tensor ({@code arena == null}).
+ * A CPU buffer: an off-heap segment, either owning the memory manager's {@link Allocation} it
+ * lies in or a view (a caller's tensor, or a planned region of a program's arena) with
+ * {@code owner == null}.
  *
  * @param segment the memory, exactly the buffer's bytes
- * @param arena   the shared arena that owns the memory, or null for a wrapped tensor
+ * @param owner   the allocation freed with the buffer, or null for a view
  */
-public record CpuBuffer(MemorySegment segment, Arena arena) implements Buffer {
+public record CpuBuffer(MemorySegment segment, Allocation owner) implements Buffer {
     @Override
     public long byteSize() {
         return segment.byteSize();

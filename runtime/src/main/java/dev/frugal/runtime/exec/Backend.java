@@ -1,5 +1,6 @@
 package dev.frugal.runtime.exec;
 
+import dev.frugal.memory.CachingAllocator;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Device;
 import dev.frugal.runtime.Shape;
@@ -22,10 +23,25 @@ public interface Backend {
     /** A short name for listings and errors, e.g. {@code cpu}. */
     String name();
 
-    /** Allocates a buffer of at least {@code bytes} bytes (at least 1). Called at compile time only. */
-    Buffer allocate(long bytes);
+    /**
+     * The memory manager every buffer and kernel workspace of this backend comes from: its
+     * statistics are the device's memory statistics, and its limit is the device's budget.
+     */
+    CachingAllocator memory();
 
-    /** Frees a buffer this backend allocated. */
+    /**
+     * Allocates a buffer of at least {@code bytes} bytes (at least 1) from {@link #memory()},
+     * zeroed. Called at compile time only.
+     *
+     * @param tag what the memory holds, for the memory manager's reports (e.g. {@code activations})
+     * @throws dev.frugal.memory.FrugalOutOfMemoryException when the memory manager cannot serve it
+     */
+    Buffer allocate(long bytes, String tag);
+
+    /** A view of {@code bytes} bytes of {@code buffer} from {@code offset}: a planned region of an arena. */
+    Buffer slice(Buffer buffer, long offset, long bytes);
+
+    /** Frees a buffer this backend allocated (a view frees nothing). */
     void free(Buffer buffer);
 
     /**

@@ -10,6 +10,14 @@ public interface Kernel extends AutoCloseable {
     /** Runs the call over the program's buffer table ({@code slots[i]} is slot i's buffer). */
     void run(Buffer[] slots);
 
+    /**
+     * Bytes of workspace (scratch) memory this kernel holds from its backend's memory manager,
+     * allocated at prepare time and kept until {@link #close()}; the memory plan counts them.
+     */
+    default long workspaceBytes() {
+        return 0;
+    }
+
     /** Frees scratch memory the kernel allocated at prepare time; the default has none. */
     @Override
     default void close() {

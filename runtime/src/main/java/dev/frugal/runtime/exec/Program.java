@@ -60,7 +60,7 @@ public final class Program implements AutoCloseable {
         try {
             for (int i = 0; i < buffers.length; i++) {
                 if (plan.slots.get(i).kind() != BufferPlan.SlotKind.BOUND) {
-                    buffers[i] = backend.allocate(Math.max(1, plan.slots.get(i).bytes()));
+                    buffers[i] = backend.allocate(Math.max(1, plan.slots.get(i).bytes()), plan.slots.get(i).kind().name().toLowerCase(java.util.Locale.ROOT));
                 }
             }
         } catch (RuntimeException | OutOfMemoryError e) {
