@@ -9,13 +9,17 @@ import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
 
+import dev.frugal.memory.CachingAllocator;
+
 import java.lang.foreign.MemorySegment;
+import java.util.EnumSet;
 
 /**
  * CONV2D and its two gradients (NCHW, weight [cOut, cIn/groups, kh, kw], stride, padding,
  * dilation, groups). F32 runs on {@link Conv2dF32} (im2col + {@code Gemm}, or a direct
- * vectorised kernel for depthwise convolutions), with its scratch allocated once per prepared
- * kernel. The other floating types (F64 for finite-difference checks, F16/BF16) use direct loops,
+ * vectorised kernel for depthwise convolutions), with the scratch of the node's direction
+ * allocated at prepare time as the kernel's {@link CpuWorkspace} from the backend's memory
+ * manager, and freed when the kernel closes. The other floating types (F64 for finite-difference checks, F16/BF16) use direct loops,
  * parallel over the output's outer axes, accumulating in double and rounding once on store.
  */
 final class CpuConvolution {
@@ -33,7 +37,7 @@ final class CpuConvolution {
         }
     }
 
-    static Kernel prepare(Node node, int[] in, int out) {
+    static Kernel prepare(Node node, int[] in, int out, CachingAllocator memory) {
         OpAttrs.Conv2d p = node.attrs(OpAttrs.Conv2d.class);
         DType t = node.output().dtype();
         int[] xs;
@@ -60,8 +64,21 @@ final class CpuConvolution {
         Geometry g = new Geometry(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], ys[2], ys[3], p);
         Op op = node.op();
         if (t == DType.F32) {
-            Conv2dF32 conv = new Conv2dF32(g.n(), g.c(), g.h(), g.w(), g.k(), g.r(), g.s(), g.oh(), g.ow(),
-                    p.strideH(), p.strideW(), p.padH(), p.padW(), p.dilationH(), p.dilationW(), p.groups());
+            Conv2dF32.Direction direction = switch (op) {
+                case CONV2D -> Conv2dF32.Direction.FORWARD;
+                case CONV2D_GRAD_INPUT -> Conv2dF32.Direction.GRAD_INPUT;
+                default -> Conv2dF32.Direction.GRAD_WEIGHT;
+            };
+            CpuWorkspace workspace = new CpuWorkspace(memory);
+            Conv2dF32 conv;
+            try {
+                conv = new Conv2dF32(g.n(), g.c(), g.h(), g.w(), g.k(), g.r(), g.s(), g.oh(), g.ow(),
+                        p.strideH(), p.strideW(), p.padH(), p.padW(), p.dilationH(), p.dilationW(), p.groups(),
+                        EnumSet.of(direction), workspace::allocate);
+            } catch (RuntimeException | Error e) {
+                workspace.close();
+                throw e;
+            }
             return new Kernel() {
                 @Override
                 public void run(Buffer[] slots) {
@@ -76,8 +93,13 @@ final class CpuConvolution {
                 }
 
                 @Override
+                public long workspaceBytes() {
+                    return workspace.bytes();
+                }
+
+                @Override
                 public void close() {
-                    conv.close();
+                    workspace.close();
                 }
             };
         }

@@ -8,7 +8,8 @@ import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
 
-import java.lang.foreign.Arena;
+import dev.frugal.memory.CachingAllocator;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -22,13 +23,14 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Scatter-add splits the work by (p, block of q), never by i, so no two threads add into the
  * same element and the summation order is fixed. F16/BF16 sums accumulate in a float32 scratch
- * buffer and round once at the end.
+ * buffer (the kernel's {@link CpuWorkspace}, allocated at prepare time from the backend's memory
+ * manager) and round once at the end.
  */
 final class CpuIndex {
     private CpuIndex() {
     }
 
-    static Kernel prepare(Node node, int[] in, int out) {
+    static Kernel prepare(Node node, int[] in, int out, CachingAllocator memory) {
         int axis = node.attrs(OpAttrs.Axis.class).axis();
         boolean gather = node.op() == Op.GATHER;
         int[] xd = (gather ? node.input(0).shape() : node.output().shape()).dims();
@@ -49,8 +51,8 @@ final class CpuIndex {
         Op op = node.op();
         long outNumel = node.output().shape().numel();
         boolean half = !gather && (t == DType.F16 || t == DType.BF16);
-        Arena scratch = half ? Arena.ofShared() : null;
-        MemorySegment acc32 = half ? scratch.allocate(Math.max(4, outNumel * 4), 64) : null;
+        CpuWorkspace scratch = half ? new CpuWorkspace(memory) : null;
+        MemorySegment acc32 = half ? scratch.allocate(Math.max(4, outNumel * 4)) : null;
         final long fPre = pre;
         final long fPost = post;
         return new Kernel() {
@@ -99,6 +101,11 @@ final class CpuIndex {
                 if (half) {
                     CpuMatmul.narrow(t, acc32, dst, outNumel);
                 }
+            }
+
+            @Override
+            public long workspaceBytes() {
+                return scratch == null ? 0 : scratch.bytes();
             }
 
             @Override

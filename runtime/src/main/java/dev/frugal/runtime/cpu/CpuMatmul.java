@@ -10,7 +10,8 @@ import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.numeric.BFloat16;
 import dev.frugal.runtime.numeric.Float16;
 
-import java.lang.foreign.Arena;
+import dev.frugal.memory.CachingAllocator;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -20,14 +21,15 @@ import java.util.Arrays;
  * {@link Gemm}. When each operand's batch is either the full output batch or a single matrix,
  * the whole product is one batched GEMM call (batch stride 0 broadcasts); other broadcast
  * patterns call GEMM once per output matrix. F16/BF16 operands are widened into float32 scratch
- * buffers (allocated at prepare time), multiplied with float32 accumulation and rounded once on
+ * buffers (the kernel's {@link CpuWorkspace}, allocated at prepare time from the backend's memory
+ * manager and freed when the kernel closes), multiplied with float32 accumulation and rounded once on
  * store, as tensor cores do.
  */
 final class CpuMatmul {
     private CpuMatmul() {
     }
 
-    static Kernel prepare(Node node, int[] in, int out) {
+    static Kernel prepare(Node node, int[] in, int out, CachingAllocator memory) {
         OpAttrs.Matmul attrs = node.attrs(OpAttrs.Matmul.class);
         boolean ta = attrs.transA();
         boolean tb = attrs.transB();
@@ -63,13 +65,14 @@ final class CpuMatmul {
         }
         int bc = (int) batchCount;
         boolean half = t == DType.F16 || t == DType.BF16;
-        Arena scratch = half ? Arena.ofShared() : null;
         long aNum = node.input(0).shape().numel();
         long bNum = node.input(1).shape().numel();
         long cNum = node.output().shape().numel();
-        MemorySegment a32 = half ? scratch.allocate(Math.max(4, aNum * 4), 64) : null;
-        MemorySegment b32 = half ? scratch.allocate(Math.max(4, bNum * 4), 64) : null;
-        MemorySegment c32 = half ? scratch.allocate(Math.max(4, cNum * 4), 64) : null;
+        CpuWorkspace scratch = half ? new CpuWorkspace(memory) : null;
+        MemorySegment[] wide = half ? float32Scratch(scratch, aNum, bNum, cNum) : null;
+        MemorySegment a32 = half ? wide[0] : null;
+        MemorySegment b32 = half ? wide[1] : null;
+        MemorySegment c32 = half ? wide[2] : null;
         return new Kernel() {
             @Override
             public void run(Buffer[] slots) {
@@ -114,12 +117,31 @@ final class CpuMatmul {
             }
 
             @Override
+            public long workspaceBytes() {
+                return scratch == null ? 0 : scratch.bytes();
+            }
+
+            @Override
             public void close() {
                 if (scratch != null) {
                     scratch.close();
                 }
             }
         };
+    }
+
+    /** The float32 copies of a, b and c for a half-precision product, from {@code scratch} (closed if one fails). */
+    private static MemorySegment[] float32Scratch(CpuWorkspace scratch, long aNum, long bNum, long cNum) {
+        try {
+            return new MemorySegment[] {
+                scratch.allocate(Math.max(4, aNum * 4)),
+                scratch.allocate(Math.max(4, bNum * 4)),
+                scratch.allocate(Math.max(4, cNum * 4))
+            };
+        } catch (RuntimeException | Error e) {
+            scratch.close();
+            throw e;
+        }
     }
 
     private static long[] batchStrides(int[] own, int[] batch, long matrix) {

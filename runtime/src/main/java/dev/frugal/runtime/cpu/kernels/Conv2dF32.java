@@ -1,9 +1,12 @@
 package dev.frugal.runtime.cpu.kernels;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.LongFunction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -27,11 +30,23 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Work is split over images (or channels, for the depthwise path) into one part per thread,
  * and the GEMMs inside a part run inline on that thread; when there are fewer images than
  * threads, images run one after another and each GEMM splits itself. Scratch buffers (column
- * matrices, padded planes, per-part weight-gradient partials) are off-heap, allocated on first use
- * and reused by every later call; {@link #close} frees them. An instance is not thread-safe: one
- * call at a time.
+ * matrices, padded planes, per-part weight-gradient partials) are off-heap, drawn at construction
+ * from the caller's scratch source for the {@linkplain Direction directions} the instance is made
+ * for (so a call never allocates; {@link #scratchBytes} says how much) and reused by every call;
+ * the caller owns that memory and frees it after the instance's last use. An instance is not
+ * thread-safe: one call at a time.
  */
-public final class Conv2dF32 implements AutoCloseable {
+public final class Conv2dF32 {
+
+    /** The computations an instance can run; scratch is allocated for the ones it is made for. */
+    public enum Direction {
+        /** {@link #forward}. */
+        FORWARD,
+        /** {@link #gradInput}. */
+        GRAD_INPUT,
+        /** {@link #gradWeight}. */
+        GRAD_WEIGHT
+    }
 
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final int VL = FS.length();
@@ -81,25 +96,34 @@ public final class Conv2dF32 implements AutoCloseable {
     /** Stride 1, several input channels per group, a real window: convolved from padded planes. */
     private final DirectConvF32 direct;
 
-    private final Arena arena = Arena.ofShared();
-    private MemorySegment[] colScratch;
-    private MemorySegment[] dwPartials;
-    private MemorySegment[] xPadded;
-    private MemorySegment[] dyPadded;
-    private MemorySegment[] outPadded;
+    /** The directions scratch was allocated for. */
+    private final Set<Direction> directions;
+    /** Bytes drawn from the scratch source at construction. */
+    private long scratchBytes;
+    private final MemorySegment[] colScratch;
+    private final MemorySegment[] dwPartials;
+    private final MemorySegment[] xPadded;
+    private final MemorySegment[] dyPadded;
+    private final MemorySegment[] outPadded;
     /** Every input plane of the batch, padded, when several output channels read each one. */
-    private MemorySegment paddedBatch;
+    private final MemorySegment paddedBatch;
 
     /**
      * A convolution of input {@code [n, c, h, w]} with weight {@code [k, c/groups, r, s]} into
-     * output {@code [n, k, oh, ow]}.
+     * output {@code [n, k, oh, ow]}, able to run {@code directions}, with every scratch buffer
+     * those directions use drawn from {@code scratch} here.
      *
+     * @param directions the computations this instance will run; calling another one throws
+     * @param scratch a source of zeroed, at least 64-byte aligned off-heap segments of exactly
+     *     the size asked for, which stay valid while the instance is used (the caller frees them)
      * @throws IllegalArgumentException if the sizes are not positive, groups do not divide the
      *     channels, or {@code oh}/{@code ow} do not fit the input (the output's last row/column
      *     must read inside the padded input)
      */
     public Conv2dF32(int n, int c, int h, int w, int k, int r, int s, int oh, int ow,
-                     int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups) {
+                     int strideH, int strideW, int padH, int padW, int dilH, int dilW, int groups,
+                     Set<Direction> directions, LongFunction<MemorySegment> scratch) {
+        Objects.requireNonNull(scratch, "scratch");
         if (n < 1 || c < 1 || h < 1 || w < 1 || k < 1 || r < 1 || s < 1 || oh < 1 || ow < 1
                 || strideH < 1 || strideW < 1 || padH < 0 || padW < 0 || dilH < 1 || dilW < 1 || groups < 1
                 || c % groups != 0 || k % groups != 0) {
@@ -145,9 +169,59 @@ public final class Conv2dF32 implements AutoCloseable {
             }
         }
         this.maxShift = tapShift[r * s - 1];
-        this.direct = !depthwise && !identityCol && DirectConvF32.handles(cg, r, s, strideH, strideW)
-                ? new DirectConvF32(n, c, h, w, k, r, s, oh, ow, padH, padW, dilH, dilW, groups, CpuParallel.threads())
+        this.directions = directions.isEmpty() ? EnumSet.noneOf(Direction.class) : EnumSet.copyOf(directions);
+        boolean fwd = this.directions.contains(Direction.FORWARD);
+        boolean gin = this.directions.contains(Direction.GRAD_INPUT);
+        boolean gw = this.directions.contains(Direction.GRAD_WEIGHT);
+        // The direct path serves the forward pass and the input gradient only.
+        boolean useDirect = !depthwise && !identityCol && DirectConvF32.handles(cg, r, s, strideH, strideW);
+        LongFunction<MemorySegment> counted = bytes -> {
+            scratchBytes += bytes;
+            return scratch.apply(bytes);
+        };
+        this.direct = useDirect && (fwd || gin)
+                ? new DirectConvF32(n, c, h, w, k, r, s, oh, ow, padH, padW, dilH, dilW, groups, CpuParallel.threads(),
+                        fwd, gin, counted)
                 : null;
+        // What each direction reads and writes besides its operands (see the methods below).
+        boolean needCols = !depthwise && !identityCol && (gw || (!useDirect && (fwd || gin)));
+        this.colScratch = needCols ? perPart(counted, (long) colRows * ohw * Float.BYTES) : null;
+        if (!depthwise && gw) {
+            this.dwPartials = new MemorySegment[weightGradientChunks()];
+            for (int p = 1; p < dwPartials.length; p++) {
+                dwPartials[p] = counted.apply(wElems() * Float.BYTES);
+            }
+        } else {
+            this.dwPartials = null;
+        }
+        long planeBytes = depthwise ? paddedPlaneFloats() * Float.BYTES : 0;
+        this.xPadded = depthwise && (fwd || gw) ? perPart(counted, planeBytes) : null;
+        this.dyPadded = depthwise && (gin || gw) ? perPart(counted, planeBytes) : null;
+        this.outPadded = depthwise && (fwd || gin) ? perPart(counted, planeBytes) : null;
+        this.paddedBatch = depthwise && gw && r * s == 9 && kg > 1 ? counted.apply((long) n * c * planeBytes) : null;
+    }
+
+    /**
+     * One scratch segment of {@code bytes} per part: zeroed by the source, and later calls write
+     * only the interiors of padded planes, so their zero borders stay.
+     */
+    private MemorySegment[] perPart(LongFunction<MemorySegment> scratch, long bytes) {
+        MemorySegment[] segs = new MemorySegment[parts];
+        for (int p = 0; p < parts; p++) {
+            segs[p] = scratch.apply(bytes);
+        }
+        return segs;
+    }
+
+    /** Bytes of scratch this instance drew from its source at construction. */
+    public long scratchBytes() {
+        return scratchBytes;
+    }
+
+    private void requireDirection(Direction d) {
+        if (!directions.contains(d)) {
+            throw new IllegalStateException("conv2d f32: this instance was prepared for " + directions + ", not " + d);
+        }
     }
 
     /** Number of floats in the input, {@code n*c*h*w}. */
@@ -172,6 +246,7 @@ public final class Conv2dF32 implements AutoCloseable {
 
     /** {@code y = conv2d(x, weight)}. */
     public void forward(MemorySegment x, MemorySegment weight, MemorySegment y) {
+        requireDirection(Direction.FORWARD);
         requireSize("x", x, xElems());
         requireSize("weight", weight, wElems());
         requireSize("y", y, yElems());
@@ -183,7 +258,7 @@ public final class Conv2dF32 implements AutoCloseable {
             direct.forward(x, weight, y);
             return;
         }
-        MemorySegment[] cols = colScratch();
+        MemorySegment[] cols = colScratch;
         forParts(n, (p, from, to) -> {
             for (int img = from; img < to; img++) {
                 for (int g = 0; g < groups; g++) {
@@ -199,6 +274,7 @@ public final class Conv2dF32 implements AutoCloseable {
 
     /** {@code dx = ∂(Σ y·dy)/∂x}: the input gradient of the convolution, given the output gradient {@code dy}. */
     public void gradInput(MemorySegment dy, MemorySegment weight, MemorySegment dx) {
+        requireDirection(Direction.GRAD_INPUT);
         requireSize("dy", dy, yElems());
         requireSize("weight", weight, wElems());
         requireSize("dx", dx, xElems());
@@ -210,7 +286,7 @@ public final class Conv2dF32 implements AutoCloseable {
             direct.gradInput(dy, weight, dx);
             return;
         }
-        MemorySegment[] cols = colScratch();
+        MemorySegment[] cols = colScratch;
         forParts(n, (p, from, to) -> {
             for (int img = from; img < to; img++) {
                 for (int g = 0; g < groups; g++) {
@@ -230,6 +306,7 @@ public final class Conv2dF32 implements AutoCloseable {
 
     /** {@code dw = ∂(Σ y·dy)/∂weight}: the weight gradient, summed over the batch. */
     public void gradWeight(MemorySegment x, MemorySegment dy, MemorySegment dw) {
+        requireDirection(Direction.GRAD_WEIGHT);
         requireSize("x", x, xElems());
         requireSize("dy", dy, yElems());
         requireSize("dw", dw, wElems());
@@ -237,8 +314,8 @@ public final class Conv2dF32 implements AutoCloseable {
             depthwiseGradWeight(x, dy, dw);
             return;
         }
-        MemorySegment[] cols = colScratch();
-        MemorySegment[] partials = dwPartials();
+        MemorySegment[] cols = colScratch;
+        MemorySegment[] partials = dwPartials;
         // The batch is cut into a fixed number of chunks, independent of the thread count, and
         // the chunk sums are added in chunk order: the result is bit-identical on any machine
         // (what reproducible training and exact recomputation need). Chunk 0 writes dw itself.
@@ -306,26 +383,6 @@ public final class Conv2dF32 implements AutoCloseable {
                 body.run(p, (int) ((long) count * p / used), (int) ((long) count * (p + 1) / used));
             }
         });
-    }
-
-    private MemorySegment[] colScratch() {
-        if (colScratch == null && !identityCol) {
-            colScratch = new MemorySegment[parts];
-            for (int p = 0; p < parts; p++) {
-                colScratch[p] = arena.allocate((long) colRows * ohw * Float.BYTES, 64);
-            }
-        }
-        return colScratch;
-    }
-
-    private MemorySegment[] dwPartials() {
-        if (dwPartials == null) {
-            dwPartials = new MemorySegment[weightGradientChunks()];
-            for (int p = 1; p < dwPartials.length; p++) {
-                dwPartials[p] = arena.allocate(wElems() * Float.BYTES, 64);
-            }
-        }
-        return dwPartials;
     }
 
     // ---------------------------------------------------------------- im2col / col2im
@@ -478,31 +535,14 @@ public final class Conv2dF32 implements AutoCloseable {
         return maxShift + roundUp((long) hp * wp, VL) + 2L * VL;
     }
 
-    /**
-     * Per-part padded planes. Three separate sets because their zero regions differ: x planes
-     * keep zero padding around the interior, dy planes keep zero junk columns and zeros before
-     * and after (dy sits at flat offset {@link #maxShift}), and output planes are scratch that is
-     * overwritten whole.
+    /*
+     * Per-part padded planes (xPadded, dyPadded, outPadded), allocated zeroed at construction.
+     * Three separate sets because their zero regions differ: x planes keep zero padding around
+     * the interior, dy planes keep zero junk columns and zeros before and after (dy sits at flat
+     * offset maxShift), and output planes are scratch that is overwritten whole. paddedBatch
+     * holds the batch's n * c padded input planes for a 3x3 weight gradient with several output
+     * channels per input channel.
      */
-    private MemorySegment[] padded(MemorySegment[] existing) {
-        if (existing != null) {
-            return existing;
-        }
-        MemorySegment[] planes = new MemorySegment[parts];
-        for (int p = 0; p < parts; p++) {
-            // allocate() zeroes; later calls write only the interior, so the zeros stay.
-            planes[p] = arena.allocate(paddedPlaneFloats() * Float.BYTES, 64);
-        }
-        return planes;
-    }
-
-    /** The batch's padded input planes ({@code n * c} planes of {@link #paddedPlaneFloats()}), allocated zeroed on first use. */
-    private MemorySegment paddedBatch() {
-        if (paddedBatch == null) {
-            paddedBatch = arena.allocate((long) n * c * paddedPlaneFloats() * Float.BYTES, 64);
-        }
-        return paddedBatch;
-    }
 
     /** Copies plane {@code src[srcPlane..]} ({@code rows x cols}) into the padded plane at {@code (rowOff, colOff)}, base {@code base}. */
     static void toPadded(MemorySegment src, long srcPlane, int rows, int cols,
@@ -528,8 +568,8 @@ public final class Conv2dF32 implements AutoCloseable {
     }
 
     private void depthwiseForward(MemorySegment x, MemorySegment weight, MemorySegment y) {
-        MemorySegment[] planes = xPadded = padded(xPadded);
-        MemorySegment[] outs = outPadded = padded(outPadded);
+        MemorySegment[] planes = xPadded;
+        MemorySegment[] outs = outPadded;
         long span = roundUp((long) oh * wp, VL);
         int taps = r * s;
         forParts(n * c, (p, from, to) -> {
@@ -558,8 +598,8 @@ public final class Conv2dF32 implements AutoCloseable {
     }
 
     private void depthwiseGradInput(MemorySegment dy, MemorySegment weight, MemorySegment dx) {
-        MemorySegment[] dyPlanes = dyPadded = padded(dyPadded);
-        MemorySegment[] dxPlanes = outPadded = padded(outPadded);
+        MemorySegment[] dyPlanes = dyPadded;
+        MemorySegment[] dxPlanes = outPadded;
         int taps = r * s;
         // dy sits at flat offset maxShift of its buffer (zeros before it), on width wp with zero
         // junk columns; padded-input element j then receives Σ_t w_t * dy[j - shift_t]. Only the
@@ -599,13 +639,13 @@ public final class Conv2dF32 implements AutoCloseable {
     }
 
     private void depthwiseGradWeight(MemorySegment x, MemorySegment dy, MemorySegment dw) {
-        MemorySegment[] xPlanes = xPadded = padded(xPadded);
-        MemorySegment[] dyPlanes = dyPadded = padded(dyPadded);
+        MemorySegment[] xPlanes = xPadded;
+        MemorySegment[] dyPlanes = dyPadded;
         int taps = r * s;
         long span = roundUp((long) oh * wp, VL);
         // Several output channels read each input plane (a first layer over one-channel images):
         // pad the batch's input planes once, not once per output channel.
-        MemorySegment xAll = taps == 9 && kg > 1 ? paddedBatch() : null;
+        MemorySegment xAll = taps == 9 && kg > 1 ? paddedBatch : null;
         if (xAll != null) {
             long planeFloats = paddedPlaneFloats();
             CpuParallel.parallelFor(0, n * c, 1, (from, to) -> {
@@ -828,14 +868,5 @@ public final class Conv2dF32 implements AutoCloseable {
         for (; i < len; i++) {
             dst.setAtIndex(F32, di + i, value);
         }
-    }
-
-    /** Frees the scratch buffers; the instance must not be used afterwards. */
-    @Override
-    public void close() {
-        if (direct != null) {
-            direct.close();
-        }
-        arena.close();
     }
 }

@@ -1,9 +1,9 @@
 package dev.frugal.runtime.cpu.kernels;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.function.LongFunction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -28,9 +28,11 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Work is split over images, one part per thread, each with its own scratch; every output
  * element is summed over input channels and taps in a fixed order on one thread, so results do
- * not depend on the thread count. Not thread-safe: one call at a time.
+ * not depend on the thread count. The off-heap scratch of the directions an instance is made for
+ * is drawn from the caller's source at construction (the caller frees it); the reordered weights
+ * are small heap arrays. Not thread-safe: one call at a time.
  */
-final class DirectConvF32 implements AutoCloseable {
+final class DirectConvF32 {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final int VL = FS.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
@@ -69,20 +71,27 @@ final class DirectConvF32 implements AutoCloseable {
     private final long rowStride;
     private final int parts;
 
-    private final Arena arena = Arena.ofShared();
     /**
      * Per-part padded planes of one image: input planes for the forward pass, output-gradient
      * planes for the input gradient. Separate because their zero regions differ (x sits inside
-     * its padding; dy sits maxShift in, with zero junk columns).
+     * its padding; dy sits maxShift in, with zero junk columns). Null for a direction the
+     * instance was not made for.
      */
-    private MemorySegment[] xPlanes;
-    private MemorySegment[] dyPlanes;
-    private MemorySegment[] outBlocks;
+    private final MemorySegment[] xPlanes;
+    private final MemorySegment[] dyPlanes;
+    private final MemorySegment[] outBlocks;
     private float[] forwardWeights;
     private float[] inputGradientWeights;
 
+    /**
+     * @param parts the most parts (threads) the work is split into; at most one per image
+     * @param forward whether {@link #forward} will be called: allocates its scratch
+     * @param gradInput whether {@link #gradInput} will be called: allocates its scratch
+     * @param scratch source of zeroed off-heap segments of exactly the size asked for
+     */
     DirectConvF32(int n, int c, int h, int w, int k, int r, int s, int oh, int ow,
-                  int padH, int padW, int dilH, int dilW, int groups, int parts) {
+                  int padH, int padW, int dilH, int dilW, int groups, int parts,
+                  boolean forward, boolean gradInput, LongFunction<MemorySegment> scratch) {
         this.n = n;
         this.c = c;
         this.h = h;
@@ -114,6 +123,9 @@ final class DirectConvF32 implements AutoCloseable {
         this.plane = roundUp(Math.max(need, (long) hp * wp), VL) + VL;
         this.rowStride = Math.max(span, gradSpan);
         this.parts = Math.max(1, Math.min(parts, n));
+        this.xPlanes = forward ? planes(scratch, c) : null;
+        this.dyPlanes = gradInput ? planes(scratch, k) : null;
+        this.outBlocks = forward || gradInput ? perPart(scratch, (long) MB * rowStride * Float.BYTES) : null;
     }
 
     /** Whether the direct path handles this geometry: stride 1, a real kernel window, several input channels per group. */
@@ -125,8 +137,8 @@ final class DirectConvF32 implements AutoCloseable {
     void forward(MemorySegment x, MemorySegment weight, MemorySegment y) {
         int blocks = ceilDiv(kg, MB);
         float[] wt = forwardWeights = reorder(weight, forwardWeights, blocks, false);
-        MemorySegment[] ins = xPlanes = planes(xPlanes, c);
-        MemorySegment[] outs = outBlocks();
+        MemorySegment[] ins = requireScratch(xPlanes, "forward");
+        MemorySegment[] outs = outBlocks;
         forParts((p, img) -> {
             MemorySegment xp = ins[p];
             MemorySegment ob = outs[p];
@@ -153,8 +165,8 @@ final class DirectConvF32 implements AutoCloseable {
     void gradInput(MemorySegment dy, MemorySegment weight, MemorySegment dx) {
         int blocks = ceilDiv(cg, MB);
         float[] wt = inputGradientWeights = reorder(weight, inputGradientWeights, blocks, true);
-        MemorySegment[] ins = dyPlanes = planes(dyPlanes, k);
-        MemorySegment[] outs = outBlocks();
+        MemorySegment[] ins = requireScratch(dyPlanes, "gradInput");
+        MemorySegment[] outs = outBlocks;
         forParts((p, img) -> {
             MemorySegment dyp = ins[p];
             MemorySegment ob = outs[p];
@@ -299,26 +311,24 @@ final class DirectConvF32 implements AutoCloseable {
         });
     }
 
-    /** Per-part padded planes for {@code count} channels; allocation zeroes them, and later calls only write the same interiors. */
-    private MemorySegment[] planes(MemorySegment[] existing, int count) {
-        if (existing != null) {
-            return existing;
-        }
-        MemorySegment[] planes = new MemorySegment[parts];
-        for (int p = 0; p < parts; p++) {
-            planes[p] = arena.allocate((long) count * plane * Float.BYTES, 64);
-        }
-        return planes;
+    /** Per-part padded planes for {@code count} channels; the source zeroes them, and calls only write the same interiors. */
+    private MemorySegment[] planes(LongFunction<MemorySegment> scratch, int count) {
+        return perPart(scratch, (long) count * plane * Float.BYTES);
     }
 
-    private MemorySegment[] outBlocks() {
-        if (outBlocks == null) {
-            outBlocks = new MemorySegment[parts];
-            for (int p = 0; p < parts; p++) {
-                outBlocks[p] = arena.allocate((long) MB * rowStride * Float.BYTES, 64);
-            }
+    private MemorySegment[] perPart(LongFunction<MemorySegment> scratch, long bytes) {
+        MemorySegment[] segs = new MemorySegment[parts];
+        for (int p = 0; p < parts; p++) {
+            segs[p] = scratch.apply(bytes);
         }
-        return outBlocks;
+        return segs;
+    }
+
+    private static MemorySegment[] requireScratch(MemorySegment[] scratch, String direction) {
+        if (scratch == null) {
+            throw new IllegalStateException("direct conv2d f32: not prepared for " + direction);
+        }
+        return scratch;
     }
 
     private static long roundUp(long x, long multiple) {
@@ -327,10 +337,5 @@ final class DirectConvF32 implements AutoCloseable {
 
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
-    }
-
-    @Override
-    public void close() {
-        arena.close();
     }
 }
