@@ -15,6 +15,7 @@ import dev.frugal.memory.AllocatorConfig;
 import dev.frugal.memory.CachingAllocator;
 import dev.frugal.memory.HostRawAllocator;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -74,21 +75,23 @@ public final class CpuBackend implements Backend {
     @Override
     public Buffer allocate(long bytes, String tag) {
         Allocation a = memory.allocate(Math.max(1, bytes), tag);
-        MemorySegment s = a.segment().asSlice(0, Math.max(1, bytes));
+        Arena scope = Arena.ofShared();
+        MemorySegment s = a.segment().asSlice(0, Math.max(1, bytes)).reinterpret(scope, null);
         s.fill((byte) 0);
-        return new CpuBuffer(s, a);
+        return new CpuBuffer(s, a, scope);
     }
 
     @Override
     public Buffer slice(Buffer buffer, long offset, long bytes) {
-        return new CpuBuffer(((CpuBuffer) buffer).segment().asSlice(offset, bytes), null);
+        return new CpuBuffer(((CpuBuffer) buffer).segment().asSlice(offset, bytes), null, null);
     }
 
     @Override
     public void free(Buffer buffer) {
-        Allocation owner = ((CpuBuffer) buffer).owner();
-        if (owner != null) {
-            owner.close();
+        CpuBuffer b = (CpuBuffer) buffer;
+        if (b.owner() != null) {
+            b.scope().close();
+            b.owner().close();
         }
     }
 
@@ -96,7 +99,7 @@ public final class CpuBackend implements Backend {
     public Buffer wrap(Tensor tensor) {
         long bytes = tensor.numel() * tensor.dtype().byteSize();
         MemorySegment s = tensor.segment().asSlice(tensor.offset() * tensor.dtype().byteSize(), bytes);
-        return new CpuBuffer(s, null);
+        return new CpuBuffer(s, null, null);
     }
 
     @Override
@@ -127,12 +130,12 @@ public final class CpuBackend implements Backend {
             case UNARY, BINARY, COMPARE, TERNARY -> CpuElementwise.prepare(node, inputSlots, outputSlot);
             case REDUCE -> CpuReduce.prepare(node, inputSlots, outputSlot, checkNonFinite);
             case CONTRACTION -> switch (node.op()) {
-                case MATMUL -> CpuMatmul.prepare(node, inputSlots, outputSlot);
-                default -> CpuConvolution.prepare(node, inputSlots, outputSlot);
+                case MATMUL -> CpuMatmul.prepare(node, inputSlots, outputSlot, memory);
+                default -> CpuConvolution.prepare(node, inputSlots, outputSlot, memory);
             };
             case POOL -> CpuPooling.prepare(node, inputSlots, outputSlot);
             case MOVEMENT -> CpuMovement.prepare(node, inputSlots, outputSlot);
-            case INDEX -> CpuIndex.prepare(node, inputSlots, outputSlot);
+            case INDEX -> CpuIndex.prepare(node, inputSlots, outputSlot, memory);
             case EFFECT -> {
                 // ASSIGN: the executor lowers it to prepareCopy; a direct request copies value into target.
                 long bytes = node.input(1).shape().numel() * node.input(1).dtype().byteSize();

@@ -7,27 +7,37 @@ import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Value;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 
 /**
- * Assigns every value of a program to a buffer slot: the one place that decides memory layout,
- * so the memory planner (planned offsets in one arena) can replace it without touching the
- * executor or the kernels.
+ * The memory plan of one program: where every value lives, when, and in which order the kernels
+ * run. It is the one place that decides memory layout; the executor and the kernels only follow it.
  *
- * <p>The rule is simple greedy reuse by liveness. Inputs get their own slots (data inputs are
- * copied in before the first kernel; parameters and state are bound by the caller). A
- * {@link Op#RESHAPE} shares its input's slot (buffers are contiguous, so a reshape is free). Any
- * other node's output takes the smallest free work slot that is large enough, or a new one; a
- * work slot becomes free after the last node that reads any value stored in it, and it is freed
- * only after the reading node's output was placed, so no kernel's output overlaps its inputs.
- * Values the program returns or assigns stay in their slots until the step ends. Members of a
- * {@link FusedGroup} that are not among its outputs are never stored, so they get no slot.
+ * <p><b>Slots.</b> Every stored value gets a slot (a {@link Op#RESHAPE} shares its input's slot;
+ * members of a {@link FusedGroup} that are not among its outputs are never stored and get none).
+ * Parameter and state inputs are the caller's tensors ({@link SlotKind#BOUND}); data inputs get
+ * buffers of their own ({@link SlotKind#FEED}); every computed value is a region of one
+ * activation arena ({@link SlotKind#WORK}); output snapshots and assignment staging are small
+ * buffers of their own ({@link SlotKind#STAGING}).
+ *
+ * <p><b>Liveness and offsets.</b> The run order is fixed ({@link #schedule}), so each computed
+ * value's lifetime is the closed interval from the call that writes it to the last call that
+ * reads it (to the end of the step for outputs and assigned values), and {@link ArenaPlanner}
+ * gives each one an offset by size-ordered best fit. The arena's size, and so the activation
+ * peak, is known before the first step, and nothing is allocated inside a step.
+ *
+ * <p><b>Checkpointing.</b> Given an arena budget that the plain schedule exceeds,
+ * {@link CheckpointPlanner} picks forward segments to recompute. A recomputed segment's values
+ * are freed after their last forward use; just before the backward pass first reads one of them,
+ * a rebind entry points their slots at second regions of the arena and the segment's calls run
+ * again (the same prepared kernels, on the same inputs, so the values are bit-identical). Each
+ * run starts by pointing those slots back at their first regions.
  */
 final class BufferPlan {
     /** What a slot holds, which decides who provides its buffer. */
@@ -36,17 +46,88 @@ final class BufferPlan {
         BOUND,
         /** A data input: a program buffer the feeds are copied into. */
         FEED,
-        /** An intermediate or output: a program buffer, possibly reused. */
-        WORK
+        /** A computed value: a planned region of the activation arena (two when it is recomputed). */
+        WORK,
+        /** An output snapshot or assignment staging buffer, alive the whole step. */
+        STAGING
     }
 
-    /** One slot: its kind, size in bytes and a label for listings. */
-    record Slot(SlotKind kind, long bytes, String label) {
+    /** One slot. Offsets are into the arena, -1 when the slot has no such region. */
+    static final class Slot {
+        final SlotKind kind;
+        final long bytes;
+        final String label;
+        final InputKind inputKind; // for BOUND slots
+        long offset = -1;
+        long recomputeOffset = -1;
+
+        Slot(SlotKind kind, long bytes, String label, InputKind inputKind) {
+            this.kind = kind;
+            this.bytes = bytes;
+            this.label = label;
+            this.inputKind = inputKind;
+        }
+
+        SlotKind kind() {
+            return kind;
+        }
+
+        long bytes() {
+            return bytes;
+        }
+
+        String label() {
+            return label;
+        }
+    }
+
+    /**
+     * One scheduled call: a node, or a fused group at its last member ({@code node}), with the
+     * values it reads and stores.
+     */
+    record Unit(int index, Node node, FusedGroup group, List<Value> inputs, List<Value> outputs) {
+        boolean isKernel() {
+            return node.op() != Op.INPUT && node.op() != Op.RESHAPE && node.op() != Op.ASSIGN;
+        }
+    }
+
+    /**
+     * One entry of the run order: {@code unit} runs (again, when {@code recompute}), or, when
+     * {@code rebind} is not null, those slots switch to their recompute regions.
+     */
+    record Entry(Unit unit, boolean recompute, int[] rebind) {
+    }
+
+    /** A recomputed segment as scheduled: where it runs, what it runs, which slots it rebinds. */
+    record Recompute(int beforeUnit, List<Unit> units, int[] rebind, long flops) {
     }
 
     final List<Slot> slots = new ArrayList<>();
     /** Slot of every live value (reshapes map to their input's slot). */
     final Map<Value, Integer> slotOf = new IdentityHashMap<>();
+    /** Every call in first-run order, assignments last. */
+    final List<Unit> units = new ArrayList<>();
+    /** The run order, after {@link #schedule}. */
+    List<Entry> schedule = List.of();
+    /** Recomputed segments of the schedule (empty without checkpointing). */
+    List<Recompute> recomputes = List.of();
+    /** Bytes of the activation arena of the schedule. */
+    long arenaBytes;
+    /** Bytes of the activation arena without checkpointing. */
+    long unplannedArenaBytes;
+    /** Of the arena at its fullest moment: bytes made by forward calls (first runs or recomputes). */
+    long forwardBytesAtPeak;
+    /** Of the arena at its fullest moment: bytes made by backward and update calls. */
+    long backwardBytesAtPeak;
+    /** Whether the arena budget given to {@link #schedule} was met (true without a budget). */
+    boolean budgetMet = true;
+
+    private final Set<Value> pinnedRoots = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Per unit: the WORK slots it reads (distinct) and writes. */
+    private int[][] reads;
+    private int[][] writes;
+    /** Index of the unit that computes the loss (the first output), -1 when none. */
+    private int lossUnit = -1;
 
     private BufferPlan() {
     }
@@ -57,124 +138,488 @@ final class BufferPlan {
     }
 
     /**
-     * Plans slots for {@code live} (in execution order); {@code pinned} values (outputs, assigned
-     * values) are never overwritten before the step ends.
+     * Orders the calls and gives every stored value a slot. {@code pinned} values (outputs,
+     * assigned values) stay alive to the end of the step; {@code fused} groups (keyed by their
+     * last member) run as one call where their last member stands.
      */
-    static BufferPlan plan(List<Node> live, List<Value> pinned) {
-        return plan(live, pinned, Map.of());
-    }
-
-    /**
-     * Plans slots for {@code live} (in execution order) where {@code fused} groups (keyed by their
-     * last member) run as one kernel: the group reads its inputs and stores its outputs where its
-     * last member stands, and members that are not outputs get no slot (their values are never
-     * stored).
-     */
-    static BufferPlan plan(List<Node> live, List<Value> pinned, Map<Node, FusedGroup> fused) {
+    static BufferPlan slots(List<Node> live, List<Value> pinned, Map<Node, FusedGroup> fused) {
         BufferPlan plan = new BufferPlan();
-        // A group runs where its last member stands; its other members have no place of their own.
         Set<Node> absorbed = ElementwiseFusion.nonLastMembers(fused);
         // Assignments read their values after every kernel (the executor runs them last), which
         // is also where a value a fused group stores for an assignment traced earlier exists.
-        List<Node> scheduled = new ArrayList<>();
+        List<Node> order = new ArrayList<>();
         List<Node> assignments = new ArrayList<>();
         for (Node n : live) {
             if (n.op() == Op.ASSIGN) {
                 assignments.add(n);
             } else if (!absorbed.contains(n)) {
-                scheduled.add(n);
+                order.add(n);
             }
         }
-        scheduled.addAll(assignments);
-        live = scheduled;
-        Function<Node, List<Value>> inputsOf = n -> {
+        order.addAll(assignments);
+        for (Node n : order) {
             FusedGroup g = fused.get(n);
-            return g != null ? g.inputs() : n.inputs();
-        };
-
-        // The value whose slot each value shares (itself, or the input of a reshape chain).
-        Map<Value, Value> root = new IdentityHashMap<>();
-        for (FusedGroup g : fused.values()) {
-            for (Value out : g.outputs()) {
-                root.put(out, out); // stored members, computed at their group's place
-            }
+            List<Value> outs = g != null ? g.outputs() : n.output() == null ? List.of() : List.of(n.output());
+            plan.units.add(new Unit(plan.units.size(), n, g, g != null ? g.inputs() : n.inputs(), outs));
         }
-        for (Node n : live) {
-            if (n.output() != null) {
-                root.put(n.output(), n.op() == Op.RESHAPE ? root.get(n.input(0)) : n.output());
-            }
-        }
-        Map<Value, Integer> lastUse = new IdentityHashMap<>();
-        for (int t = 0; t < live.size(); t++) {
-            for (Value in : inputsOf.apply(live.get(t))) {
-                lastUse.put(root.get(in), t);
-            }
-        }
-        Set<Value> pinnedRoots = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (Value v : pinned) {
-            pinnedRoots.add(root.get(v));
-        }
-
-        List<Integer> free = new ArrayList<>();
-        for (int t = 0; t < live.size(); t++) {
-            Node n = live.get(t);
-            FusedGroup group = fused.get(n);
-            List<Value> outs = group != null ? group.outputs() : n.output() == null ? List.of() : List.of(n.output());
+        for (Unit u : plan.units) {
+            Node n = u.node();
             if (n.op() == Op.INPUT) {
                 Value out = n.output();
                 OpAttrs.Input in = n.attrs(OpAttrs.Input.class);
                 SlotKind kind = in.kind() == InputKind.DATA ? SlotKind.FEED : SlotKind.BOUND;
-                plan.slotOf.put(out, plan.newSlot(kind, bytesOf(out), in.name()));
+                plan.slotOf.put(out, plan.newSlot(kind, bytesOf(out), in.name(), in.kind()));
             } else if (n.op() == Op.RESHAPE) {
                 plan.slotOf.put(n.output(), plan.slotOf.get(n.input(0)));
             } else {
-                for (Value out : outs) {
-                    plan.slotOf.put(out, plan.takeWorkSlot(free, bytesOf(out), out.ref()));
+                for (Value out : u.outputs()) {
+                    plan.slotOf.put(out, plan.newSlot(SlotKind.WORK, bytesOf(out), out.ref(), null));
                 }
             }
-            // Release work slots whose last reader is this node (after its outputs were placed).
-            Set<Integer> released = new HashSet<>();
-            for (Value in : inputsOf.apply(n)) {
-                Value r = root.get(in);
-                int slot = plan.slotOf.get(r);
-                if (lastUse.get(r) == t && !pinnedRoots.contains(r) && plan.slots.get(slot).kind() == SlotKind.WORK && released.add(slot)) {
-                    free.add(slot);
-                }
-            }
-            // A computed value nobody reads and nobody keeps can go at once.
-            if (n.op() != Op.INPUT) {
-                for (Value out : outs) {
-                    if (root.get(out) == out && !lastUse.containsKey(out) && !pinnedRoots.contains(out)) {
-                        free.add(plan.slotOf.get(out));
-                    }
-                }
-            }
+        }
+        plan.reads = new int[plan.units.size()][];
+        plan.writes = new int[plan.units.size()][];
+        for (Unit u : plan.units) {
+            plan.reads[u.index()] = plan.workSlots(u.inputs());
+            plan.writes[u.index()] = u.isKernel() ? plan.workSlots(u.outputs()) : new int[0];
+        }
+        for (Value v : pinned) {
+            plan.pinnedRoots.add(v);
         }
         return plan;
     }
 
-    private int newSlot(SlotKind kind, long bytes, String label) {
-        slots.add(new Slot(kind, bytes, label));
+    /** The distinct WORK slots of {@code values}. */
+    private int[] workSlots(List<Value> values) {
+        int[] out = new int[values.size()];
+        int n = 0;
+        for (Value v : values) {
+            int s = slotOf.get(v);
+            if (slots.get(s).kind == SlotKind.WORK && indexOf(out, n, s) < 0) {
+                out[n++] = s;
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    private static int indexOf(int[] a, int n, int x) {
+        for (int i = 0; i < n; i++) {
+            if (a[i] == x) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private int newSlot(SlotKind kind, long bytes, String label, InputKind inputKind) {
+        slots.add(new Slot(kind, bytes, label, inputKind));
         return slots.size() - 1;
     }
 
-    /** Best fit among the free work slots, else a new slot. */
-    private int takeWorkSlot(List<Integer> free, long bytes, String label) {
-        int best = -1;
-        for (int i = 0; i < free.size(); i++) {
-            long size = slots.get(free.get(i)).bytes();
-            if (size >= bytes && (best < 0 || size < slots.get(free.get(best)).bytes())) {
-                best = i;
-            }
-        }
-        if (best >= 0) {
-            return free.remove(best);
-        }
-        return newSlot(SlotKind.WORK, bytes, label);
+    /** Adds a staging slot, alive the whole step (output snapshots, assignment staging). */
+    int addStagingSlot(long bytes, String label) {
+        return newSlot(SlotKind.STAGING, bytes, label, null);
     }
 
-    /** Adds a work slot that is never reused (output snapshots, assignment staging). */
-    int addPrivateSlot(long bytes, String label) {
-        return newSlot(SlotKind.WORK, bytes, label);
+    private BitSet pinnedSlots() {
+        BitSet b = new BitSet(slots.size());
+        for (Value v : pinnedRoots) {
+            Integer s = slotOf.get(v);
+            if (s != null && slots.get(s).kind == SlotKind.WORK) {
+                b.set(s);
+            }
+        }
+        return b;
+    }
+
+    // ------------------------------------------------------------------ scheduling
+
+    /**
+     * Fixes the run order and the arena offsets. Without a budget ({@code arenaBudget < 0}), or
+     * when the plain order fits it, every value is computed once. Otherwise the forward calls up
+     * to the one computing {@code loss} may be recomputed ({@link CheckpointPlanner}); when no
+     * choice fits, the plan with the smallest arena the planner found is kept and
+     * {@link #budgetMet} is false.
+     *
+     * @param loss        the value whose calls end the forward pass (the loss), or null when
+     *                    nothing may be recomputed
+     * @param arenaBudget the most bytes the activation arena may take, or -1 for no limit
+     * @return the smallest arena the planner reached when the budget was not met, else -1
+     */
+    long schedule(Value loss, long arenaBudget) {
+        Layout plain = layout(List.of());
+        unplannedArenaBytes = plain.placement.arenaBytes();
+        lossUnit = -1;
+        if (loss != null) {
+            Integer s = slotOf.get(loss);
+            for (Unit u : units) {
+                if (u.isKernel() && s != null && contains(writes[u.index()], s)) {
+                    lossUnit = u.index();
+                }
+            }
+        }
+        if (arenaBudget < 0 || unplannedArenaBytes <= arenaBudget || lossUnit < 0) {
+            apply(plain, List.of());
+            budgetMet = arenaBudget < 0 || unplannedArenaBytes <= arenaBudget;
+            return budgetMet ? -1 : unplannedArenaBytes;
+        }
+        Forward fwd = new Forward();
+        CheckpointPlanner planner = new CheckpointPlanner(fwd.chain(), choice -> layout(fwd.recomputes(choice)).placement.arenaBytes());
+        CheckpointPlanner.Result result = planner.choose(arenaBudget, unplannedArenaBytes);
+        if (result != null) {
+            List<Recompute> r = fwd.recomputes(result.choice());
+            apply(layout(r), r);
+            budgetMet = true;
+            return -1;
+        }
+        CheckpointPlanner.Result smallest = planner.smallest();
+        if (smallest == null || smallest.arenaBytes() >= unplannedArenaBytes) {
+            apply(plain, List.of());
+            budgetMet = false;
+            return unplannedArenaBytes;
+        }
+        List<Recompute> r = fwd.recomputes(smallest.choice());
+        apply(layout(r), r);
+        budgetMet = false;
+        return arenaBytes;
+    }
+
+    private static boolean contains(int[] a, int x) {
+        return indexOf(a, a.length, x) >= 0;
+    }
+
+    /** A run order with its placed regions. */
+    private record Layout(List<Entry> entries, int[] regionSlot, boolean[] regionRecompute, boolean[] regionForward,
+                          List<ArenaPlanner.Request> requests, ArenaPlanner.Placement placement) {
+    }
+
+    /** The run order with {@code recomputes} inserted, every region's lifetime, and their placement. */
+    private Layout layout(List<Recompute> recomputes) {
+        List<Entry> entries = new ArrayList<>(units.size() + 16);
+        Map<Integer, List<Recompute>> before = new java.util.HashMap<>();
+        for (Recompute r : recomputes) {
+            before.computeIfAbsent(r.beforeUnit(), k -> new ArrayList<>()).add(r);
+        }
+        for (Unit u : units) {
+            for (Recompute r : before.getOrDefault(u.index(), List.of())) {
+                entries.add(new Entry(null, false, r.rebind()));
+                for (Unit ru : r.units()) {
+                    entries.add(new Entry(ru, true, null));
+                }
+            }
+            entries.add(new Entry(u, false, null));
+        }
+        int n = slots.size();
+        int[] first = new int[2 * n];
+        int[] last = new int[2 * n];
+        Arrays.fill(first, -1);
+        Arrays.fill(last, -1);
+        boolean[] current = new boolean[n]; // slot points at its recompute region
+        boolean[] forwardMade = new boolean[2 * n];
+        for (int t = 0; t < entries.size(); t++) {
+            Entry e = entries.get(t);
+            if (e.rebind() != null) {
+                for (int s : e.rebind()) {
+                    current[s] = true;
+                }
+                continue;
+            }
+            for (int s : reads[e.unit().index()]) {
+                touch(first, last, region(s, current), t);
+            }
+            for (int s : writes[e.unit().index()]) {
+                int r = region(s, current);
+                touch(first, last, r, t);
+                forwardMade[r] = lossUnit < 0 || e.unit().index() <= lossUnit;
+            }
+        }
+        BitSet pinned = pinnedSlots();
+        int end = entries.size();
+        for (int s = pinned.nextSetBit(0); s >= 0; s = pinned.nextSetBit(s + 1)) {
+            touch(first, last, region(s, current), end);
+        }
+        List<ArenaPlanner.Request> requests = new ArrayList<>();
+        List<Integer> regionIds = new ArrayList<>();
+        for (int r = 0; r < 2 * n; r++) {
+            if (first[r] >= 0) {
+                requests.add(new ArenaPlanner.Request(slots.get(r / 2).bytes, first[r], last[r]));
+                regionIds.add(r);
+            }
+        }
+        int[] regionSlot = new int[requests.size()];
+        boolean[] regionRecompute = new boolean[requests.size()];
+        boolean[] regionForward = new boolean[requests.size()];
+        for (int i = 0; i < regionSlot.length; i++) {
+            int r = regionIds.get(i);
+            regionSlot[i] = r / 2;
+            regionRecompute[i] = (r & 1) == 1;
+            regionForward[i] = forwardMade[r];
+        }
+        return new Layout(entries, regionSlot, regionRecompute, regionForward, requests, ArenaPlanner.place(requests));
+    }
+
+    private static int region(int slot, boolean[] current) {
+        return 2 * slot + (current[slot] ? 1 : 0);
+    }
+
+    private static void touch(int[] first, int[] last, int region, int t) {
+        if (first[region] < 0) {
+            first[region] = t;
+        }
+        last[region] = Math.max(last[region], t);
+    }
+
+    /** Adopts a layout: the run order, the offsets, and the split of the arena's fullest moment. */
+    private void apply(Layout layout, List<Recompute> recomputes) {
+        schedule = layout.entries();
+        this.recomputes = recomputes;
+        arenaBytes = layout.placement().arenaBytes();
+        for (Slot s : slots) {
+            s.offset = -1;
+            s.recomputeOffset = -1;
+        }
+        long[] offsets = layout.placement().offsets();
+        for (int i = 0; i < offsets.length; i++) {
+            Slot s = slots.get(layout.regionSlot()[i]);
+            if (layout.regionRecompute()[i]) {
+                s.recomputeOffset = offsets[i];
+            } else {
+                s.offset = offsets[i];
+            }
+        }
+        // The fullest moment, and what is alive then.
+        int end = 0;
+        for (ArenaPlanner.Request r : layout.requests()) {
+            end = Math.max(end, r.last() + 2);
+        }
+        long[] delta = new long[end + 1];
+        for (ArenaPlanner.Request r : layout.requests()) {
+            delta[r.first()] += ArenaPlanner.aligned(r.bytes());
+            delta[r.last() + 1] -= ArenaPlanner.aligned(r.bytes());
+        }
+        long live = 0;
+        long peak = -1;
+        int at = 0;
+        for (int t = 0; t < delta.length; t++) {
+            live += delta[t];
+            if (live > peak) {
+                peak = live;
+                at = t;
+            }
+        }
+        forwardBytesAtPeak = 0;
+        backwardBytesAtPeak = 0;
+        for (int i = 0; i < layout.requests().size(); i++) {
+            ArenaPlanner.Request r = layout.requests().get(i);
+            if (r.first() <= at && at <= r.last()) {
+                if (layout.regionForward()[i]) {
+                    forwardBytesAtPeak += ArenaPlanner.aligned(r.bytes());
+                } else {
+                    backwardBytesAtPeak += ArenaPlanner.aligned(r.bytes());
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ the forward pass as a chain
+
+    /** The forward calls (up to the loss) as {@link CheckpointPlanner} sees them, and the way back. */
+    private final class Forward {
+        /** Unit index of each forward position. */
+        final int[] unitAt;
+        /** Forward position of each unit, -1 for units that are not forward calls. */
+        final int[] positionOf;
+        /** Per WORK slot made by a forward call: the last forward position that reads it (-1: none). */
+        final int[] lastForwardRead;
+        /** Per WORK slot: whether a backward call reads it. */
+        final boolean[] readByBackward;
+        /** Per WORK slot: the first backward unit that reads it. */
+        final int[] firstBackwardRead;
+        /** Per WORK slot: the forward position that writes it (-1: none). */
+        final int[] madeAt;
+        final BitSet pinned = pinnedSlots();
+
+        Forward() {
+            List<Integer> fwd = new ArrayList<>();
+            positionOf = new int[units.size()];
+            Arrays.fill(positionOf, -1);
+            for (Unit u : units) {
+                if (u.isKernel() && u.index() <= lossUnit) {
+                    positionOf[u.index()] = fwd.size();
+                    fwd.add(u.index());
+                }
+            }
+            unitAt = fwd.stream().mapToInt(Integer::intValue).toArray();
+            int n = slots.size();
+            lastForwardRead = new int[n];
+            madeAt = new int[n];
+            firstBackwardRead = new int[n];
+            readByBackward = new boolean[n];
+            Arrays.fill(lastForwardRead, -1);
+            Arrays.fill(madeAt, -1);
+            Arrays.fill(firstBackwardRead, Integer.MAX_VALUE);
+            for (Unit u : units) {
+                int p = positionOf[u.index()];
+                for (int s : reads[u.index()]) {
+                    if (p >= 0) {
+                        lastForwardRead[s] = Math.max(lastForwardRead[s], p);
+                    } else if (u.index() > lossUnit && u.isKernel()) {
+                        readByBackward[s] = true;
+                        firstBackwardRead[s] = Math.min(firstBackwardRead[s], u.index());
+                    }
+                }
+                if (p >= 0) {
+                    for (int s : writes[u.index()]) {
+                        madeAt[s] = p;
+                    }
+                }
+            }
+        }
+
+        /** Whether slot {@code s} is an activation the backward pass reads (a candidate to drop). */
+        private boolean saved(int s) {
+            return madeAt[s] >= 0 && readByBackward[s] && !pinned.get(s);
+        }
+
+        CheckpointPlanner.Chain chain() {
+            int n = unitAt.length;
+            long[] saved = new long[n];
+            long[] flops = new long[n];
+            long[] crossingDelta = new long[n + 1];
+            for (int p = 0; p < n; p++) {
+                Unit u = units.get(unitAt[p]);
+                flops[p] = flopsOf(u);
+                for (int s : writes[u.index()]) {
+                    long bytes = ArenaPlanner.aligned(slots.get(s).bytes);
+                    if (saved(s)) {
+                        saved[p] += bytes;
+                    }
+                    int r = lastForwardRead[s];
+                    if (r > p) {
+                        crossingDelta[p] += bytes; // alive across the cuts after p .. r-1
+                        crossingDelta[r] -= bytes;
+                    }
+                }
+            }
+            long[] crossing = new long[Math.max(0, n - 1)];
+            long running = 0;
+            for (int p = 0; p < n - 1; p++) {
+                running += crossingDelta[p];
+                crossing[p] = running;
+            }
+            return new CheckpointPlanner.Chain(saved, flops, crossing);
+        }
+
+        /**
+         * The recompute segments a choice implies: for each recomputed segment, the values made in
+         * it that no later forward call reads are dropped; those the backward pass reads are
+         * recomputed (with the calls they depend on inside the segment) before the first backward
+         * call that reads one of them.
+         */
+        List<Recompute> recomputes(CheckpointPlanner.Choice choice) {
+            List<Recompute> out = new ArrayList<>();
+            int start = 0;
+            for (int seg = 0; seg < choice.segments(); seg++) {
+                int end = choice.segmentEnds()[seg];
+                while (choice.segmentOf()[start] != seg) {
+                    start++;
+                }
+                BitSet dropped = new BitSet(slots.size());
+                BitSet needed = new BitSet(slots.size());
+                int insertAt = Integer.MAX_VALUE;
+                for (int p = start; p <= end; p++) {
+                    for (int s : writes[unitAt[p]]) {
+                        if (!pinned.get(s) && lastForwardRead[s] <= end) {
+                            dropped.set(s);
+                            if (readByBackward[s]) {
+                                needed.set(s);
+                                insertAt = Math.min(insertAt, firstBackwardRead[s]);
+                            }
+                        }
+                    }
+                }
+                if (needed.isEmpty()) {
+                    start = end + 1;
+                    continue;
+                }
+                // The calls that remake the needed values, from the segment's checkpoint.
+                BitSet rerun = new BitSet(end + 1);
+                BitSet want = (BitSet) needed.clone();
+                for (int p = end; p >= start; p--) {
+                    boolean makes = false;
+                    for (int s : writes[unitAt[p]]) {
+                        makes |= want.get(s);
+                    }
+                    if (makes) {
+                        rerun.set(p);
+                        for (int s : reads[unitAt[p]]) {
+                            if (dropped.get(s)) {
+                                want.set(s);
+                            }
+                        }
+                    }
+                }
+                List<Unit> calls = new ArrayList<>();
+                List<Integer> rebind = new ArrayList<>();
+                long flops = 0;
+                for (int p = rerun.nextSetBit(0); p >= 0; p = rerun.nextSetBit(p + 1)) {
+                    Unit u = units.get(unitAt[p]);
+                    calls.add(u);
+                    flops += flopsOf(u);
+                    for (int s : writes[u.index()]) {
+                        rebind.add(s);
+                    }
+                }
+                out.add(new Recompute(insertAt, calls, rebind.stream().mapToInt(Integer::intValue).toArray(), flops));
+                start = end + 1;
+            }
+            return out;
+        }
+    }
+
+    // ------------------------------------------------------------------ costs
+
+    /** FLOPs of one call (a fused group's members summed). */
+    static long flopsOf(Unit u) {
+        if (!u.isKernel()) {
+            return 0;
+        }
+        if (u.group() == null) {
+            return NodeCost.flops(u.node());
+        }
+        long f = 0;
+        for (Node m : u.group().members()) {
+            f += NodeCost.flops(m);
+        }
+        return f;
+    }
+
+    /** FLOPs of one step's first runs (every call once). */
+    long stepFlops() {
+        long f = 0;
+        for (Unit u : units) {
+            f += flopsOf(u);
+        }
+        return f;
+    }
+
+    /** FLOPs the recomputed segments add to a step. */
+    long recomputeFlops() {
+        long f = 0;
+        for (Recompute r : recomputes) {
+            f += r.flops();
+        }
+        return f;
+    }
+
+    /** Bytes of the slots of one kind (BOUND split by input kind with {@code inputKind}). */
+    long bytes(SlotKind kind, InputKind inputKind) {
+        long total = 0;
+        for (Slot s : slots) {
+            if (s.kind == kind && (inputKind == null || s.inputKind == inputKind)) {
+                total += s.bytes;
+            }
+        }
+        return total;
     }
 }

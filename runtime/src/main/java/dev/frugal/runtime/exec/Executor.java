@@ -21,9 +21,11 @@ import java.util.Set;
  *
  * <p>Compilation takes the nodes the requested outputs and the graph's assignments need
  * ({@link Graph#liveNodes}), groups elementwise nodes the backend can fuse
- * ({@link ElementwiseFusion}), plans a buffer slot for every stored value ({@link BufferPlan}),
- * allocates every buffer once, and asks the backend to prepare one kernel per node or fused group. Running the program
- * then only copies the feeds in and invokes the prepared kernels: nothing is allocated per run.
+ * ({@link ElementwiseFusion}), asks the backend to prepare one kernel per node or fused group,
+ * plans where every stored value lives and when, recomputing forward segments when a memory
+ * budget demands it ({@link BufferPlan}, {@link MemoryPlan}), and allocates every buffer once.
+ * Running the program then only copies the feeds in and invokes the prepared kernels: nothing is
+ * allocated per run.
  *
  * <pre>{@code
  * Executor ex = Executor.cpu();
@@ -37,6 +39,7 @@ public final class Executor {
     private final Backend backend;
     private final boolean checkNonFinite;
     private final boolean fuse;
+    private final long memoryBudget;
 
     /**
      * An executor over {@code backend}.
@@ -46,13 +49,14 @@ public final class Executor {
      *                       fp16 steps whose overflow the loss scaler handles
      */
     public Executor(Backend backend, boolean checkNonFinite) {
-        this(backend, checkNonFinite, true);
+        this(backend, checkNonFinite, true, -1);
     }
 
-    private Executor(Backend backend, boolean checkNonFinite, boolean fuse) {
+    private Executor(Backend backend, boolean checkNonFinite, boolean fuse, long memoryBudget) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.checkNonFinite = checkNonFinite;
         this.fuse = fuse;
+        this.memoryBudget = memoryBudget;
     }
 
     /** An executor over {@code backend} with the non-finite check on. */
@@ -77,7 +81,7 @@ public final class Executor {
 
     /** This executor with the non-finite check switched on or off. */
     public Executor withNonFiniteCheck(boolean check) {
-        return new Executor(backend, check, fuse);
+        return new Executor(backend, check, fuse, memoryBudget);
     }
 
     /** Whether compiled programs run groups of elementwise nodes as fused kernels ({@link ElementwiseFusion}). */
@@ -90,7 +94,30 @@ public final class Executor {
      * either way; off runs one kernel per node, which is useful to compare or to profile per node.
      */
     public Executor withFusion(boolean on) {
-        return new Executor(backend, checkNonFinite, on);
+        return new Executor(backend, checkNonFinite, on, memoryBudget);
+    }
+
+    /** The memory budget programs are planned for, in bytes; -1 when there is none. */
+    public long memoryBudget() {
+        return memoryBudget;
+    }
+
+    /**
+     * This executor with a memory budget: the most bytes a compiled program may need in all,
+     * parameters, state, data inputs, activations, workspaces and staging together
+     * ({@link MemoryPlan#predictedPeakBytes()}). When a program would need more, the planner
+     * recomputes forward activations in the backward pass; the first output of a compiled program
+     * is taken as its loss, and the calls up to it as the forward pass. A program that cannot fit
+     * even so is refused by {@link #compile} with {@link MemoryBudgetExceededException}.
+     *
+     * @param bytes the budget, or -1 for none
+     * @throws IllegalArgumentException when {@code bytes} is below -1
+     */
+    public Executor withMemoryBudget(long bytes) {
+        if (bytes < -1) {
+            throw new IllegalArgumentException("memory budget must be a byte count or -1 for none, got " + bytes);
+        }
+        return new Executor(backend, checkNonFinite, fuse, bytes);
     }
 
     /**
@@ -99,8 +126,43 @@ public final class Executor {
      *
      * @throws IllegalArgumentException if an output belongs to another graph, or an input is assigned twice
      * @throws UnsupportedOperationException if the backend cannot run one of the nodes
+     * @throws MemoryBudgetExceededException when the program cannot fit the memory budget
+     * @throws dev.frugal.memory.FrugalOutOfMemoryException when the memory manager cannot serve
+     *     the program's buffers
      */
     public Program compile(Graph graph, List<Value> outputs) {
+        Lowered lowered = lower(graph, outputs);
+        if (!lowered.memoryPlan.fits()) {
+            lowered.closeKernels();
+            throw new MemoryBudgetExceededException(graph.name(), lowered.memoryPlan);
+        }
+        return new Program(graph, backend, lowered.plan, lowered.steps, lowered.feeds, lowered.bound, List.copyOf(outputs),
+                lowered.outputSlots, lowered.memoryPlan);
+    }
+
+    /**
+     * Plans the program {@link #compile} would make, without allocating its buffers: what it would
+     * need in memory by class, and, under a memory budget, what it would recompute. The kernels
+     * are prepared to learn their workspaces and closed again.
+     *
+     * @throws IllegalArgumentException if an output belongs to another graph, or an input is assigned twice
+     * @throws UnsupportedOperationException if the backend cannot run one of the nodes
+     */
+    public MemoryPlan plan(Graph graph, List<Value> outputs) {
+        Lowered lowered = lower(graph, outputs);
+        lowered.closeKernels();
+        return lowered.memoryPlan;
+    }
+
+    /** A program before its buffers exist: the plan, the prepared calls, and how inputs and outputs map to slots. */
+    private record Lowered(BufferPlan plan, List<Program.Step> steps, Map<Value, Integer> feeds, Map<Value, Integer> bound,
+                           int[] outputSlots, MemoryPlan memoryPlan) {
+        void closeKernels() {
+            Program.closeKernels(steps);
+        }
+    }
+
+    private Lowered lower(Graph graph, List<Value> outputs) {
         for (Value v : outputs) {
             Objects.requireNonNull(v, "output value");
             if (v.graph() != graph) {
@@ -124,53 +186,42 @@ public final class Executor {
         Map<Node, FusedGroup> fused = fuse
                 ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse)
                 : Map.of();
-        Set<Node> absorbed = ElementwiseFusion.nonLastMembers(fused);
-        BufferPlan plan = BufferPlan.plan(live, pinned, fused);
+        BufferPlan plan = BufferPlan.slots(live, pinned, fused);
 
-        List<Program.Step> steps = new ArrayList<>();
+        Kernel[] kernels = new Kernel[plan.units.size()];
+        List<Program.Step> prepared = new ArrayList<>(); // every kernel made so far, to close on failure
         List<Program.Step> finalSteps = new ArrayList<>();
         Map<Value, Integer> feeds = new IdentityHashMap<>();
         Map<Value, Integer> bound = new IdentityHashMap<>();
         try {
-            for (Node n : live) {
-                if (absorbed.contains(n)) {
-                    continue; // computed inside its group's kernel, at the group's last member
-                }
-                FusedGroup group = fused.get(n);
-                if (group != null) {
-                    int[] in = slotsOf(plan, group.inputs());
-                    int[] out = slotsOf(plan, group.outputs());
-                    steps.add(new Program.Step(backend.prepareFused(group, in, out), n, group, in, out));
-                    continue;
-                }
-                switch (n.op()) {
-                    case INPUT -> {
-                        int slot = plan.slotOf.get(n.output());
-                        if (n.attrs(OpAttrs.Input.class).kind() == InputKind.DATA) {
-                            feeds.put(n.output(), slot);
-                        } else {
-                            bound.put(n.output(), slot);
-                        }
+            for (BufferPlan.Unit u : plan.units) {
+                Node n = u.node();
+                if (n.op() == Op.INPUT) {
+                    int slot = plan.slotOf.get(n.output());
+                    if (n.attrs(OpAttrs.Input.class).kind() == InputKind.DATA) {
+                        feeds.put(n.output(), slot);
+                    } else {
+                        bound.put(n.output(), slot);
                     }
-                    case RESHAPE, ASSIGN -> {
-                        // a reshape shares its input's buffer; assignments run after every read, below
-                    }
-                    default -> {
-                        int[] in = slotsOf(plan, n.inputs());
-                        int out = plan.slotOf.get(n.output());
-                        steps.add(new Program.Step(backend.prepare(n, in, out, checkNonFinite), n, null, in, new int[] {out}));
-                    }
+                } else if (u.isKernel()) {
+                    int[] in = slotsOf(plan, u.inputs());
+                    int[] out = slotsOf(plan, u.outputs());
+                    kernels[u.index()] = u.group() != null
+                            ? backend.prepareFused(u.group(), in, out)
+                            : backend.prepare(n, in, out[0], checkNonFinite);
+                    prepared.add(new Program.Step(kernels[u.index()], n, u.group(), in, out, false, null));
                 }
             }
             // Outputs that are parameters or state (or reshapes of them) are snapshotted before
             // the assignments overwrite them, so a run returns the values the step read.
             int[] outputSlots = new int[outputs.size()];
+            List<Program.Step> copies = new ArrayList<>();
             for (int i = 0; i < outputs.size(); i++) {
                 Value v = outputs.get(i);
                 int slot = plan.slotOf.get(v);
                 if (plan.slots.get(slot).kind() == BufferPlan.SlotKind.BOUND) {
-                    int copy = plan.addPrivateSlot(BufferPlan.bytesOf(v), v.ref() + "@out");
-                    steps.add(new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null, new int[] {slot}, new int[] {copy}));
+                    int copy = plan.addStagingSlot(BufferPlan.bytesOf(v), v.ref() + "@out");
+                    copies.add(new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null, new int[] {slot}, new int[] {copy}, false, null));
                     slot = copy;
                 }
                 outputSlots[i] = slot;
@@ -187,24 +238,64 @@ public final class Executor {
                 }
                 long bytes = BufferPlan.bytesOf(value);
                 if (plan.slots.get(valueSlot).kind() == BufferPlan.SlotKind.BOUND) {
-                    int staged = plan.addPrivateSlot(bytes, value.ref() + "@staged");
-                    steps.add(new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, null, new int[] {valueSlot}, new int[] {staged}));
+                    int staged = plan.addStagingSlot(bytes, value.ref() + "@staged");
+                    copies.add(new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, null, new int[] {valueSlot}, new int[] {staged}, false, null));
                     valueSlot = staged;
                 }
-                finalSteps.add(new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, new int[] {targetSlot}));
+                finalSteps.add(new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, new int[] {targetSlot}, false, null));
             }
+
+            long workspace = 0;
+            for (Kernel k : kernels) {
+                if (k != null) {
+                    workspace += k.workspaceBytes();
+                }
+            }
+            long parameters = plan.bytes(BufferPlan.SlotKind.BOUND, InputKind.PARAMETER);
+            long state = plan.bytes(BufferPlan.SlotKind.BOUND, InputKind.STATE);
+            long inputs = plan.bytes(BufferPlan.SlotKind.FEED, null);
+            long staging = plan.bytes(BufferPlan.SlotKind.STAGING, null);
+            long fixed = parameters + state + inputs + staging + workspace;
+            long arenaBudget = memoryBudget < 0 ? -1 : Math.max(0, memoryBudget - fixed);
+            long smallestArena = plan.schedule(outputs.isEmpty() ? null : outputs.get(0), arenaBudget);
+
+            List<Program.Step> steps = new ArrayList<>();
+            for (BufferPlan.Entry e : plan.schedule) {
+                if (e.rebind() != null) {
+                    steps.add(new Program.Step(null, null, null, new int[0], new int[0], false, e.rebind()));
+                } else if (e.unit().isKernel()) {
+                    BufferPlan.Unit u = e.unit();
+                    steps.add(new Program.Step(kernels[u.index()], u.node(), u.group(), slotsOf(plan, u.inputs()), slotsOf(plan, u.outputs()),
+                            e.recompute(), null));
+                }
+            }
+            steps.addAll(copies);
             steps.addAll(finalSteps);
-            finalSteps.clear();
-            return new Program(graph, backend, plan, steps, feeds, bound, List.copyOf(outputs), outputSlots);
+            prepared.addAll(copies);
+            prepared.addAll(finalSteps);
+            MemoryPlan report = new MemoryPlan(parameters, state, inputs, plan.arenaBytes, plan.forwardBytesAtPeak, plan.backwardBytesAtPeak,
+                    plan.unplannedArenaBytes, workspace, staging, plan.stepFlops(), plan.recomputeFlops(), memoryBudget,
+                    plan.budgetMet, plan.budgetMet ? -1 : fixed + smallestArena, describeRecomputes(plan));
+            return new Lowered(plan, steps, feeds, bound, outputSlots, report);
         } catch (RuntimeException e) {
-            for (Program.Step s : steps) {
-                s.kernel().close();
-            }
-            for (Program.Step s : finalSteps) {
-                s.kernel().close();
-            }
+            Program.closeKernels(prepared);
+            Program.closeKernels(finalSteps);
             throw e;
         }
+    }
+
+    /** One line per recomputed segment: what it reruns, and before which call. */
+    private static List<String> describeRecomputes(BufferPlan plan) {
+        List<String> lines = new ArrayList<>();
+        for (BufferPlan.Recompute r : plan.recomputes) {
+            BufferPlan.Unit first = r.units().get(0);
+            BufferPlan.Unit last = r.units().get(r.units().size() - 1);
+            BufferPlan.Unit before = plan.units.get(r.beforeUnit());
+            lines.add(String.format(java.util.Locale.ROOT, "reruns %d call(s) %s .. %s (%,d FLOPs, %d value(s) dropped after the forward pass) before %s",
+                    r.units().size(), first.outputs().get(0).ref(), last.outputs().get(0).ref(), r.flops(), r.rebind().length,
+                    before.outputs().isEmpty() ? before.node().toString() : before.outputs().get(0).ref() + " = " + before.node().op().printName()));
+        }
+        return lines;
     }
 
     private static int[] slotsOf(BufferPlan plan, List<Value> values) {

@@ -29,9 +29,11 @@ public final class Program implements AutoCloseable {
     /**
      * One kernel call: {@code node} is null for a copy the executor inserted; {@code group} is the
      * fused group a call computes (then {@code node} is its last member, and there is one output
-     * slot per {@link FusedGroup#outputs()}), else null and there is one output slot.
+     * slot per {@link FusedGroup#outputs()}), else null and there is one output slot;
+     * {@code recompute} marks a second run of a forward call for checkpointing. A step with
+     * {@code rebind} set (and no kernel) points those slots at their recompute regions.
      */
-    record Step(Kernel kernel, Node node, FusedGroup group, int[] inputSlots, int[] outputSlots) {
+    record Step(Kernel kernel, Node node, FusedGroup group, int[] inputSlots, int[] outputSlots, boolean recompute, int[] rebind) {
     }
 
     private final Graph graph;
@@ -43,11 +45,19 @@ public final class Program implements AutoCloseable {
     private final Map<Value, Tensor> boundTensors = new IdentityHashMap<>();
     private final List<Value> outputs;
     private final int[] outputSlots;
+    private final MemoryPlan memoryPlan;
+    /** The buffer table the kernels read: slot i's current buffer. */
     private final Buffer[] buffers;
+    /** Slots that are recomputed, with their first-run and recompute regions. */
+    private final int[] reboundSlots;
+    private final Buffer[] firstRegion;
+    private final Buffer[] recomputeRegion;
+    /** Every buffer this program allocated (the arena, feeds, staging), freed on close. */
+    private final List<Buffer> owned = new ArrayList<>();
     private boolean closed;
 
     Program(Graph graph, Backend backend, BufferPlan plan, List<Step> steps, Map<Value, Integer> feedSlots,
-            Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots) {
+            Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots, MemoryPlan memoryPlan) {
         this.graph = graph;
         this.backend = backend;
         this.plan = plan;
@@ -56,17 +66,45 @@ public final class Program implements AutoCloseable {
         this.boundSlots = boundSlots;
         this.outputs = outputs;
         this.outputSlots = outputSlots;
-        this.buffers = new Buffer[plan.slots.size()];
+        this.memoryPlan = memoryPlan;
+        int n = plan.slots.size();
+        this.buffers = new Buffer[n];
+        this.firstRegion = new Buffer[n];
+        this.recomputeRegion = new Buffer[n];
+        List<Integer> rebound = new ArrayList<>();
         try {
-            for (int i = 0; i < buffers.length; i++) {
-                if (plan.slots.get(i).kind() != BufferPlan.SlotKind.BOUND) {
-                    buffers[i] = backend.allocate(Math.max(1, plan.slots.get(i).bytes()), plan.slots.get(i).kind().name().toLowerCase(java.util.Locale.ROOT));
+            Buffer arena = own(backend.allocate(Math.max(1, plan.arenaBytes), "activations"));
+            for (int i = 0; i < n; i++) {
+                BufferPlan.Slot s = plan.slots.get(i);
+                switch (s.kind()) {
+                    case BOUND -> {
+                        // the caller's tensor, bound later
+                    }
+                    case FEED -> buffers[i] = own(backend.allocate(s.bytes(), "inputs"));
+                    case STAGING -> buffers[i] = own(backend.allocate(s.bytes(), "staging"));
+                    case WORK -> {
+                        if (s.offset < 0) {
+                            throw new IllegalStateException("memory plan: value " + s.label() + " (slot " + i + ") has no place in the arena");
+                        }
+                        buffers[i] = backend.slice(arena, s.offset, s.bytes());
+                        if (s.recomputeOffset >= 0) {
+                            firstRegion[i] = buffers[i];
+                            recomputeRegion[i] = backend.slice(arena, s.recomputeOffset, s.bytes());
+                            rebound.add(i);
+                        }
+                    }
                 }
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             close();
             throw e;
         }
+        this.reboundSlots = rebound.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private Buffer own(Buffer b) {
+        owned.add(b);
+        return b;
     }
 
     /**
@@ -157,8 +195,17 @@ public final class Program implements AutoCloseable {
         for (Map.Entry<Value, Integer> e : feedSlots.entrySet()) {
             backend.upload(feeds.get(e.getKey()), buffers[e.getValue()]);
         }
+        for (int s : reboundSlots) {
+            buffers[s] = firstRegion[s]; // a step computes every value first in its first region
+        }
         for (Step s : steps) {
-            s.kernel().run(buffers);
+            if (s.rebind() != null) {
+                for (int slot : s.rebind()) {
+                    buffers[slot] = recomputeRegion[slot];
+                }
+            } else {
+                s.kernel().run(buffers);
+            }
         }
         List<Tensor> out = new ArrayList<>(outputs.size());
         for (int i = 0; i < outputs.size(); i++) {
@@ -178,31 +225,42 @@ public final class Program implements AutoCloseable {
         return outputs;
     }
 
-    /** Number of kernel calls per run (including executor-inserted copies; a fused group is one call). */
+    /**
+     * Number of kernel calls per run (including executor-inserted copies and recomputed calls; a
+     * fused group is one call).
+     */
     public int stepCount() {
-        return steps.size();
-    }
-
-    /** Number of fused kernel calls per run ({@link ElementwiseFusion}). */
-    public int fusedCount() {
         int n = 0;
         for (Step s : steps) {
-            if (s.group() != null) {
+            if (s.kernel() != null) {
                 n++;
             }
         }
         return n;
     }
 
-    /** Total bytes of the buffers this program allocated (bound tensors not included). */
-    public long allocatedBytes() {
-        long total = 0;
-        for (BufferPlan.Slot s : plan.slots) {
-            if (s.kind() != BufferPlan.SlotKind.BOUND) {
-                total += Math.max(1, s.bytes());
+    /** What this program needs in memory, by class, and what it recomputes ({@link MemoryPlan}). */
+    public MemoryPlan memoryPlan() {
+        return memoryPlan;
+    }
+
+    /** Number of fused kernel calls per run ({@link ElementwiseFusion}). */
+    public int fusedCount() {
+        int n = 0;
+        for (Step s : steps) {
+            if (s.group() != null && !s.recompute()) {
+                n++;
             }
         }
-        return total;
+        return n;
+    }
+
+    /**
+     * Bytes this program holds from its backend's memory manager: its buffers and its kernels'
+     * workspaces (bound tensors not included); {@link MemoryPlan#managedBytes()}.
+     */
+    public long allocatedBytes() {
+        return memoryPlan.managedBytes();
     }
 
     /**
@@ -214,15 +272,34 @@ public final class Program implements AutoCloseable {
      */
     public String listing() {
         StringBuilder sb = new StringBuilder("program ").append(graph.name()).append(" on ").append(backend.name())
-                .append(" (").append(steps.size()).append(" calls, ").append(allocatedBytes()).append(" bytes allocated) {\n");
+                .append(" (").append(stepCount()).append(" calls, ").append(allocatedBytes()).append(" bytes allocated, arena ")
+                .append(plan.arenaBytes).append(" bytes) {\n");
         for (int i = 0; i < plan.slots.size(); i++) {
             BufferPlan.Slot s = plan.slots.get(i);
             sb.append("  s").append(i).append(": ").append(s.kind().name().toLowerCase(java.util.Locale.ROOT))
-                    .append(' ').append(s.bytes()).append(" B  (").append(s.label()).append(")\n");
+                    .append(' ').append(s.bytes()).append(" B");
+            if (s.offset >= 0) {
+                sb.append(" @").append(s.offset);
+            }
+            if (s.recomputeOffset >= 0) {
+                sb.append(", recomputed @").append(s.recomputeOffset);
+            }
+            sb.append("  (").append(s.label()).append(")\n");
         }
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
             StringBuilder line = new StringBuilder("  ").append(i).append(": ");
+            if (s.rebind() != null) {
+                line.append("recompute into");
+                for (int slot : s.rebind()) {
+                    line.append(" s").append(slot);
+                }
+                sb.append(line).append('\n');
+                continue;
+            }
+            if (s.recompute()) {
+                line.append("(again) ");
+            }
             String name = s.group() != null ? s.group().name() : s.node() == null ? "copy" : s.node().op().printName();
             line.append(name);
             for (int in : s.inputSlots()) {
@@ -270,16 +347,23 @@ public final class Program implements AutoCloseable {
             return;
         }
         closed = true;
-        for (Step s : steps) {
-            s.kernel().close();
+        closeKernels(steps);
+        for (Buffer b : owned) {
+            backend.free(b);
         }
-        for (int i = 0; i < buffers.length; i++) {
-            if (buffers[i] != null && plan.slots.get(i).kind() != BufferPlan.SlotKind.BOUND) {
-                backend.free(buffers[i]);
-            }
-            buffers[i] = null;
-        }
+        owned.clear();
+        Arrays.fill(buffers, null);
         boundTensors.clear();
+    }
+
+    /** Closes the kernels of {@code steps}, each once (a recomputed call reuses its first run's kernel). */
+    static void closeKernels(List<Step> steps) {
+        java.util.Set<Kernel> done = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Step s : steps) {
+            if (s.kernel() != null && done.add(s.kernel())) {
+                s.kernel().close();
+            }
+        }
     }
 
     /** True once {@link #close()} was called. */
