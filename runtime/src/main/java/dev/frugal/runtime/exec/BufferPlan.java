@@ -123,9 +123,15 @@ final class BufferPlan {
     boolean budgetMet = true;
 
     private final Set<Value> pinnedRoots = Collections.newSetFromMap(new IdentityHashMap<>());
-    /** Per unit: the WORK slots it reads (distinct) and writes. */
+    /** Per unit: the WORK slots it reads (distinct), every slot it reads, the WORK slots it writes. */
     private int[][] reads;
+    private int[][] readsAny;
     private int[][] writes;
+    /**
+     * Assignments that run as soon as their value exists and their target's last read is done,
+     * instead of at the end of the step.
+     */
+    final Set<Node> earlyAssignments = Collections.newSetFromMap(new IdentityHashMap<>());
     /** Index of the unit that computes the loss (the first output), -1 when none. */
     private int lossUnit = -1;
 
@@ -138,15 +144,19 @@ final class BufferPlan {
     }
 
     /**
-     * Orders the calls and gives every stored value a slot. {@code pinned} values (outputs,
-     * assigned values) stay alive to the end of the step; {@code fused} groups (keyed by their
-     * last member) run as one call where their last member stands.
+     * Orders the calls and gives every stored value a slot. {@code outputs} stay alive to the end
+     * of the step; {@code fused} groups (keyed by their last member) run as one call where their
+     * last member stands.
+     *
+     * <p>An assignment whose value is computed by the program runs as soon as its value exists
+     * and every read of its target is done ({@link #earlyAssignments}), so an updated weight or
+     * optimizer moment does not wait in the arena for the end of the step. The others (values
+     * that are bound tensors, which are staged, and targets the step also returns, which are
+     * snapshotted) run at the end, after every kernel.
      */
-    static BufferPlan slots(List<Node> live, List<Value> pinned, Map<Node, FusedGroup> fused) {
+    static BufferPlan slots(List<Node> live, List<Value> outputs, Map<Node, FusedGroup> fused) {
         BufferPlan plan = new BufferPlan();
         Set<Node> absorbed = ElementwiseFusion.nonLastMembers(fused);
-        // Assignments read their values after every kernel (the executor runs them last), which
-        // is also where a value a fused group stores for an assignment traced earlier exists.
         List<Node> order = new ArrayList<>();
         List<Node> assignments = new ArrayList<>();
         for (Node n : live) {
@@ -156,6 +166,7 @@ final class BufferPlan {
                 order.add(n);
             }
         }
+        order = updatesAsSoonAsReady(order, assignments, fused, outputs);
         order.addAll(assignments);
         for (Node n : order) {
             FusedGroup g = fused.get(n);
@@ -178,15 +189,220 @@ final class BufferPlan {
             }
         }
         plan.reads = new int[plan.units.size()][];
+        plan.readsAny = new int[plan.units.size()][];
         plan.writes = new int[plan.units.size()][];
         for (Unit u : plan.units) {
             plan.reads[u.index()] = plan.workSlots(u.inputs());
+            plan.readsAny[u.index()] = plan.anySlots(u.inputs());
             plan.writes[u.index()] = u.isKernel() ? plan.workSlots(u.outputs()) : new int[0];
         }
-        for (Value v : pinned) {
+        // Bound slots the end of the step reads: returned bound values (snapshotted) and bound
+        // values assigned elsewhere (staged). Their own assignments must wait for the end.
+        Set<Integer> readAtEnd = new java.util.HashSet<>();
+        for (Value v : outputs) {
             plan.pinnedRoots.add(v);
+            readAtEnd.add(plan.slotOf.get(v));
+        }
+        for (Node a : assignments) {
+            int value = plan.slotOf.get(a.input(1));
+            if (plan.slots.get(value).kind == SlotKind.BOUND) {
+                readAtEnd.add(value);
+            }
+        }
+        for (Unit u : plan.units) {
+            Node a = u.node();
+            if (a.op() != Op.ASSIGN) {
+                continue;
+            }
+            boolean computed = plan.slots.get(plan.slotOf.get(a.input(1))).kind == SlotKind.WORK;
+            if (computed && !readAtEnd.contains(plan.slotOf.get(a.input(0)))) {
+                plan.earlyAssignments.add(a);
+            } else {
+                plan.pinnedRoots.add(a.input(1));
+            }
         }
         return plan;
+    }
+
+    /**
+     * Moves the update calls of a training step up to where their inputs exist. Traced programs
+     * compute every gradient first and then every optimizer update, which would keep all the
+     * gradients (and the updated weights) in memory together; a call after the loss whose results
+     * end up in one assignment only (a parameter's weight gradient and its optimizer arithmetic)
+     * runs instead right after the last call it depends on, so each gradient is consumed, and its
+     * weight updated, as soon as it exists. Calls that feed several assignments (the backward
+     * trunk, a global gradient norm for clipping) or an output stay where they are. Calls of such a chain that depend on nothing computed
+     * after the loss (constants, terms of a weight alone) are pulled in just before the first
+     * call that needs them, never hoisted to the start of the step. Without a loss nothing moves.
+     */
+    private static List<Node> updatesAsSoonAsReady(List<Node> order, List<Node> assignments, Map<Node, FusedGroup> fused,
+                                                   List<Value> outputs) {
+        Value loss = outputs.isEmpty() ? null : outputs.get(0);
+        if (loss == null || assignments.isEmpty()) {
+            return order;
+        }
+        Map<Value, Node> producer = new IdentityHashMap<>();
+        for (Node n : order) {
+            FusedGroup g = fused.get(n);
+            for (Value v : g != null ? g.outputs() : n.output() == null ? List.<Value>of() : List.of(n.output())) {
+                producer.put(v, n);
+            }
+        }
+        Node lossNode = producer.get(loss);
+        int lossAt = order.indexOf(lossNode);
+        if (lossAt < 0) {
+            if (Boolean.getBoolean("frugal.debugPlan")) {
+                System.err.println("no loss node for " + loss + " producer " + lossNode);
+            }
+            return order;
+        }
+        Map<Node, List<Value>> inputs = new IdentityHashMap<>();
+        Map<Node, List<Node>> readers = new IdentityHashMap<>();
+        for (Node n : order) {
+            FusedGroup g = fused.get(n);
+            List<Value> in = g != null ? g.inputs() : n.inputs();
+            inputs.put(n, in);
+            for (Value v : in) {
+                Node p = producer.get(v);
+                if (p != null) {
+                    readers.computeIfAbsent(p, k -> new ArrayList<>()).add(n);
+                }
+            }
+        }
+        // Which assignment each call after the loss ends up in: one (its own parameter's update
+        // chain: weight gradient, optimizer arithmetic), several or an output (the backward trunk,
+        // a global gradient norm), found from the end. Only single-assignment chains move.
+        final int none = -1;
+        final int shared = -2;
+        Map<Node, Integer> sink = new IdentityHashMap<>();
+        Map<Value, Integer> assignedValue = new IdentityHashMap<>();
+        for (int i = 0; i < assignments.size(); i++) {
+            assignedValue.merge(assignments.get(i).input(1), i, (a, b) -> shared);
+        }
+        Set<Value> outputSet = Collections.newSetFromMap(new IdentityHashMap<>());
+        outputSet.addAll(outputs);
+        Set<Node> update = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = order.size() - 1; i > lossAt; i--) {
+            Node n = order.get(i);
+            int s = none;
+            FusedGroup g = fused.get(n);
+            for (Value v : g != null ? g.outputs() : n.output() == null ? List.<Value>of() : List.of(n.output())) {
+                if (outputSet.contains(v)) {
+                    s = shared;
+                }
+                Integer a = assignedValue.get(v);
+                if (a != null) {
+                    s = merge(s, a);
+                }
+            }
+            for (Node r : readers.getOrDefault(n, List.of())) {
+                s = merge(s, sink.getOrDefault(r, none));
+            }
+            sink.put(n, s);
+            if (s >= 0 && n.op() != Op.INPUT) {
+                update.add(n);
+            }
+        }
+        // Anchored: depends, directly or through other update calls, on a call after the loss.
+        Set<Node> anchored = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = lossAt + 1; i < order.size(); i++) {
+            Node n = order.get(i);
+            if (!update.contains(n)) {
+                continue;
+            }
+            for (Value v : inputs.get(n)) {
+                Node p = producer.get(v);
+                int at = p == null ? -1 : order.indexOf(p);
+                if (p != null && (anchored.contains(p) || (!update.contains(p) && at > lossAt && p.op() != Op.INPUT))) {
+                    anchored.add(n);
+                    break;
+                }
+            }
+        }
+        if (Boolean.getBoolean("frugal.debugPlan")) {
+            System.err.println("updates " + update.size() + " anchored " + anchored.size() + " lossAt " + lossAt + " of " + order.size());
+        }
+        List<Node> out = new ArrayList<>(order.size());
+        Set<Node> emitted = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Node> pending = new ArrayList<>();
+        for (Node n : order) {
+            if (update.contains(n)) {
+                pending.add(n);
+            }
+        }
+        for (Node n : order) {
+            if (update.contains(n)) {
+                continue;
+            }
+            out.add(n);
+            emitted.add(n);
+            boolean progress = true;
+            while (progress) {
+                progress = false;
+                for (int i = 0; i < pending.size(); i++) {
+                    Node p = pending.get(i);
+                    if (!emitted.contains(p) && anchored.contains(p) && ready(p, inputs, producer, emitted, update)) {
+                        emitWithPending(p, inputs, producer, emitted, update, out);
+                        progress = true;
+                    }
+                }
+                pending.removeIf(emitted::contains);
+            }
+        }
+        for (Node p : pending) { // not anchored and not pulled in: where they were, at the end
+            if (!emitted.contains(p)) {
+                emitWithPending(p, inputs, producer, emitted, update, out);
+            }
+        }
+        return out;
+    }
+
+    /** Joins two sinks: none, one assignment's index, or shared (-2). */
+    private static int merge(int a, int b) {
+        if (a == -1) {
+            return b;
+        }
+        if (b == -1 || a == b) {
+            return a;
+        }
+        return -2;
+    }
+
+    /** Whether every input of {@code n} is computed already, or by an update call that is itself ready. */
+    private static boolean ready(Node n, Map<Node, List<Value>> inputs, Map<Value, Node> producer, Set<Node> emitted, Set<Node> update) {
+        for (Value v : inputs.get(n)) {
+            Node p = producer.get(v);
+            if (p != null && !emitted.contains(p) && !(update.contains(p) && ready(p, inputs, producer, emitted, update))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void emitWithPending(Node n, Map<Node, List<Value>> inputs, Map<Value, Node> producer, Set<Node> emitted,
+                                        Set<Node> update, List<Node> out) {
+        for (Value v : inputs.get(n)) {
+            Node p = producer.get(v);
+            if (p != null && !emitted.contains(p) && update.contains(p)) {
+                emitWithPending(p, inputs, producer, emitted, update, out);
+            }
+        }
+        if (emitted.add(n)) {
+            out.add(n);
+        }
+    }
+
+    /** Every slot {@code values} live in, distinct (bound and fed ones too). */
+    private int[] anySlots(List<Value> values) {
+        int[] out = new int[values.size()];
+        int n = 0;
+        for (Value v : values) {
+            int s = slotOf.get(v);
+            if (indexOf(out, n, s) < 0) {
+                out[n++] = s;
+            }
+        }
+        return Arrays.copyOf(out, n);
     }
 
     /** The distinct WORK slots of {@code values}. */
@@ -264,6 +480,13 @@ final class BufferPlan {
             return budgetMet ? -1 : unplannedArenaBytes;
         }
         Forward fwd = new Forward();
+        if (Boolean.getBoolean("frugal.debugPlan")) {
+            CheckpointPlanner.Chain ch = fwd.chain();
+            System.err.println("lossUnit=" + lossUnit + " units=" + units.size() + " fwd=" + ch.length() + " budget=" + arenaBudget + " unplanned=" + unplannedArenaBytes);
+            System.err.println("saved=" + Arrays.toString(ch.saved()));
+            System.err.println("flops=" + Arrays.toString(ch.flops()));
+            System.err.println("cross=" + Arrays.toString(ch.crossing()));
+        }
         CheckpointPlanner planner = new CheckpointPlanner(fwd.chain(), choice -> layout(fwd.recomputes(choice)).placement.arenaBytes());
         CheckpointPlanner.Result result = planner.choose(arenaBudget, unplannedArenaBytes);
         if (result != null) {
@@ -307,8 +530,11 @@ final class BufferPlan {
                     entries.add(new Entry(ru, true, null));
                 }
             }
-            entries.add(new Entry(u, false, null));
+            if (!earlyAssignments.contains(u.node())) {
+                entries.add(new Entry(u, false, null));
+            }
         }
+        entries = withEarlyAssignments(entries);
         int n = slots.size();
         int[] first = new int[2 * n];
         int[] last = new int[2 * n];
@@ -356,6 +582,53 @@ final class BufferPlan {
             regionForward[i] = forwardMade[r];
         }
         return new Layout(entries, regionSlot, regionRecompute, regionForward, requests, ArenaPlanner.place(requests));
+    }
+
+    /**
+     * Inserts each early assignment right after the later of the last write of its value and the
+     * last read of its target (recomputed calls included), so no call ever reads an overwritten
+     * weight.
+     */
+    private List<Entry> withEarlyAssignments(List<Entry> entries) {
+        if (earlyAssignments.isEmpty()) {
+            return entries;
+        }
+        int[] lastRead = new int[slots.size()];
+        int[] lastWrite = new int[slots.size()];
+        Arrays.fill(lastRead, -1);
+        Arrays.fill(lastWrite, -1);
+        for (int t = 0; t < entries.size(); t++) {
+            Entry e = entries.get(t);
+            if (e.unit() == null) {
+                continue;
+            }
+            for (int s : readsAny[e.unit().index()]) {
+                lastRead[s] = t;
+            }
+            for (int s : writes[e.unit().index()]) {
+                lastWrite[s] = t;
+            }
+        }
+        List<List<Entry>> after = new ArrayList<>(Collections.nCopies(entries.size() + 1, null));
+        for (Unit u : units) {
+            if (earlyAssignments.contains(u.node())) {
+                int at = Math.max(lastRead[slotOf.get(u.node().input(0))], lastWrite[slotOf.get(u.node().input(1))]) + 1;
+                if (after.get(at) == null) {
+                    after.set(at, new ArrayList<>());
+                }
+                after.get(at).add(new Entry(u, false, null));
+            }
+        }
+        List<Entry> out = new ArrayList<>(entries.size() + earlyAssignments.size());
+        for (int t = 0; t <= entries.size(); t++) {
+            if (after.get(t) != null) {
+                out.addAll(after.get(t));
+            }
+            if (t < entries.size()) {
+                out.add(entries.get(t));
+            }
+        }
+        return out;
     }
 
     private static int region(int slot, boolean[] current) {
@@ -406,6 +679,17 @@ final class BufferPlan {
                 peak = live;
                 at = t;
             }
+        }
+        if (Boolean.getBoolean("frugal.debugPlan")) {
+            StringBuilder sb = new StringBuilder("peak at entry " + at + " of " + layout.entries().size() + ", live " + peak + ":");
+            for (int i = 0; i < layout.requests().size(); i++) {
+                ArenaPlanner.Request r = layout.requests().get(i);
+                if (r.first() <= at && at <= r.last()) {
+                    Slot sl = slots.get(layout.regionSlot()[i]);
+                    sb.append(' ').append(sl.label).append(layout.regionRecompute()[i] ? "'" : "").append('[').append(r.first()).append(',').append(r.last()).append("]=").append(r.bytes());
+                }
+            }
+            System.err.println(sb);
         }
         forwardBytesAtPeak = 0;
         backwardBytesAtPeak = 0;

@@ -38,9 +38,13 @@ final class CheckpointPlanner {
     /** At most this many cut positions are considered: those with the smallest checkpoints. */
     static final int MAX_CUTS = 160;
     /** Memory resolution of the dynamic program: the model's budget in this many steps. */
-    private static final int MEMORY_STEPS = 128;
-    /** Ratio between successive caps on the largest recomputed segment. */
-    private static final double CAP_RATIO = 1.3;
+    private static final int MEMORY_STEPS = 256;
+    /** The dynamic program counts memory exactly (in units of the sizes' common divisor) up to this many units. */
+    private static final int EXACT_MEMORY_STEPS = 1024;
+    /** Up to this many distinct segment sizes, every one is tried as the cap (exact); beyond, a grid. */
+    private static final int EXACT_CAPS = 256;
+    /** Ratio between successive caps on the largest recomputed segment when they are too many to try all. */
+    private static final double CAP_RATIO = 1.15;
     /** Rounds of tightening the model's budget against the exact peak. */
     private static final int MAX_ROUNDS = 12;
 
@@ -112,6 +116,26 @@ final class CheckpointPlanner {
             flopsPrefix[i + 1] = flopsPrefix[i] + chain.flops()[i];
         }
         cuts = candidateCuts(chain);
+        long g = 0;
+        for (long v : chain.saved()) {
+            g = gcd(g, v);
+        }
+        for (long v : chain.crossing()) {
+            g = gcd(g, v);
+        }
+        granularity = Math.max(1, g);
+    }
+
+    /** The greatest common divisor of every size in the chain: the unit memory is counted in. */
+    private final long granularity;
+
+    private static long gcd(long a, long b) {
+        while (b != 0) {
+            long t = a % b;
+            a = b;
+            b = t;
+        }
+        return a;
     }
 
     /** -1, the (at most {@link #MAX_CUTS}) positions with the smallest checkpoints in order, and n - 1. */
@@ -164,6 +188,9 @@ final class CheckpointPlanner {
                 break;
             }
             long arena = exact.arenaBytes(c);
+            if (Boolean.getBoolean("frugal.debugPlan")) {
+                System.err.println("round " + round + " target=" + target + " base=" + base + " segs=" + c.segments() + " flops=" + c.recomputeFlops() + " exact=" + arena + " ends=" + Arrays.toString(c.segmentEnds()));
+            }
             if (arena <= arenaBudget) {
                 if (best == null || c.recomputeFlops() < best.choice().recomputeFlops()) {
                     best = new Result(c, arena);
@@ -172,6 +199,13 @@ final class CheckpointPlanner {
             }
             // Tighten by the excess (at least one memory step), so the next round keeps more headroom.
             target -= Math.max(arena - arenaBudget, Math.max(1, (target - base) / MEMORY_STEPS));
+        }
+        if (best == null) {
+            // The model may be too pessimistic near the limit: the leanest choice might still fit.
+            Result leanest = smallest();
+            if (leanest != null && leanest.arenaBytes() <= arenaBudget) {
+                best = leanest;
+            }
         }
         return best;
     }
@@ -231,9 +265,31 @@ final class CheckpointPlanner {
         return total + largest;
     }
 
-    /** The caps on the largest recomputed segment: a geometric grid up to all saved bytes, plus 0. */
+    /**
+     * The caps on the largest recomputed segment: 0, then every distinct saved size of a stretch
+     * between candidate cuts when there are few (so the dynamic program is exact), else a
+     * geometric grid up to all saved bytes.
+     */
     private List<Long> caps() {
-        List<Long> caps = new ArrayList<>();
+        if (caps != null) {
+            return caps;
+        }
+        java.util.TreeSet<Long> distinct = new java.util.TreeSet<>();
+        distinct.add(0L);
+        outer:
+        for (int b = 0; b < cuts.length - 1; b++) {
+            for (int e = b + 1; e < cuts.length; e++) {
+                distinct.add(saved(cuts[b], cuts[e]));
+                if (distinct.size() > EXACT_CAPS) {
+                    break outer;
+                }
+            }
+        }
+        if (distinct.size() <= EXACT_CAPS) {
+            caps = new ArrayList<>(distinct);
+            return caps;
+        }
+        caps = new ArrayList<>();
         long total = savedPrefix[chain.length()];
         long smallest = Long.MAX_VALUE;
         for (long s : chain.saved()) {
@@ -250,6 +306,8 @@ final class CheckpointPlanner {
         }
         return caps;
     }
+
+    private List<Long> caps;
 
     /** The cheapest choice over all caps whose modelled activations fit {@code modelBudget}, or null. */
     private Choice cheapest(long modelBudget) {
@@ -282,8 +340,11 @@ final class CheckpointPlanner {
             return null;
         }
         int k = cuts.length;
-        long quantum = Math.max(1, (modelBudget + MEMORY_STEPS - 1) / MEMORY_STEPS);
-        int steps = (int) Math.min(MEMORY_STEPS, room / quantum);
+        // Exact when every size is a multiple of a common unit that divides the budget finely enough.
+        long quantum = modelBudget / granularity <= EXACT_MEMORY_STEPS
+                ? granularity
+                : Math.max(1, (modelBudget + MEMORY_STEPS - 1) / MEMORY_STEPS);
+        int steps = (int) Math.min(Math.max(MEMORY_STEPS, EXACT_MEMORY_STEPS), room / quantum);
         long[][] best = new long[k][steps + 1];
         int[][] from = new int[k][steps + 1];
         boolean[][] recomputed = new boolean[k][steps + 1];

@@ -186,7 +186,7 @@ public final class Executor {
         Map<Node, FusedGroup> fused = fuse
                 ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse)
                 : Map.of();
-        BufferPlan plan = BufferPlan.slots(live, pinned, fused);
+        BufferPlan plan = BufferPlan.slots(live, outputs, fused);
 
         Kernel[] kernels = new Kernel[plan.units.size()];
         List<Program.Step> prepared = new ArrayList<>(); // every kernel made so far, to close on failure
@@ -228,7 +228,18 @@ public final class Executor {
             }
             // An assigned value that lives in another bound tensor (assign(a, b); assign(b, a))
             // is staged first, so every assignment reads the value from before the step's writes.
+            Map<Node, Program.Step> earlyCopies = new IdentityHashMap<>();
             for (Node a : assigns) {
+                if (plan.earlyAssignments.contains(a)) {
+                    // runs where the plan puts it, as soon as its value exists and its target's reads are done
+                    int valueSlot = plan.slotOf.get(a.input(1));
+                    int targetSlot = plan.slotOf.get(a.input(0));
+                    long bytes = BufferPlan.bytesOf(a.input(1));
+                    Program.Step copy = new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, new int[] {targetSlot}, false, null);
+                    earlyCopies.put(a, copy);
+                    finalSteps.add(copy); // closed with the others on failure
+                    continue;
+                }
                 Value target = a.input(0);
                 Value value = a.input(1);
                 int targetSlot = plan.slotOf.get(target);
@@ -263,6 +274,8 @@ public final class Executor {
             for (BufferPlan.Entry e : plan.schedule) {
                 if (e.rebind() != null) {
                     steps.add(new Program.Step(null, null, null, new int[0], new int[0], false, e.rebind()));
+                } else if (earlyCopies.containsKey(e.unit().node())) {
+                    steps.add(earlyCopies.get(e.unit().node()));
                 } else if (e.unit().isKernel()) {
                     BufferPlan.Unit u = e.unit();
                     steps.add(new Program.Step(kernels[u.index()], u.node(), u.group(), slotsOf(plan, u.inputs()), slotsOf(plan, u.outputs()),
@@ -270,7 +283,11 @@ public final class Executor {
                 }
             }
             steps.addAll(copies);
-            steps.addAll(finalSteps);
+            for (Program.Step f : finalSteps) {
+                if (!earlyCopies.containsValue(f)) {
+                    steps.add(f);
+                }
+            }
             prepared.addAll(copies);
             prepared.addAll(finalSteps);
             MemoryPlan report = new MemoryPlan(parameters, state, inputs, plan.arenaBytes, plan.forwardBytesAtPeak, plan.backwardBytesAtPeak,
