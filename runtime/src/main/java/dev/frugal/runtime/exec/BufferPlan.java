@@ -248,12 +248,13 @@ final class BufferPlan {
                 producer.put(v, n);
             }
         }
+        Map<Node, Integer> position = new IdentityHashMap<>();
+        for (int i = 0; i < order.size(); i++) {
+            position.put(order.get(i), i);
+        }
         Node lossNode = producer.get(loss);
-        int lossAt = order.indexOf(lossNode);
+        int lossAt = lossNode == null ? -1 : position.get(lossNode);
         if (lossAt < 0) {
-            if (Boolean.getBoolean("frugal.debugPlan")) {
-                System.err.println("no loss node for " + loss + " producer " + lossNode);
-            }
             return order;
         }
         Map<Node, List<Value>> inputs = new IdentityHashMap<>();
@@ -312,15 +313,12 @@ final class BufferPlan {
             }
             for (Value v : inputs.get(n)) {
                 Node p = producer.get(v);
-                int at = p == null ? -1 : order.indexOf(p);
+                int at = p == null ? -1 : position.get(p);
                 if (p != null && (anchored.contains(p) || (!update.contains(p) && at > lossAt && p.op() != Op.INPUT))) {
                     anchored.add(n);
                     break;
                 }
             }
-        }
-        if (Boolean.getBoolean("frugal.debugPlan")) {
-            System.err.println("updates " + update.size() + " anchored " + anchored.size() + " lossAt " + lossAt + " of " + order.size());
         }
         List<Node> out = new ArrayList<>(order.size());
         Set<Node> emitted = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -480,13 +478,6 @@ final class BufferPlan {
             return budgetMet ? -1 : unplannedArenaBytes;
         }
         Forward fwd = new Forward();
-        if (Boolean.getBoolean("frugal.debugPlan")) {
-            CheckpointPlanner.Chain ch = fwd.chain();
-            System.err.println("lossUnit=" + lossUnit + " units=" + units.size() + " fwd=" + ch.length() + " budget=" + arenaBudget + " unplanned=" + unplannedArenaBytes);
-            System.err.println("saved=" + Arrays.toString(ch.saved()));
-            System.err.println("flops=" + Arrays.toString(ch.flops()));
-            System.err.println("cross=" + Arrays.toString(ch.crossing()));
-        }
         CheckpointPlanner planner = new CheckpointPlanner(fwd.chain(), choice -> layout(fwd.recomputes(choice)).placement.arenaBytes());
         CheckpointPlanner.Result result = planner.choose(arenaBudget, unplannedArenaBytes);
         if (result != null) {
@@ -679,17 +670,6 @@ final class BufferPlan {
                 peak = live;
                 at = t;
             }
-        }
-        if (Boolean.getBoolean("frugal.debugPlan")) {
-            StringBuilder sb = new StringBuilder("peak at entry " + at + " of " + layout.entries().size() + ", live " + peak + ":");
-            for (int i = 0; i < layout.requests().size(); i++) {
-                ArenaPlanner.Request r = layout.requests().get(i);
-                if (r.first() <= at && at <= r.last()) {
-                    Slot sl = slots.get(layout.regionSlot()[i]);
-                    sb.append(' ').append(sl.label).append(layout.regionRecompute()[i] ? "'" : "").append('[').append(r.first()).append(',').append(r.last()).append("]=").append(r.bytes());
-                }
-            }
-            System.err.println(sb);
         }
         forwardBytesAtPeak = 0;
         backwardBytesAtPeak = 0;

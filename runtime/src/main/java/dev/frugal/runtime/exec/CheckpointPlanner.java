@@ -188,9 +188,6 @@ final class CheckpointPlanner {
                 break;
             }
             long arena = exact.arenaBytes(c);
-            if (Boolean.getBoolean("frugal.debugPlan")) {
-                System.err.println("round " + round + " target=" + target + " base=" + base + " segs=" + c.segments() + " flops=" + c.recomputeFlops() + " exact=" + arena + " ends=" + Arrays.toString(c.segmentEnds()));
-            }
             if (arena <= arenaBudget) {
                 if (best == null || c.recomputeFlops() < best.choice().recomputeFlops()) {
                     best = new Result(c, arena);
