@@ -45,6 +45,8 @@ public final class CachingAllocator implements AutoCloseable {
     private final long memoryLimit;
     private final boolean debug;
     private final MemoryStream defaultStream;
+    /** Segments of exactly one request ({@link AllocatorConfig#exactSegments()}). */
+    private final boolean exactSegments;
     private final ReentrantLock lock = new ReentrantLock();
     private final BlockPool smallPool = new BlockPool();
     private final BlockPool largePool = new BlockPool();
@@ -84,6 +86,7 @@ public final class CachingAllocator implements AutoCloseable {
         this.memoryLimit = config.memoryLimit();
         this.debug = config.debug();
         this.defaultStream = config.defaultStream();
+        this.exactSegments = config.exactSegments();
     }
 
     /** Allocates {@code bytes} on the default stream, untagged. */
@@ -360,13 +363,18 @@ public final class CachingAllocator implements AutoCloseable {
     }
 
     private Block allocateSegmentOrThrow(long bytes, long size, boolean small, MemoryStream stream, String tag) {
-        long segmentSize = BlockSizes.segmentSize(size);
+        long segmentSize = exactSegments ? size : BlockSizes.segmentSize(size);
         String[] refusal = new String[1];
         Block block = tryAllocateSegment(segmentSize, small, stream, refusal);
         if (block == null) {
             // Cached segments of other sizes or streams may be what stands in the way: give them back.
             releaseCachedSegments();
             retries++;
+            block = tryAllocateSegment(segmentSize, small, stream, refusal);
+        }
+        if (block == null && segmentSize > size && size <= memoryLimit - reserved.current()) {
+            // A shared segment would cross the limit, but the request itself fits: reserve just that.
+            segmentSize = size;
             block = tryAllocateSegment(segmentSize, small, stream, refusal);
         }
         if (block == null) {

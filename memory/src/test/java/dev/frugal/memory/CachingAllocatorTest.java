@@ -255,7 +255,7 @@ class CachingAllocatorTest {
             assertTrue(foreign.isLive(), "a rejected free leaves the allocation alone");
             foreign.close();
         }
-        assertThrows(IllegalArgumentException.class, () -> new AllocatorConfig(0, false, HostStream.DEFAULT));
+        assertThrows(IllegalArgumentException.class, () -> new AllocatorConfig(0, false, HostStream.DEFAULT, false));
     }
 
     @Test

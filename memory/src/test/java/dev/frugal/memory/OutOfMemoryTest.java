@@ -81,4 +81,45 @@ class OutOfMemoryTest {
             fitsInCache.close();
         }
     }
+
+    @Test
+    void nearTheLimitASegmentOfExactlyTheRequestIsReserved() {
+        try (HostRawAllocator raw = new HostRawAllocator();
+                CachingAllocator allocator = new CachingAllocator(raw,
+                        AllocatorConfig.defaults().withDebug(false).withMemoryLimit(12 * MiB))) {
+            // A 3 MiB request would normally get a 20 MiB segment, which the 12 MiB limit forbids.
+            Allocation a = allocator.allocate(3 * MiB, "activations");
+            assertEquals(3 * MiB, allocator.snapshot().reservedBytes());
+            // A small one would get a 2 MiB segment: it still fits, so it does.
+            Allocation b = allocator.allocate(1000, "scratch");
+            assertEquals(5 * MiB, allocator.snapshot().reservedBytes());
+            Allocation c = allocator.allocate(7 * MiB, "activations");
+            assertEquals(12 * MiB, allocator.snapshot().reservedBytes());
+            assertThrows(FrugalOutOfMemoryException.class, () -> allocator.allocate(2 * MiB, "one block too many"));
+            a.close();
+            b.close();
+            c.close();
+        }
+    }
+
+    @Test
+    void exactSegmentsReserveOnlyWhatIsAllocated() {
+        try (HostRawAllocator raw = new HostRawAllocator();
+                CachingAllocator allocator = new CachingAllocator(raw,
+                        AllocatorConfig.defaults().withDebug(false).withExactSegments(true).withMemoryLimit(4 * MiB))) {
+            List<Allocation> live = new java.util.ArrayList<>();
+            long expected = 0;
+            for (long bytes : new long[] {1000, 3 * MiB / 2, 70_000, 1, 512 * 1024}) {
+                live.add(allocator.allocate(bytes, "planned"));
+                expected += BlockSizes.roundRequest(bytes);
+                assertEquals(expected, allocator.snapshot().reservedBytes());
+                assertEquals(expected, allocator.snapshot().allocatedBytes());
+            }
+            live.forEach(Allocation::close);
+            // freed blocks are cached as usual and serve a request of their size again
+            Allocation again = allocator.allocate(70_000, "planned");
+            assertEquals(expected, allocator.snapshot().reservedBytes());
+            again.close();
+        }
+    }
 }
