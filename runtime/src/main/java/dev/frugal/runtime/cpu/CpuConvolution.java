@@ -94,7 +94,7 @@ final class CpuConvolution {
 
                 @Override
                 public long workspaceBytes() {
-                    return workspace.bytes();
+                    return workspace.heldBytes();
                 }
 
                 @Override

@@ -105,7 +105,7 @@ final class CpuIndex {
 
             @Override
             public long workspaceBytes() {
-                return scratch == null ? 0 : scratch.bytes();
+                return scratch == null ? 0 : scratch.heldBytes();
             }
 
             @Override

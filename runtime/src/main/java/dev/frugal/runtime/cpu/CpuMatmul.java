@@ -118,7 +118,7 @@ final class CpuMatmul {
 
             @Override
             public long workspaceBytes() {
-                return scratch == null ? 0 : scratch.bytes();
+                return scratch == null ? 0 : scratch.heldBytes();
             }
 
             @Override

@@ -12,8 +12,8 @@ import java.util.Objects;
  * The workspace (scratch memory) of one prepared CPU kernel, drawn from its backend's
  * {@link CachingAllocator} under the tag {@value #TAG}, so the memory manager's statistics and
  * the memory plan see it. A kernel allocates everything it will ever use at prepare time;
- * {@link #bytes()} is then what {@link dev.frugal.runtime.exec.Kernel#workspaceBytes()} reports,
- * and {@link #close()} (from the kernel's {@code close}) frees it all.
+ * {@link #heldBytes()} is then what {@link dev.frugal.runtime.exec.Kernel#workspaceBytes()}
+ * reports, and {@link #close()} (from the kernel's {@code close}) frees it all.
  *
  * <p>Segments are zeroed (cached blocks may hold another user's data) and at least 64-byte
  * aligned (the allocator's blocks are 512-byte aligned). Thread safe.
@@ -26,6 +26,7 @@ public final class CpuWorkspace implements AutoCloseable {
     private final String tag;
     private final List<Allocation> allocations = new ArrayList<>();
     private long bytes;
+    private long held;
     private boolean closed;
 
     /** A workspace drawing from {@code allocator}, tagged {@value #TAG}. */
@@ -61,12 +62,21 @@ public final class CpuWorkspace implements AutoCloseable {
         s.fill((byte) 0);
         allocations.add(a);
         this.bytes += bytes;
+        this.held += a.size();
         return s;
     }
 
-    /** Bytes held: the sum of the sizes requested from {@link #allocate} since creation (0 once closed). */
+    /** Bytes asked for: the sum of the sizes requested from {@link #allocate} (0 once closed). */
     public synchronized long bytes() {
-        return bytes;
+        return closed ? 0 : bytes;
+    }
+
+    /**
+     * Bytes held from the memory manager: the sizes of the blocks it gave (requests rounded up
+     * to its 512-byte blocks), as its allocated-bytes statistic counts them (0 once closed).
+     */
+    public synchronized long heldBytes() {
+        return closed ? 0 : held;
     }
 
     /** Frees every allocation; later calls do nothing. */

@@ -1,5 +1,6 @@
 package dev.frugal.runtime.exec;
 
+import dev.frugal.memory.BlockSizes;
 import dev.frugal.runtime.graph.InputKind;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
@@ -874,6 +875,22 @@ final class BufferPlan {
             f += r.flops();
         }
         return f;
+    }
+
+    /** Bytes the memory manager holds for one allocation of {@code bytes}: its 512-byte blocks (at least one). */
+    static long blockBytes(long bytes) {
+        return BlockSizes.roundRequest(Math.max(1, bytes));
+    }
+
+    /** Bytes the memory manager holds for the slots of one kind, each its own allocation. */
+    long blockBytes(SlotKind kind) {
+        long total = 0;
+        for (Slot s : slots) {
+            if (s.kind == kind) {
+                total += blockBytes(s.bytes);
+            }
+        }
+        return total;
     }
 
     /** Bytes of the slots of one kind (BOUND split by input kind with {@code inputKind}). */

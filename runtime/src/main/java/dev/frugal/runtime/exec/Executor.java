@@ -1,5 +1,6 @@
 package dev.frugal.runtime.exec;
 
+import dev.frugal.memory.BlockSizes;
 import dev.frugal.runtime.cpu.CpuBackend;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.InputKind;
@@ -264,10 +265,12 @@ public final class Executor {
             }
             long parameters = plan.bytes(BufferPlan.SlotKind.BOUND, InputKind.PARAMETER);
             long state = plan.bytes(BufferPlan.SlotKind.BOUND, InputKind.STATE);
-            long inputs = plan.bytes(BufferPlan.SlotKind.FEED, null);
-            long staging = plan.bytes(BufferPlan.SlotKind.STAGING, null);
+            // Program buffers as the memory manager counts them: each rounded up to its blocks.
+            long inputs = plan.blockBytes(BufferPlan.SlotKind.FEED);
+            long staging = plan.blockBytes(BufferPlan.SlotKind.STAGING);
             long fixed = parameters + state + inputs + staging + workspace;
-            long arenaBudget = memoryBudget < 0 ? -1 : Math.max(0, memoryBudget - fixed);
+            // whole blocks, so that the arena rounded up to its block still fits
+            long arenaBudget = memoryBudget < 0 ? -1 : Math.max(0, memoryBudget - fixed) / BlockSizes.MIN_BLOCK_SIZE * BlockSizes.MIN_BLOCK_SIZE;
             long smallestArena = plan.schedule(outputs.isEmpty() ? null : outputs.get(0), arenaBudget);
 
             List<Program.Step> steps = new ArrayList<>();
@@ -290,9 +293,9 @@ public final class Executor {
             }
             prepared.addAll(copies);
             prepared.addAll(finalSteps);
-            MemoryPlan report = new MemoryPlan(parameters, state, inputs, plan.arenaBytes, plan.forwardBytesAtPeak, plan.backwardBytesAtPeak,
-                    plan.unplannedArenaBytes, workspace, staging, plan.stepFlops(), plan.recomputeFlops(), memoryBudget,
-                    plan.budgetMet, plan.budgetMet ? -1 : fixed + smallestArena, describeRecomputes(plan));
+            MemoryPlan report = new MemoryPlan(parameters, state, inputs, BufferPlan.blockBytes(plan.arenaBytes), plan.forwardBytesAtPeak,
+                    plan.backwardBytesAtPeak, BufferPlan.blockBytes(plan.unplannedArenaBytes), workspace, staging, plan.stepFlops(), plan.recomputeFlops(), memoryBudget,
+                    plan.budgetMet, plan.budgetMet ? -1 : fixed + BufferPlan.blockBytes(smallestArena), describeRecomputes(plan));
             return new Lowered(plan, steps, feeds, bound, outputSlots, report);
         } catch (RuntimeException e) {
             Program.closeKernels(prepared);

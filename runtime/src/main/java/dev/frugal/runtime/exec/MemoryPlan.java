@@ -13,7 +13,9 @@ import java.util.Locale;
  * caller's tensors, bound to the program; everything else is allocated by the program from its
  * backend's memory manager when it is compiled ({@link #managedBytes()}): the data input buffers,
  * one activation arena holding every computed value at its planned offset (forward activations,
- * gradients, optimizer temporaries), the kernels' workspaces and a few staging buffers.
+ * gradients, optimizer temporaries), the kernels' workspaces and a few staging buffers. These
+ * are counted as the memory manager counts them, each allocation rounded up to its 512-byte
+ * blocks, so {@link #managedBytes()} is what its allocated-bytes statistic shows.
  *
  * @param parameterBytes       bound parameter inputs
  * @param stateBytes           bound state inputs

@@ -168,7 +168,7 @@ class MemoryPlannerTest {
     }
 
     private static CachingAllocator ownMemory() {
-        return new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults());
+        return new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults().withExactSegments(true));
     }
 
     /** Runs one step and returns the outputs (copied) and the bound tensors after it (copied). */
@@ -219,10 +219,10 @@ class MemoryPlannerTest {
             try {
                 MemoryPlan plan = p[0].memoryPlan();
                 MemoryStats stats = memory.snapshot();
-                // Requested bytes: what the program asked for, before the allocator's 512-byte rounding.
-                assertEquals(plan.managedBytes(), stats.peakRequestedBytes(), 64 * 1024,
-                        "measured peak vs the plan:\n" + plan.explain());
-                assertEquals(stats.requestedBytes(), stats.peakRequestedBytes(), "nothing is allocated inside a step");
+                // Exactly: the plan counts the memory manager's blocks, and exact segments reserve nothing more.
+                assertEquals(plan.managedBytes(), stats.peakAllocatedBytes(), "measured peak vs the plan:\n" + plan.explain());
+                assertEquals(plan.managedBytes(), stats.peakReservedBytes());
+                assertEquals(stats.allocatedBytes(), stats.peakAllocatedBytes(), "nothing is allocated inside a step");
                 assertTrue(plan.activationBytes() > 0 && plan.activationBytes() <= plan.unplannedActivationBytes());
                 assertEquals(plan.activationBytes(), plan.unplannedActivationBytes(), "no budget: no checkpointing");
                 assertFalse(plan.checkpointed());
@@ -230,7 +230,7 @@ class MemoryPlannerTest {
                 long params = 6 * 2 * 64 * 64 * 4L;
                 assertEquals(params, plan.parameterBytes());
                 assertEquals(8, plan.stateBytes(), "the RNG counter");
-                assertEquals(32 * 64 * 4 + 32 * 4, plan.inputBytes());
+                assertEquals(32 * 64 * 4 + 512, plan.inputBytes(), "two feeds, in whole 512-byte blocks");
             } finally {
                 p[0].close();
             }
