@@ -1,11 +1,15 @@
 package dev.frugal.cli;
 
+import dev.frugal.memory.ByteFormat;
+import dev.frugal.memory.FrugalOutOfMemoryException;
 import dev.frugal.models.zoo.Model;
+import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.trainer.EndReason;
 import dev.frugal.trainer.Evaluation;
 import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.FitResult;
+import dev.frugal.trainer.MemoryBudgetPlanner;
 import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.Trainer;
 import dev.frugal.trainer.TrainerConfig;
@@ -31,6 +35,8 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -68,8 +74,10 @@ public final class TrainCommand implements Callable<Integer> {
     Integer epochs;
     @Option(names = "--steps", description = "Stop after this many optimizer steps (default 0: no limit).")
     Long steps;
-    @Option(names = "--batch-size", description = "Training batch size (default: the model's recipe, else 128).")
-    Integer batchSize;
+    @Option(names = "--batch-size", paramLabel = "N|auto", description = "Training batch size (default: the model's recipe, else 128); auto: the largest that fits --memory-budget.")
+    String batchSize;
+    @Option(names = "--memory-budget", paramLabel = "SIZE", description = "Most memory training may take in all, e.g. 2GiB or 512MiB: the plan (frugal plan) recomputes activations to fit, and the run fails before its first step when it cannot (default: none).")
+    String memoryBudget;
     @Option(names = "--lr", description = "Learning rate (default: the model's recipe, else 0.05 for sgd, 0.001 for adamw).")
     Double lr;
     @Option(names = "--optimizer", description = "sgd or adamw (default: the model's recipe, else sgd; another optimizer than the recipe's drops the recipe's lr, momentum, nesterov and weight decay).")
@@ -141,7 +149,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "data", data == null ? null : data.toString());
         put(f, "epochs", epochs);
         put(f, "steps", steps);
-        put(f, "batch-size", batchSize);
+        put(f, "batch-size", batchSizeFlag(batchSize));
         put(f, "lr", lr);
         put(f, "optimizer", optimizer);
         put(f, "momentum", momentum);
@@ -157,9 +165,22 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "keep-checkpoints", keepCheckpoints);
         put(f, "precision", precision);
         put(f, "device", device);
+        put(f, "memory-budget", memoryBudget);
         put(f, "seed", seed);
         put(f, "run-dir", runDir == null ? null : runDir.toString());
         return f;
+    }
+
+    /** {@code --batch-size} as a configuration value: {@code auto}, or a whole number. */
+    static Object batchSizeFlag(String text) {
+        if (text == null || text.strip().equalsIgnoreCase("auto")) {
+            return text == null ? null : "auto";
+        }
+        try {
+            return Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--batch-size " + text + ": expected a whole number of at least 1, or auto");
+        }
     }
 
     private static void put(Map<String, Object> map, String key, Object value) {
@@ -196,28 +217,33 @@ public final class TrainCommand implements Callable<Integer> {
         Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(cfg.data());
         try (run;
              Model m = ModelZoo.create(cfg.model(), cfg.seed());
-             DataLoader train = new DataLoader(FashionMnist.train(dataDir), trainingOptions(cfg));
-             DataLoader test = new DataLoader(FashionMnist.test(dataDir), evaluationOptions())) {
-            ImageDataset trainSet = train.dataset();
-            cfg.augmentation().checkFits(trainSet.height(), trainSet.width());
-            long planned = plannedSteps(train.batchesPerEpoch(), cfg.epochs(), cfg.steps());
-            LrSchedule lrs = LrSchedules.parse(cfg.schedule(), cfg.effectiveLr(), planned);
-            TrainerConfig tc = TrainerConfig.defaults()
-                    .withEpochs(cfg.epochs())
-                    .withMaxSteps(cfg.steps())
-                    .withSchedule(lrs::lr)
-                    .withOptimizer(optimizer(cfg))
-                    .withClipNorm(cfg.clipNorm())
-                    .withEarlyStopping(cfg.earlyStoppingEnabled() ? cfg.earlyStoppingMetric() : null,
-                            Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
-                    .withCheckpointDir(run.path().resolve(CHECKPOINTS))
-                    .withKeepCheckpoints(cfg.keepCheckpoints())
-                    .withEvalEvery(cfg.evalEvery());
-            if (resume == null) {
-                run.writeConfig(plainValues(cfg.toMap()));
-                run.writeEnv();
+             DataLoader test = new DataLoader(FashionMnist.test(dataDir), evaluationOptions(cfg.memoryBudgetBytes() > 0))) {
+            long budget = cfg.memoryBudgetBytes();
+            List<Integer> evalSizes = test.batchSizes();
+            if (cfg.autoBatchSize()) {
+                MemoryBudgetPlanner planner = new MemoryBudgetPlanner(m.module(), m.inputShape(), stepConfig(cfg), budget, evalSizes);
+                int best = planner.maxBatchSize();
+                if (best == 0) {
+                    throw new IllegalArgumentException("--batch-size auto: not even a batch of 1 fits the memory budget "
+                            + ByteFormat.exact(budget) + " (the evaluation programs take " + ByteFormat.exact(planner.evaluationBytes())
+                            + ")\n" + planner.plan(1).explain());
+                }
+                out.println("batch size auto: " + best + " (the largest that fits the memory budget " + ByteFormat.format(budget) + ")");
+                cfg = cfg.withOverrides(Map.of("batch-size", best));
             }
-            try (Trainer trainer = new Trainer(m.module(), m.inputShape(), cfg.batchSize(), tc)) {
+            Built built = buildTrainer(cfg, m, dataDir, test, run, budget, evalSizes, out);
+            cfg = built.cfg();
+            try (DataLoader train = built.train(); Trainer trainer = built.trainer()) {
+                if (budget > 0) {
+                    MemoryPlan plan = trainer.memoryPlan();
+                    out.printf(Locale.ROOT, "memory budget %s: predicted peak %s, checkpointing %s, recompute %.3fx step FLOPs%n",
+                            ByteFormat.format(budget), ByteFormat.format(trainer.predictedPeakBytes()),
+                            plan.checkpointed() ? "yes (" + plan.checkpoints().size() + " recomputed segment(s))" : "no", plan.recomputeFlopsRatio());
+                }
+                if (resume == null) {
+                    run.writeConfig(plainValues(cfg.toMap()));
+                    run.writeEnv();
+                }
                 if (resume != null) {
                     if (!trainer.resume(run.path().resolve(CHECKPOINTS))) {
                         throw new IllegalArgumentException("--resume " + resume + ": no checkpoint under " + run.path().resolve(CHECKPOINTS));
@@ -244,6 +270,75 @@ public final class TrainCommand implements Callable<Integer> {
                 return 0;
             }
         }
+    }
+
+    /** The trainer, its training loader and the configuration they were built with (the batch size may have been halved). */
+    private record Built(TrainConfig cfg, DataLoader train, Trainer trainer) {
+    }
+
+    /**
+     * Builds the training loader and the trainer. When the memory manager runs out while the
+     * trainer compiles its programs (something else took the memory), halves the batch size and
+     * scales the learning rate by the same factor (the linear scaling rule), down to a batch of 1;
+     * a resumed run keeps its batch size, since its data order depends on it.
+     */
+    private Built buildTrainer(TrainConfig start, Model m, Path dataDir, DataLoader test, RunDirectory run, long budget,
+                               List<Integer> evalSizes, PrintWriter out) throws IOException {
+        TrainConfig cfg = start;
+        while (true) {
+            DataLoader train = new DataLoader(FashionMnist.train(dataDir), trainingOptions(cfg));
+            try {
+                ImageDataset trainSet = train.dataset();
+                cfg.augmentation().checkFits(trainSet.height(), trainSet.width());
+                long planned = plannedSteps(train.batchesPerEpoch(), cfg.epochs(), cfg.steps());
+                LrSchedule lrs = LrSchedules.parse(cfg.schedule(), cfg.effectiveLr(), planned);
+                TrainerConfig tc = stepConfig(cfg)
+                        .withEpochs(cfg.epochs())
+                        .withMaxSteps(cfg.steps())
+                        .withSchedule(lrs::lr)
+                        .withEarlyStopping(cfg.earlyStoppingEnabled() ? cfg.earlyStoppingMetric() : null,
+                                Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
+                        .withCheckpointDir(run.path().resolve(CHECKPOINTS))
+                        .withKeepCheckpoints(cfg.keepCheckpoints())
+                        .withEvalEvery(cfg.evalEvery());
+                if (budget > 0) {
+                    tc = tc.withMemoryBudget(budget, evalSizes);
+                }
+                return new Built(cfg, train, new Trainer(m.module(), m.inputShape(), cfg.batchSize(), tc));
+            } catch (FrugalOutOfMemoryException e) {
+                train.close();
+                int batch = cfg.batchSize();
+                if (batch == 1 || resume != null) {
+                    throw new IllegalStateException("out of memory compiling the training programs at batch size " + batch
+                            + (resume != null ? " (a resumed run keeps its batch size)" : ", even the smallest") + ": " + firstLine(e.getMessage()), e);
+                }
+                int half = batch / 2;
+                double lr = cfg.effectiveLr() * half / batch;
+                out.printf(Locale.ROOT, "out of memory compiling the training programs at batch size %d (%s); retrying at batch size %d"
+                        + " with learning rate %s (scaled by %d/%d, the linear scaling rule)%n", batch, firstLine(e.getMessage()), half, lr, half, batch);
+                out.flush();
+                cfg = cfg.withOverrides(Map.of("batch-size", half, "lr", lr));
+            } catch (RuntimeException | IOException e) {
+                train.close();
+                throw e;
+            }
+        }
+    }
+
+    private static String firstLine(String text) {
+        int nl = text == null ? -1 : text.indexOf('\n');
+        return nl < 0 ? String.valueOf(text) : text.substring(0, nl);
+    }
+
+    /**
+     * What the training step's graph depends on: the optimizer and the clipping (the schedule,
+     * limits and checkpoints are left at their defaults).
+     *
+     * @param cfg the run's configuration
+     * @return the trainer configuration of the step
+     */
+    static TrainerConfig stepConfig(TrainConfig cfg) {
+        return TrainerConfig.defaults().withOptimizer(optimizer(cfg)).withClipNorm(cfg.clipNorm());
     }
 
     /**
@@ -277,16 +372,41 @@ public final class TrainCommand implements Callable<Integer> {
         return cfg.augmentation().applyTo(options);
     }
 
+    /** Evaluation batch size: large, since evaluation has no backward pass. */
+    static final int EVAL_BATCH = 1000;
     /**
-     * The evaluation loader's options: in order, batches of 1000, never augmented (evaluation
-     * measures the model on the test images as they are), Fashion-MNIST's normalisation.
+     * Evaluation batch size under a memory budget: the evaluation programs are compiled next to
+     * the training step and share the budget, and at 1000 images a convolutional model's forward
+     * activations alone can take hundreds of MiB; 100 keeps evaluation a small share.
+     */
+    static final int BUDGETED_EVAL_BATCH = 100;
+
+    /**
+     * The evaluation loader's options: in order, batches of {@value #EVAL_BATCH}, never augmented
+     * (evaluation measures the model on the test images as they are), Fashion-MNIST's normalisation.
      *
      * @return the options
      */
     static LoaderOptions evaluationOptions() {
+        return evaluationOptions(false);
+    }
+
+    /**
+     * The evaluation loader's options, in batches of {@value #BUDGETED_EVAL_BATCH} when training
+     * runs under a memory budget (see {@link #evaluationBatch}).
+     *
+     * @param budgeted whether a memory budget is set
+     * @return the options
+     */
+    static LoaderOptions evaluationOptions(boolean budgeted) {
         // LoaderOptions.of has no augmentation, and --augment is deliberately not applied here
-        return LoaderOptions.of(1000).withShuffle(false)
+        return LoaderOptions.of(evaluationBatch(budgeted)).withShuffle(false)
                 .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
+    }
+
+    /** The evaluation batch size of a run with or without a memory budget. */
+    static int evaluationBatch(boolean budgeted) {
+        return budgeted ? BUDGETED_EVAL_BATCH : EVAL_BATCH;
     }
 
     /** The configuration with paths as plain strings (Jackson would write them as file: URIs). */
@@ -297,7 +417,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** Rejects what the configuration allows but this build cannot do yet, naming the option. */
-    private static void checkSupported(TrainConfig cfg) {
+    static void checkSupported(TrainConfig cfg) {
         if (!cfg.precision().equals("fp32")) {
             throw new IllegalArgumentException("--precision " + cfg.precision() + " needs mixed precision, which is not implemented yet; use fp32");
         }
@@ -309,7 +429,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private static Optimizer optimizer(TrainConfig cfg) {
+    static Optimizer optimizer(TrainConfig cfg) {
         return switch (cfg.optimizer()) {
             case "sgd" -> new Sgd(cfg.momentum(), cfg.nesterov(), cfg.effectiveWeightDecay());
             case "adamw" -> new AdamW(0.9, 0.999, 1e-8, cfg.effectiveWeightDecay());
@@ -329,11 +449,16 @@ public final class TrainCommand implements Callable<Integer> {
         s.put("samples_per_second", r.samplesPerSecond());
         s.put("step_seconds", r.stepSeconds());
         s.put("step_samples_per_second", r.stepSamplesPerSecond());
-        long bytes = trainer.hostBytes();
-        s.put("peak_host_bytes", bytes);
-        // On the CPU backend the training device is the host, and every buffer is allocated once
-        // at compile time, so the programs' buffers plus the variables are the device's peak.
-        s.put("peak_device_bytes", bytes);
+        s.put("peak_host_bytes", trainer.hostBytes());
+        // On the CPU backend the training device is the host. Under a memory budget the trainer has
+        // a memory manager of its own: its measured peak plus the bound tensors (parameters,
+        // buffers, optimizer state, allocated outside it). Otherwise every buffer is allocated
+        // once at compile time, so the programs' buffers plus the variables are the peak.
+        s.put("peak_device_bytes", trainer.peakDeviceBytes());
+        s.put("predicted_peak_bytes", trainer.predictedPeakBytes());
+        s.put("recompute_flops_ratio", trainer.memoryPlan().recomputeFlopsRatio());
+        long budget = cfg.memoryBudgetBytes();
+        s.put("memory_budget_bytes", budget > 0 ? budget : null);
         s.put("device", "cpu");
         s.put("ended_by", r.endedBy().label());
         if (!r.message().isEmpty()) {

@@ -6,6 +6,7 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
@@ -92,10 +93,46 @@ public final class Evaluator implements AutoCloseable {
         return total;
     }
 
-    private EvalProgram program(int n) {
-        EvalProgram cached = programs.get(n);
-        if (cached != null) {
-            return cached;
+    /**
+     * Compiles the program for batches of {@code n} now, unless it exists: a trainer under a memory
+     * budget compiles every evaluation batch size before its first step, so no evaluation
+     * allocates memory in the middle of a run.
+     *
+     * @param n the batch size
+     * @return the bytes the program holds from the memory manager ({@link Program#allocatedBytes()})
+     */
+    public long prepare(int n) {
+        if (closed) {
+            throw new IllegalStateException("evaluator is closed");
+        }
+        return program(n).program().allocatedBytes();
+    }
+
+    /** The batch sizes whose programs are compiled, ascending. */
+    public List<Integer> preparedBatchSizes() {
+        return programs.keySet().stream().sorted().toList();
+    }
+
+    /**
+     * What the program for batches of {@code n} would need in memory, planned on this evaluator's
+     * executor without allocating its buffers ({@link Executor#plan}).
+     *
+     * @param n the batch size
+     * @return the plan
+     */
+    public MemoryPlan plan(int n) {
+        EvalGraph eg = trace(n);
+        return executor.plan(eg.graph(), eg.outputs());
+    }
+
+    /** The traced evaluation step for one batch size. */
+    private record EvalGraph(Graph graph, ModuleTrace trace, Value images, Value labels, List<Value> outputs) {
+    }
+
+    /** Traces the evaluation step in eval mode, putting the module's mode back afterwards. */
+    private EvalGraph trace(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("evaluation batch size " + n + ", expected at least 1");
         }
         boolean wasTraining = model.isTraining();
         model.eval();
@@ -107,19 +144,28 @@ public final class Evaluator implements AutoCloseable {
             Value logits = trace.forward(x);
             Value loss = Functional.crossEntropy(logits, y);
             Value hits = Ops.cast(Ops.eq(Ops.argmax(logits, 1, false), Ops.cast(y, DType.I64)), DType.F32);
-            Program p = executor.compile(g, List.of(loss, Ops.sum(hits, false)));
-            try {
-                trace.bind(p);
-            } catch (RuntimeException e) {
-                p.close();
-                throw e;
-            }
-            EvalProgram ep = new EvalProgram(x, y, p);
-            programs.put(n, ep);
-            return ep;
+            return new EvalGraph(g, trace, x, y, List.of(loss, Ops.sum(hits, false)));
         } finally {
             model.train(wasTraining);
         }
+    }
+
+    private EvalProgram program(int n) {
+        EvalProgram cached = programs.get(n);
+        if (cached != null) {
+            return cached;
+        }
+        EvalGraph eg = trace(n);
+        Program p = executor.compile(eg.graph(), eg.outputs());
+        try {
+            eg.trace().bind(p);
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+        EvalProgram ep = new EvalProgram(eg.images(), eg.labels(), p);
+        programs.put(n, ep);
+        return ep;
     }
 
     /** Frees the compiled programs (not the model). Idempotent. */

@@ -1,22 +1,24 @@
 package dev.frugal.trainer;
 
+import dev.frugal.memory.AllocatorConfig;
+import dev.frugal.memory.CachingAllocator;
+import dev.frugal.memory.FrugalOutOfMemoryException;
+import dev.frugal.memory.HostRawAllocator;
+import dev.frugal.memory.MemoryStats;
 import dev.frugal.models.Module;
-import dev.frugal.models.ModuleTrace;
-import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
-import dev.frugal.runtime.autodiff.Autodiff;
+import dev.frugal.runtime.cpu.CpuBackend;
 import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.MemoryBudgetExceededException;
+import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.runtime.exec.NonFiniteException;
 import dev.frugal.runtime.exec.Program;
-import dev.frugal.runtime.graph.Functional;
-import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.data.Batch;
 import dev.frugal.trainer.data.DataLoader;
-import dev.frugal.trainer.optim.GradientClipping;
 import dev.frugal.trainer.optim.OptimizerUpdate;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -50,14 +52,17 @@ public final class Trainer implements AutoCloseable {
     private final Shape sampleShape;
     private final int batchSize;
     private final TrainerConfig config;
-    private final Executor executor;
 
-    private final ModuleTrace trainTrace;
+    private final TrainingStepGraph stepGraph;
     private final Value images;
     private final Value labels;
     private final Program stepProgram;
     private final OptimizerUpdate update;
     private final Evaluator evaluator;
+    /** The memory manager this trainer made for its budget, or null when it uses its executor's. */
+    private final CachingAllocator ownMemory;
+    /** Bytes of the tensors the programs bind: the model's parameters and buffers, the optimizer state. */
+    private final long boundBytes;
 
     private long step;
     private int epoch;
@@ -89,23 +94,42 @@ public final class Trainer implements AutoCloseable {
     /**
      * Builds and compiles the training step on the CPU.
      *
+     * <p>With a memory budget ({@link TrainerConfig#memoryBudget()}) the trainer makes a memory
+     * manager of its own, a {@link CachingAllocator} whose limit is the budget less the bound
+     * tensors (the model's parameters and buffers and the optimizer state, which are ordinary
+     * tensors allocated outside the memory manager), and compiles every program from it before
+     * the first step: the evaluation programs of {@link TrainerConfig#evalBatchSizes()} first, then
+     * the training step, planned ({@link Executor#withMemoryBudget}) for the budget less what the
+     * evaluation programs hold, recomputing forward activations in the backward pass when it
+     * must. A run therefore allocates nothing after its first step. The allocator is closed with
+     * the trainer.
+     *
      * @param model an initialised module mapping {@code [batch, ...sampleShape]} images to class logits
      * @param sampleShape the shape of one input sample, e.g. {@code [1, 28, 28]}
      * @param batchSize the training batch size (every training batch must have exactly this size)
      * @param config how to train
+     * @throws IllegalArgumentException when the step cannot fit the memory budget, with the plan
+     *     that explains why (the cause is the executor's {@link MemoryBudgetExceededException}), or
+     *     when the budget is below the bound tensors alone
+     * @throws FrugalOutOfMemoryException when the memory manager cannot serve the programs
      */
     public Trainer(Module model, Shape sampleShape, int batchSize, TrainerConfig config) {
-        this(model, sampleShape, batchSize, config, Executor.cpu());
+        this(model, sampleShape, batchSize, config, null);
     }
 
     /**
-     * Builds and compiles the training step on {@code executor}'s backend.
+     * Builds and compiles the training step on {@code executor}'s backend, with its memory manager.
+     * Under a memory budget (the configuration's, else the executor's) the evaluation programs of
+     * {@link TrainerConfig#evalBatchSizes()} are compiled first and the step is planned for the
+     * budget less what they hold, as with {@link #Trainer(Module, Shape, int, TrainerConfig)}, but
+     * the memory manager is the executor's (no limit of the trainer's own).
      *
      * @param model an initialised module mapping {@code [batch, ...sampleShape]} images to class logits
      * @param sampleShape the shape of one input sample
      * @param batchSize the training batch size
      * @param config how to train
-     * @param executor compiles the programs
+     * @param executor compiles the programs; null: the CPU, with a memory manager of the
+     *     trainer's own under a budget
      */
     public Trainer(Module model, Shape sampleShape, int batchSize, TrainerConfig config, Executor executor) {
         if (batchSize < 1) {
@@ -115,40 +139,94 @@ public final class Trainer implements AutoCloseable {
         this.sampleShape = sampleShape;
         this.batchSize = batchSize;
         this.config = config;
-        this.executor = executor;
         this.earlyStopping = newEarlyStopping();
-        this.evaluator = new Evaluator(model, sampleShape, executor);
-        boolean wasTraining = model.isTraining();
-        model.train(true);
+        long budget = config.hasMemoryBudget() ? config.memoryBudget() : executor == null ? -1 : executor.memoryBudget();
+        TrainingStepGraph traced = TrainingStepGraph.trace(model, sampleShape, batchSize, config);
+        CachingAllocator memory = null;
+        Compiled compiled;
+        long bound;
         try {
-            Graph g = new Graph("train-step");
-            trainTrace = ModuleTrace.of(g, model);
-            images = g.input("images", Shapes.batch(batchSize, sampleShape), DType.F32);
-            labels = g.input("labels", Shape.of(batchSize), DType.I32);
-            Value loss = Functional.crossEntropy(trainTrace.forward(images), labels);
-            List<Value> params = trainTrace.parameterValues();
-            List<Value> grads = Autodiff.grad(loss, params);
-            if (config.clipNorm() > 0) {
-                grads = GradientClipping.clip(grads, config.clipNorm()).gradients();
-            }
-            update = config.optimizer().append(new ArrayList<>(trainTrace.parameters().keySet()), params, grads);
-            Program p = null;
-            try {
-                p = executor.compile(g, List.of(loss));
-                trainTrace.bind(p);
-                update.bind(p);
-            } catch (RuntimeException e) {
-                if (p != null) {
-                    p.close();
+            bound = MemoryBudgetPlanner.boundBytes(model, traced.update());
+            // The evaluation programs' share of the budget, planned (not allocated) first, so that a
+            // step that cannot fit is refused before anything is allocated.
+            long evalBytes = budget > 0 ? MemoryBudgetPlanner.evaluationBytes(model, sampleShape, config.evalBatchSizes()) : 0;
+            if (executor != null) {
+                compiled = compile(traced, model, sampleShape, config, executor, budget, evalBytes);
+            } else if (budget <= 0) {
+                compiled = compile(traced, model, sampleShape, config, Executor.cpu(), budget, evalBytes);
+            } else {
+                if (budget <= bound) {
+                    throw new IllegalArgumentException(MemoryBudgetPlanner.belowBoundMessage(budget, model, traced.update()));
                 }
-                update.close();
-                throw e;
+                long limit = budget - bound;
+                memory = limitedMemory(limit);
+                compiled = compile(traced, model, sampleShape, config, new Executor(new CpuBackend(memory)), budget, evalBytes);
             }
-            stepProgram = p;
-        } finally {
-            model.train(wasTraining);
+        } catch (RuntimeException | Error e) {
+            traced.close();
+            if (memory != null) {
+                memory.close();
+            }
+            throw e;
         }
+        this.boundBytes = bound;
+        this.stepGraph = traced;
+        this.images = traced.images();
+        this.labels = traced.labels();
+        this.update = traced.update();
+        this.stepProgram = compiled.step();
+        this.evaluator = compiled.evaluator();
+        this.ownMemory = memory;
         LOG.debug("compiled the training step: {} kernel calls, {} bytes", stepProgram.stepCount(), stepProgram.allocatedBytes());
+    }
+
+    /** The compiled training step and the evaluator holding the evaluation programs compiled so far. */
+    private record Compiled(Program step, Evaluator evaluator) {
+        void close() {
+            step.close();
+            evaluator.close();
+        }
+    }
+
+    /**
+     * Compiles the training step (under a budget, for the budget less {@code evalBytes}) and then
+     * the evaluation programs of the configuration, and binds the step; on failure frees what it made.
+     */
+    private static Compiled compile(TrainingStepGraph traced, Module model, Shape sampleShape, TrainerConfig config, Executor ex,
+                                    long budget, long evalBytes) {
+        Program p = null;
+        Evaluator ev = null;
+        try {
+            Executor stepExecutor = budget > 0 ? ex.withMemoryBudget(Math.max(0, budget - evalBytes)) : ex;
+            try {
+                p = stepExecutor.compile(traced.graph(), traced.outputs());
+            } catch (MemoryBudgetExceededException e) {
+                throw new IllegalArgumentException(MemoryBudgetPlanner.exceededMessage(budget, evalBytes, config.evalBatchSizes(), e), e);
+            }
+            traced.bind(p);
+            // evaluation has no backward pass, so nothing to recompute: planned without a budget
+            ev = new Evaluator(model, sampleShape, ex.withMemoryBudget(-1));
+            for (int n : config.evalBatchSizes()) {
+                ev.prepare(n);
+            }
+            return new Compiled(p, ev);
+        } catch (RuntimeException | Error e) {
+            if (p != null) {
+                p.close();
+            }
+            if (ev != null) {
+                ev.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The trainer's own memory manager under a budget: exact segments, so what it reserves is what
+     * the programs allocate, which the plan counts block for block; the limit is then a budget.
+     */
+    private static CachingAllocator limitedMemory(long limit) {
+        return new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults().withExactSegments(true).withMemoryLimit(limit));
     }
 
     /** Optimizer steps done so far (including those restored by {@link #resume}). */
@@ -179,15 +257,59 @@ public final class Trainer implements AutoCloseable {
      * @return bytes
      */
     public long hostBytes() {
-        long total = stepProgram.allocatedBytes();
-        total += evaluator.allocatedBytes();
-        for (Tensor t : model.state().values()) {
-            total += t.shape().numel() * t.dtype().byteSize();
-        }
-        for (Tensor t : update.state().values()) {
-            total += t.shape().numel() * t.dtype().byteSize();
-        }
-        return total;
+        return stepProgram.allocatedBytes() + evaluator.allocatedBytes() + boundBytes;
+    }
+
+    /**
+     * Bytes of the tensors the programs bind, allocated outside the memory manager: the model's
+     * parameters and buffers and the optimizer state.
+     *
+     * @return bytes
+     */
+    public long boundBytes() {
+        return boundBytes;
+    }
+
+    /** The memory plan of the compiled training step (under the budget less the evaluation programs, when there is one). */
+    public MemoryPlan memoryPlan() {
+        return stepProgram.memoryPlan();
+    }
+
+    /** Bytes the compiled evaluation programs hold from the memory manager. */
+    public long evaluationBytes() {
+        return evaluator.allocatedBytes();
+    }
+
+    /**
+     * The peak this trainer's training is predicted to reach: the bound tensors, the training
+     * step's buffers and workspaces, and the evaluation programs compiled so far (all of them
+     * before the first step under a budget), which coexist.
+     *
+     * @return bytes
+     */
+    public long predictedPeakBytes() {
+        return boundBytes + stepProgram.memoryPlan().managedBytes() + evaluator.allocatedBytes();
+    }
+
+    /**
+     * The training device's peak so far: with a memory manager of the trainer's own (a memory
+     * budget), its measured peak ({@link MemoryStats#peakAllocatedBytes()}) plus the bound tensors;
+     * otherwise {@link #hostBytes()}, the programs sharing the process's memory manager.
+     *
+     * @return bytes
+     */
+    public long peakDeviceBytes() {
+        return ownMemory != null ? ownMemory.snapshot().peakAllocatedBytes() + boundBytes : hostBytes();
+    }
+
+    /** The statistics of the trainer's own memory manager; null when it has none (no budget). */
+    public MemoryStats memoryStats() {
+        return ownMemory == null ? null : ownMemory.snapshot();
+    }
+
+    /** The memory budget, in bytes; -1 when there is none. */
+    public long memoryBudget() {
+        return config.hasMemoryBudget() ? config.memoryBudget() : -1;
     }
 
     /**
@@ -209,6 +331,7 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("the training loader's batch size is " + train.options().batchSize()
                     + ", the trainer was compiled for " + batchSize);
         }
+        checkEvaluationPrepared(test);
         int perEpoch = train.batchesPerEpoch();
         long planned = (long) perEpoch * config.epochs();
         if (config.maxSteps() > 0) {
@@ -354,7 +477,23 @@ public final class Trainer implements AutoCloseable {
      */
     public Evaluation evaluate(DataLoader loader) throws IOException {
         checkOpen();
+        checkEvaluationPrepared(loader);
         return evaluator.evaluate(loader);
+    }
+
+    /**
+     * Under a memory budget, refuses evaluation data whose batch sizes were not compiled before
+     * the first step: their programs were not planned into the budget.
+     */
+    private void checkEvaluationPrepared(DataLoader loader) throws IOException {
+        if (!config.hasMemoryBudget()) {
+            return;
+        }
+        List<Integer> sizes = loader.batchSizes();
+        if (!config.evalBatchSizes().containsAll(sizes)) {
+            throw new IllegalArgumentException("the evaluation data comes in batches of " + sizes + ", but under the memory budget only "
+                    + config.evalBatchSizes() + " were planned and compiled; pass the evaluation loader's batchSizes() to withMemoryBudget");
+        }
     }
 
     /**
@@ -454,7 +593,7 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** Frees the compiled programs and the optimizer state (not the model). Idempotent. */
+    /** Frees the compiled programs, the optimizer state and the trainer's own memory manager (not the model). Idempotent. */
     @Override
     public void close() {
         if (closed) {
@@ -463,7 +602,10 @@ public final class Trainer implements AutoCloseable {
         closed = true;
         stepProgram.close();
         evaluator.close();
-        update.close();
+        stepGraph.close();
+        if (ownMemory != null) {
+            ownMemory.close(); // after the programs, which give their buffers back to it
+        }
     }
 
 }

@@ -3,11 +3,14 @@ package dev.frugal.trainer;
 import dev.frugal.trainer.optim.Optimizer;
 import dev.frugal.trainer.optim.Sgd;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.TreeSet;
 import java.util.function.LongToDoubleFunction;
 
 /**
  * How a {@link Trainer} trains: the loop limits, the optimizer and its learning rate per step,
- * clipping, early stopping and where checkpoints go. Build one with {@link #defaults()} and the
+ * clipping, early stopping, where checkpoints go and the memory budget. Build one with {@link #defaults()} and the
  * {@code with*} methods.
  *
  * @param epochs number of passes over the training data (at least 1)
@@ -25,10 +28,17 @@ import java.util.function.LongToDoubleFunction;
  * @param evalEvery evaluate after every {@code evalEvery}-th epoch, and always after the last one
  * @param keepCheckpoints after each checkpoint is written, delete all but the newest this many;
  *     0 keeps every checkpoint
+ * @param memoryBudget the most bytes training may take in all, or -1 for no budget: the model's
+ *     parameters and buffers, the optimizer state, and every program's buffers and workspaces
+ *     (the training step and the evaluation programs of {@code evalBatchSizes}); see
+ *     {@link Trainer} and {@link MemoryBudgetPlanner}
+ * @param evalBatchSizes the evaluation batch sizes whose programs the trainer compiles before its
+ *     first step (under a memory budget the training step is planned in what they leave, and an
+ *     evaluation batch of another size is refused); empty: compiled when first met (no budget only)
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
                             String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery,
-                            int keepCheckpoints) {
+                            int keepCheckpoints, long memoryBudget, List<Integer> evalBatchSizes) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -59,6 +69,19 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (keepCheckpoints < 0) {
             throw new IllegalArgumentException("keep " + keepCheckpoints + " checkpoints, expected 0 (all) or more");
         }
+        if (memoryBudget < -1 || memoryBudget == 0) {
+            throw new IllegalArgumentException("memory budget " + memoryBudget + " bytes, expected a positive byte count or -1 (none)");
+        }
+        evalBatchSizes = List.copyOf(new TreeSet<>(evalBatchSizes));
+        for (int n : evalBatchSizes) {
+            if (n < 1) {
+                throw new IllegalArgumentException("evaluation batch size " + n + ", expected at least 1");
+            }
+        }
+        if (memoryBudget > 0 && evalBatchSizes.isEmpty()) {
+            throw new IllegalArgumentException("a memory budget needs the evaluation batch sizes, so that their programs are planned"
+                    + " and compiled before the first step (withMemoryBudget(bytes, evalBatchSizes))");
+        }
     }
 
     /**
@@ -66,17 +89,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * checkpoints (every one kept once a directory is set), evaluation after every epoch.
      */
     public static TrainerConfig defaults() {
-        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0);
+        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0, -1, List.of());
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 
     /** This configuration with a constant learning rate. */
@@ -89,27 +112,27 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 
     /** This configuration with early stopping on {@code metric} (null: off). */
     public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 
     /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
     public TrainerConfig withEvalEvery(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 
     /**
@@ -117,11 +140,28 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * deleted after each successful save.
      */
     public TrainerConfig withKeepCheckpoints(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes);
+    }
+
+    /**
+     * This configuration training within a memory budget.
+     *
+     * @param bytes the budget in bytes, or -1 for none
+     * @param evalSizes the evaluation batch sizes to compile before the first step (for example
+     *     {@link dev.frugal.trainer.data.DataLoader#batchSizes()} of the evaluation loader); required with a budget
+     */
+    public TrainerConfig withMemoryBudget(long bytes, Collection<Integer> evalSizes) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
+                keepCheckpoints, bytes, List.copyOf(evalSizes));
+    }
+
+    /** Whether a memory budget is set. */
+    public boolean hasMemoryBudget() {
+        return memoryBudget > 0;
     }
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
     }
 }

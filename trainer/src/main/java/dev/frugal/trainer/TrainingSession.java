@@ -143,16 +143,34 @@ public final class TrainingSession implements AutoCloseable {
     }
 
     /**
-     * A trainer of a zoo model on this session's device.
+     * A trainer of a zoo model on this session's device. With a memory budget
+     * ({@link TrainerConfig#withMemoryBudget}) the trainer has a memory manager of its own, limited
+     * to the budget less the model's and optimizer's tensors, and compiles every program before
+     * its first step (see {@link Trainer}); without one it shares the session's.
      *
      * @param model the model (from {@link #model})
      * @param batchSize the training batch size
      * @param config how to train
      * @return the trainer, owned by this session
+     * @throws IllegalArgumentException when the training cannot fit the memory budget, explaining the plan
      */
     public Trainer trainer(Model model, int batchSize, TrainerConfig config) {
         checkOpen();
-        return own(new Trainer(model.module(), model.inputShape(), batchSize, config, executor));
+        return own(new Trainer(model.module(), model.inputShape(), batchSize, config, config.hasMemoryBudget() ? null : executor));
+    }
+
+    /**
+     * A planner of training a zoo model within a memory budget on this session's device.
+     *
+     * @param model the model
+     * @param config the optimizer and clipping, as for {@link #trainer}
+     * @param budgetBytes the budget, or -1 for none
+     * @param evalBatchSizes the evaluation batch sizes that coexist with the training step
+     * @return the planner
+     */
+    public MemoryBudgetPlanner planner(Model model, TrainerConfig config, long budgetBytes, java.util.List<Integer> evalBatchSizes) {
+        checkOpen();
+        return new MemoryBudgetPlanner(model.module(), model.inputShape(), config, budgetBytes, evalBatchSizes);
     }
 
     /**

@@ -364,4 +364,91 @@ class TrainCommandTest {
             }
         }
     }
+
+    /** The plan of mlp with the AdamW of {@link #trainArgs}, with the synthetic test set's one evaluation batch of 200. */
+    private static dev.frugal.trainer.MemoryBudgetPlanner mlpPlanner(dev.frugal.models.zoo.Model m, long budget) {
+        TrainConfig cfg = TrainConfig.layered(Map.of(), Map.of("model", "mlp", "optimizer", "adamw")).resolved();
+        return new dev.frugal.trainer.MemoryBudgetPlanner(m.module(), m.inputShape(), TrainCommand.stepConfig(cfg), budget, List.of(TrainCommand.BUDGETED_EVAL_BATCH));
+    }
+
+    @Test
+    void aMemoryBudgetTooSmallFailsBeforeTheFirstStep(@TempDir Path tmp) throws IOException {
+        long budget;
+        try (dev.frugal.models.zoo.Model m = dev.frugal.models.zoo.ModelZoo.create("mlp", 3)) {
+            // above the parameters and optimizer state, far below a step of 64
+            budget = mlpPlanner(m, -1).plan(64).boundBytes() + 4096;
+        }
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--steps", "6", "--memory-budget", Long.toString(budget)));
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().startsWith("frugal train: memory budget "), r.err());
+        assertTrue(r.err().contains("the evaluation programs (batches of [100])") && r.err().contains("predicted peak")
+                && r.err().contains("parameters"), "the plan explains: " + r.err());
+        assertFalse(Files.exists(run.resolve("summary.json")));
+        assertFalse(Files.exists(run.resolve(TrainCommand.CHECKPOINTS)) && hasFiles(run.resolve(TrainCommand.CHECKPOINTS)), "no checkpoint");
+        assertFalse(Files.exists(run.resolve("metrics.jsonl")) && Files.size(run.resolve("metrics.jsonl")) > 0, "no step ran");
+    }
+
+    /** The arguments with {@code --batch-size auto} instead of 64. */
+    private static String[] autoBatch(String[] args) {
+        int i = List.of(args).indexOf("--batch-size");
+        args[i + 1] = "auto";
+        return args;
+    }
+
+    private static boolean hasFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.findAny().isPresent();
+        }
+    }
+
+    @Test
+    void aFittingMemoryBudgetTrainsAndRecordsThePlan(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--steps", "6", "--memory-budget", "256MiB"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("memory budget 256.0 MiB: predicted peak ") && r.out().contains("checkpointing no")
+                && r.out().contains("recompute 1.000x"), r.out());
+        JsonNode summary = json(run.resolve("summary.json"));
+        assertEquals(6, summary.get("steps").asLong());
+        assertEquals(256L << 20, summary.get("memory_budget_bytes").asLong());
+        long predicted = summary.get("predicted_peak_bytes").asLong();
+        long peak = summary.get("peak_device_bytes").asLong();
+        assertTrue(predicted > 0 && predicted <= 256L << 20, summary.toString());
+        // the measured peak (allocated: requests rounded up to 512 bytes) is the predicted one
+        assertTrue(peak >= predicted && peak <= predicted + 64 * 1024, "measured " + peak + " vs predicted " + predicted);
+        assertEquals(1.0, summary.get("recompute_flops_ratio").asDouble());
+        assertEquals("256MiB", json(run.resolve("config.json")).get("memory-budget").asText());
+
+        Path plain = tmp.resolve("plain");
+        assertEquals(0, frugal(trainArgs(plain, "--steps", "6")).code());
+        JsonNode s2 = json(plain.resolve("summary.json"));
+        assertTrue(s2.get("memory_budget_bytes").isNull() && s2.has("predicted_peak_bytes"), s2.toString());
+        assertTrue(json(plain.resolve("config.json")).get("memory-budget").isNull());
+    }
+
+    @Test
+    void autoBatchSizeIsTheLargestThatFits(@TempDir Path tmp) throws IOException {
+        long budget;
+        int expected;
+        try (dev.frugal.models.zoo.Model m = dev.frugal.models.zoo.ModelZoo.create("mlp", 3)) {
+            dev.frugal.trainer.MemoryBudgetPlanner roomy = mlpPlanner(m, -1);
+            // room for a batch of about 100 (the training set has 640 images)
+            budget = roomy.plan(100).predictedPeakBytes() + roomy.evaluationBytes();
+            expected = mlpPlanner(m, budget).maxBatchSize();
+        }
+        assertTrue(expected >= 100 && expected < 640, "expected " + expected);
+        Path run = tmp.resolve("run");
+        Result r = frugal(autoBatch(trainArgs(run, "--steps", "6", "--memory-budget", Long.toString(budget))));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("batch size auto: " + expected + " "), r.out());
+        assertEquals(expected, json(run.resolve("config.json")).get("batch-size").asInt(), "config.json records the batch chosen");
+
+        Result noBudget = frugal(autoBatch(trainArgs(tmp.resolve("nobudget"))));
+        assertEquals(2, noBudget.code());
+        assertTrue(noBudget.err().contains("batch-size auto") && noBudget.err().contains("needs memory-budget"), noBudget.err());
+        Result bad = frugal(trainArgs(tmp.resolve("bad"), "--memory-budget", "12parsecs"));
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("unknown size unit 'parsecs'"), bad.err());
+    }
 }

@@ -1,6 +1,7 @@
 package dev.frugal.trainer.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.frugal.memory.ByteFormat;
 import dev.frugal.trainer.EvaluationMetrics;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
@@ -35,7 +36,8 @@ import java.util.regex.Pattern;
  * @param data directory holding the dataset; {@code null}: search the usual places
  * @param epochs passes over the training set; at least 1
  * @param steps optimizer steps after which training ends; 0: no limit (the epochs decide)
- * @param batchSize samples per step; at least 1
+ * @param batchSize samples per step; at least 1, or {@link #AUTO_BATCH_SIZE} ({@code auto} in files and
+ *     flags): the largest batch that fits {@code memory-budget}, which it needs
  * @param lr base learning rate; {@code null}: the optimizer's default
  * @param optimizer {@code sgd} or {@code adamw}
  * @param momentum SGD momentum, in {@code [0, 1)}; ignored by AdamW
@@ -47,6 +49,8 @@ import java.util.regex.Pattern;
  *     {@code flip} ({@link AugmentSpec}); stored in canonical form
  * @param precision {@code fp32}, {@code fp16} or {@code bf16}
  * @param device {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}
+ * @param memoryBudget the most memory training may take, a size such as {@code 2GiB} or
+ *     {@code 512MiB} ({@code ByteFormat.parse}); {@code null}: no budget
  * @param seed seed of initialisation, shuffling, dropout and augmentation
  * @param runDir the run directory; {@code null}: a new one under the runs root
  * @param evalEvery evaluate every this many epochs; at least 1
@@ -76,6 +80,7 @@ public record TrainConfig(
     @JsonProperty("augment") String augment,
     @JsonProperty("precision") String precision,
     @JsonProperty("device") String device,
+    @JsonProperty("memory-budget") String memoryBudget,
     @JsonProperty("seed") long seed,
     @JsonProperty("run-dir") Path runDir,
     @JsonProperty("eval-every") int evalEvery,
@@ -86,6 +91,8 @@ public record TrainConfig(
     @JsonProperty("progress") boolean progress,
     @JsonProperty("resume") Path resume) {
 
+    /** {@code batchSize} meaning {@code auto}: the largest batch that fits the memory budget. */
+    public static final int AUTO_BATCH_SIZE = 0;
     /** The optimizers {@code optimizer} accepts. */
     public static final List<String> OPTIMIZERS = List.of("sgd", "adamw");
     /** The precisions {@code precision} accepts (the trainer says which it supports yet). */
@@ -107,7 +114,9 @@ public record TrainConfig(
         requireText("dataset", dataset);
         atLeast("epochs", epochs, 1);
         atLeast("steps", steps, 0);
-        atLeast("batch-size", batchSize, 1);
+        if (batchSize < 1 && batchSize != AUTO_BATCH_SIZE) {
+            throw new ConfigException("batch-size must be at least 1 or auto, got " + batchSize);
+        }
         if (lr != null && !(Double.isFinite(lr) && lr > 0)) {
             throw new ConfigException("lr must be a finite number > 0, got " + lr);
         }
@@ -138,6 +147,21 @@ public record TrainConfig(
         if (!DEVICE.matcher(device).matches()) {
             throw new ConfigException("unknown device '" + device + "'; valid: auto, cpu, cuda, cuda:N");
         }
+        if (memoryBudget != null) {
+            try {
+                if (ByteFormat.parse(memoryBudget) < 1) {
+                    throw new ConfigException("memory-budget must be more than 0 bytes, got '" + memoryBudget + "'");
+                }
+            } catch (ConfigException e) {
+                throw e;
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("memory-budget: " + e.getMessage(), e);
+            }
+        }
+        if (batchSize == AUTO_BATCH_SIZE && memoryBudget == null) {
+            throw new ConfigException("batch-size auto picks the largest batch that fits the memory budget, so it needs memory-budget"
+                + " (e.g. --memory-budget 2GiB)");
+        }
         atLeast("eval-every", evalEvery, 1);
         requireText("early-stopping-metric", earlyStoppingMetric);
         if (!EvaluationMetrics.isMetric(earlyStoppingMetric)) {
@@ -159,7 +183,7 @@ public record TrainConfig(
      */
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", "fashion-mnist", null, 3, 0, 128, null, "sgd", 0.9, false, null,
-            "constant", 0.0, "none", "fp32", "auto", 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
+            "constant", 0.0, "none", "fp32", "auto", null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
     }
 
     /**
@@ -254,6 +278,24 @@ public record TrainConfig(
     }
 
     /**
+     * The memory budget in bytes.
+     *
+     * @return {@code memory-budget} parsed, or -1 when there is none
+     */
+    public long memoryBudgetBytes() {
+        return memoryBudget == null ? -1 : ByteFormat.parse(memoryBudget);
+    }
+
+    /**
+     * Whether the batch size is {@code auto}.
+     *
+     * @return true when {@code batchSize} is {@link #AUTO_BATCH_SIZE}
+     */
+    public boolean autoBatchSize() {
+        return batchSize == AUTO_BATCH_SIZE;
+    }
+
+    /**
      * Whether early stopping is on.
      *
      * @return true when {@code earlyStoppingPatience > 0}
@@ -303,7 +345,9 @@ public record TrainConfig(
      *     {@code Integer}/{@code Long}/{@code BigInteger}, {@code Double}, {@code Boolean},
      *     {@code null}) or the Java types of the components ({@code Path} for paths, any
      *     {@code Number} for numbers). {@code null} is allowed for {@code data}, {@code lr},
-     *     {@code weight-decay}, {@code run-dir} and {@code resume} and means "the default"
+     *     {@code weight-decay}, {@code memory-budget}, {@code run-dir} and {@code resume} and means
+     *     "the default"; {@code batch-size} also takes {@code "auto"}, {@code memory-budget} a size
+     *     text or a whole number of bytes
      * @return the new configuration
      * @throws ConfigException for an unknown key (listing the valid ones), a value of the wrong
      *     type (naming the key and the expected type) or out of range
@@ -365,8 +409,19 @@ public record TrainConfig(
     }
 
     private static Object convert(String key, Class<?> type, Object value) {
+        if (key.equals("batch-size")) {
+            if (value instanceof String s && s.strip().equalsIgnoreCase("auto")) {
+                return AUTO_BATCH_SIZE;
+            }
+            if (value instanceof Number n && !(n instanceof Double || n instanceof Float) && n.longValue() < 1) {
+                throw new ConfigException("batch-size must be at least 1 or auto, got " + n);
+            }
+        }
+        if (key.equals("memory-budget") && (value instanceof Integer || value instanceof Long || value instanceof BigInteger)) {
+            return value.toString(); // a plain byte count
+        }
         if (value == null) {
-            if (type.isPrimitive() || type == String.class) {
+            if (type.isPrimitive() || (type == String.class && !key.equals("memory-budget"))) {
                 throw wrongType(key, type, null);
             }
             return null;

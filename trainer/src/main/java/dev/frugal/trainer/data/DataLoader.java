@@ -8,8 +8,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -108,6 +110,27 @@ public final class DataLoader implements AutoCloseable {
      */
     public int batchesPerEpoch() throws IOException {
         return batches(dataset().count());
+    }
+
+    /**
+     * The distinct batch sizes of an epoch under the last-batch policy (decodes the dataset if
+     * needed): the batch size, and the size of a smaller last batch when one is kept. What a
+     * trainer under a memory budget compiles evaluation programs for before its first step.
+     *
+     * @return the sizes, ascending; empty for an empty dataset
+     * @throws IOException when the source fails
+     */
+    public List<Integer> batchSizes() throws IOException {
+        int count = dataset().count();
+        int b = options.batchSize();
+        TreeSet<Integer> sizes = new TreeSet<>();
+        if (count >= b) {
+            sizes.add(b);
+        }
+        if (options.lastBatch() == LastBatchPolicy.KEEP && count % b != 0) {
+            sizes.add(count % b);
+        }
+        return List.copyOf(sizes);
     }
 
     private int batches(int count) {

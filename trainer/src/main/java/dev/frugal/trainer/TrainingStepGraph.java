@@ -1,0 +1,128 @@
+package dev.frugal.trainer;
+
+import dev.frugal.models.Module;
+import dev.frugal.models.ModuleTrace;
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.autodiff.Autodiff;
+import dev.frugal.runtime.exec.Program;
+import dev.frugal.runtime.graph.Functional;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Value;
+import dev.frugal.trainer.optim.GradientClipping;
+import dev.frugal.trainer.optim.OptimizerUpdate;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The traced training step of an image classifier: forward in training mode, cross-entropy,
+ * gradients, optional clipping and the optimizer's update, in one graph whose first (and only)
+ * output is the loss. The one place the step is built, so that what {@link MemoryBudgetPlanner}
+ * plans is exactly what {@link Trainer} compiles and runs.
+ *
+ * <p>Tracing allocates the optimizer's state tensors ({@link OptimizerUpdate}); {@link #close()}
+ * frees them. The model's own tensors are only referenced.
+ */
+public final class TrainingStepGraph implements AutoCloseable {
+    private final Graph graph;
+    private final ModuleTrace trace;
+    private final Value images;
+    private final Value labels;
+    private final Value loss;
+    private final OptimizerUpdate update;
+
+    private TrainingStepGraph(Graph graph, ModuleTrace trace, Value images, Value labels, Value loss, OptimizerUpdate update) {
+        this.graph = graph;
+        this.trace = trace;
+        this.images = images;
+        this.labels = labels;
+        this.loss = loss;
+        this.update = update;
+    }
+
+    /**
+     * Traces the training step. The module is switched to training mode for the trace and put
+     * back in the mode it was in afterwards, also when tracing fails.
+     *
+     * @param model an initialised module mapping {@code [batch, ...sampleShape]} images to class logits
+     * @param sampleShape the shape of one input sample, e.g. {@code [1, 28, 28]}
+     * @param batchSize the batch size the step is traced for
+     * @param config the optimizer and clipping to append
+     * @return the step; close it (or hand its update to a trainer that does) to free the optimizer state
+     * @throws IllegalArgumentException when {@code batchSize < 1}
+     */
+    public static TrainingStepGraph trace(Module model, Shape sampleShape, int batchSize, TrainerConfig config) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size " + batchSize + ", expected at least 1");
+        }
+        boolean wasTraining = model.isTraining();
+        model.train(true);
+        try {
+            Graph g = new Graph("train-step");
+            ModuleTrace trace = ModuleTrace.of(g, model);
+            Value images = g.input("images", Shapes.batch(batchSize, sampleShape), DType.F32);
+            Value labels = g.input("labels", Shape.of(batchSize), DType.I32);
+            Value loss = Functional.crossEntropy(trace.forward(images), labels);
+            List<Value> params = trace.parameterValues();
+            List<Value> grads = Autodiff.grad(loss, params);
+            if (config.clipNorm() > 0) {
+                grads = GradientClipping.clip(grads, config.clipNorm()).gradients();
+            }
+            OptimizerUpdate update = config.optimizer().append(new ArrayList<>(trace.parameters().keySet()), params, grads);
+            return new TrainingStepGraph(g, trace, images, labels, loss, update);
+        } finally {
+            model.train(wasTraining);
+        }
+    }
+
+    /** The graph. */
+    public Graph graph() {
+        return graph;
+    }
+
+    /** What to compile: the loss alone (the memory planner takes the first output as the loss). */
+    public List<Value> outputs() {
+        return List.of(loss);
+    }
+
+    /** The loss value (mean cross-entropy over the batch). */
+    public Value loss() {
+        return loss;
+    }
+
+    /** The images data input, {@code [batch, ...sampleShape]} F32. */
+    public Value images() {
+        return images;
+    }
+
+    /** The labels data input, {@code [batch]} I32. */
+    public Value labels() {
+        return labels;
+    }
+
+    /** The model's trace: its variables as graph inputs. */
+    public ModuleTrace trace() {
+        return trace;
+    }
+
+    /** The optimizer's part of the step: its learning-rate input and state tensors. */
+    public OptimizerUpdate update() {
+        return update;
+    }
+
+    /**
+     * Binds the model's tensors and the optimizer state to a program compiled from this step.
+     *
+     * @param program the compiled step
+     */
+    public void bind(Program program) {
+        trace.bind(program);
+        update.bind(program);
+    }
+
+    /** Frees the optimizer state tensors and the learning-rate feed. */
+    @Override
+    public void close() {
+        update.close();
+    }
+}
