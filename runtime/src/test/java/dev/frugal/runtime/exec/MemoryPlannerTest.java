@@ -160,6 +160,40 @@ class MemoryPlannerTest {
         return new Step(g, outputs, bound, feeds);
     }
 
+    /**
+     * Residual single-head self-attention blocks over {@code [batch, tokens, width]}: each block
+     * adds {@code softmax(q k^T / sqrt(width)) v Wo} to its input, then a mean over tokens feeds
+     * a classifier; an SGD update of every weight. Skip connections and attention both cross the
+     * planner's cuts.
+     */
+    private static Step attention(int batch, int tokens, int width, int depth, long seed) {
+        Random r = new Random(seed);
+        Graph g = new Graph("attention");
+        Value x = g.input("x", Shape.of(batch, tokens, width), DType.F32);
+        Value y = g.input("y", Shape.of(batch), DType.I32);
+        Map<Value, Tensor> bound = new HashMap<>();
+        List<Value> params = new ArrayList<>();
+        Value h = x;
+        for (int i = 0; i < depth; i++) {
+            Value q = Functional.linear(h, param(g, bound, params, r, "wq" + i, width, width), null);
+            Value k = Functional.linear(h, param(g, bound, params, r, "wk" + i, width, width), null);
+            Value v = Functional.linear(h, param(g, bound, params, r, "wv" + i, width, width), null);
+            Value scores = Ops.mul(Ops.matmul(q, k, false, true), Ops.constant(g, 1.0 / Math.sqrt(width), DType.F32));
+            Value attended = Ops.matmul(Functional.softmax(scores, -1), v);
+            h = Ops.add(h, Functional.linear(attended, param(g, bound, params, r, "wo" + i, width, width), null));
+        }
+        Value pooled = Functional.mean(h, false, 1);
+        Value loss = Functional.crossEntropy(Functional.linear(pooled, param(g, bound, params, r, "head", 10, width), null), y);
+        List<Value> grads = Autodiff.grad(loss, params);
+        for (int i = 0; i < params.size(); i++) {
+            Ops.assign(params.get(i), Ops.sub(params.get(i), Ops.mul(grads.get(i), Ops.constant(g, 0.01, DType.F32))));
+        }
+        Map<Value, Tensor> feeds = new HashMap<>();
+        feeds.put(x, random(r, 1.0, batch, tokens, width));
+        feeds.put(y, labels(r, batch, 10));
+        return new Step(g, List.of(loss), bound, feeds);
+    }
+
     private static Value param(Graph g, Map<Value, Tensor> bound, List<Value> params, Random r, String name, int rows, int cols) {
         Value w = g.parameter(name, Shape.of(rows, cols), DType.F32);
         bound.put(w, random(r, 1.0 / Math.sqrt(cols), rows, cols));
@@ -269,6 +303,18 @@ class MemoryPlannerTest {
             List<float[]> expected = runOnce(Executor.cpu(), plain, List.of("*"), null);
             List<float[]> actual = runOnce(budgeted, again, List.of("*"), null);
             assertBitIdentical(expected, actual);
+        }
+    }
+
+    @Test
+    void checkpointedAttentionWithSkipConnectionsIsBitIdentical() {
+        try (Step plain = attention(4, 16, 24, 4, 9); Step again = plain.copyBound()) {
+            MemoryPlan unplanned = Executor.cpu().plan(plain.graph(), plain.outputs());
+            long budget = unplanned.predictedPeakBytes() - unplanned.activationBytes() * 35 / 100;
+            Executor budgeted = Executor.cpu().withMemoryBudget(budget);
+            MemoryPlan planned = budgeted.plan(again.graph(), again.outputs());
+            assertTrue(planned.fits() && planned.checkpointed(), planned.explain());
+            assertBitIdentical(runOnce(Executor.cpu(), plain, List.of("*"), null), runOnce(budgeted, again, List.of("*"), null));
         }
     }
 
