@@ -3,6 +3,7 @@ package dev.frugal.cli;
 import dev.frugal.memory.ByteFormat;
 import dev.frugal.memory.FrugalOutOfMemoryException;
 import dev.frugal.models.zoo.Model;
+import dev.frugal.runtime.exec.MemoryBudgetExceededException;
 import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.trainer.EndReason;
@@ -305,6 +306,16 @@ public final class TrainCommand implements Callable<Integer> {
                     tc = tc.withMemoryBudget(budget, evalSizes);
                 }
                 return new Built(cfg, train, new Trainer(m.module(), m.inputShape(), cfg.batchSize(), tc));
+            } catch (IllegalArgumentException e) {
+                train.close();
+                if (!(e.getCause() instanceof MemoryBudgetExceededException)) {
+                    throw e;
+                }
+                // Say which batch would fit, so the user has a way forward besides a larger budget.
+                int fits = new MemoryBudgetPlanner(m.module(), m.inputShape(), stepConfig(cfg), budget, evalSizes).maxBatchSize();
+                throw new IllegalArgumentException(e.getMessage() + (fits > 0
+                        ? "the largest batch that fits this budget is " + fits + " (--batch-size " + fits + ", or --batch-size auto)"
+                        : "not even a batch of 1 fits this budget"), e.getCause());
             } catch (FrugalOutOfMemoryException e) {
                 train.close();
                 int batch = cfg.batchSize();
