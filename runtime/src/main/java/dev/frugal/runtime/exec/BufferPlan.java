@@ -228,11 +228,12 @@ final class BufferPlan {
     /**
      * Moves the update calls of a training step up to where their inputs exist. Traced programs
      * compute every gradient first and then every optimizer update, which would keep all the
-     * gradients (and the updated weights) in memory together; a call after the loss whose results
-     * end up in one assignment only (a parameter's weight gradient and its optimizer arithmetic)
-     * runs instead right after the last call it depends on, so each gradient is consumed, and its
-     * weight updated, as soon as it exists. Calls that feed several assignments (the backward
-     * trunk, a global gradient norm for clipping) or an output stay where they are. Calls of such a chain that depend on nothing computed
+     * gradients (and the updated weights and moments) in memory together; a call after the loss
+     * whose results end up in a few assignments only (a parameter's weight gradient and its
+     * optimizer arithmetic, updating the weight and its moments) runs instead right after the last
+     * call it depends on, so each gradient is consumed, and its weight updated, as soon as it
+     * exists. Calls that feed many assignments (the backward trunk, a global gradient norm for
+     * clipping) or an output stay where they are. Calls of such a chain that depend on nothing computed
      * after the loss (constants, terms of a weight alone) are pulled in just before the first
      * call that needs them, never hoisted to the start of the step. Without a loss nothing moves.
      */
@@ -242,6 +243,20 @@ final class BufferPlan {
         if (loss == null || assignments.isEmpty()) {
             return order;
         }
+        // Inputs first: they cost no arena memory, and an optimizer's state and learning-rate
+        // inputs are traced after the backward pass, where they would hold every update back.
+        List<Node> inputsFirst = new ArrayList<>(order.size());
+        for (Node n : order) {
+            if (n.op() == Op.INPUT) {
+                inputsFirst.add(n);
+            }
+        }
+        for (Node n : order) {
+            if (n.op() != Op.INPUT) {
+                inputsFirst.add(n);
+            }
+        }
+        order = inputsFirst;
         Map<Value, Node> producer = new IdentityHashMap<>();
         for (Node n : order) {
             FusedGroup g = fused.get(n);
@@ -271,37 +286,30 @@ final class BufferPlan {
                 }
             }
         }
-        // Which assignment each call after the loss ends up in: one (its own parameter's update
-        // chain: weight gradient, optimizer arithmetic), several or an output (the backward trunk,
-        // a global gradient norm), found from the end. Only single-assignment chains move.
-        final int none = -1;
-        final int shared = -2;
-        Map<Node, Integer> sink = new IdentityHashMap<>();
-        Map<Value, Integer> assignedValue = new IdentityHashMap<>();
+        // Which assignments each call after the loss ends up in: a few (one parameter's update
+        // chain: its weight gradient and optimizer arithmetic, which may update a moment or two
+        // alongside the weight), many or an output (the backward trunk, a global gradient norm:
+        // shared), found from the end. Only calls that reach a few assignments move.
+        Map<Node, int[]> sink = new IdentityHashMap<>();
+        Map<Value, int[]> assignedValue = new IdentityHashMap<>();
         for (int i = 0; i < assignments.size(); i++) {
-            assignedValue.merge(assignments.get(i).input(1), i, (a, b) -> shared);
+            assignedValue.merge(assignments.get(i).input(1), new int[] {i}, BufferPlan::union);
         }
         Set<Value> outputSet = Collections.newSetFromMap(new IdentityHashMap<>());
         outputSet.addAll(outputs);
         Set<Node> update = Collections.newSetFromMap(new IdentityHashMap<>());
         for (int i = order.size() - 1; i > lossAt; i--) {
             Node n = order.get(i);
-            int s = none;
+            int[] s = NO_SINK;
             FusedGroup g = fused.get(n);
             for (Value v : g != null ? g.outputs() : n.output() == null ? List.<Value>of() : List.of(n.output())) {
-                if (outputSet.contains(v)) {
-                    s = shared;
-                }
-                Integer a = assignedValue.get(v);
-                if (a != null) {
-                    s = merge(s, a);
-                }
+                s = outputSet.contains(v) ? null : union(s, assignedValue.getOrDefault(v, NO_SINK));
             }
             for (Node r : readers.getOrDefault(n, List.of())) {
-                s = merge(s, sink.getOrDefault(r, none));
+                s = union(s, sink.getOrDefault(r, NO_SINK));
             }
             sink.put(n, s);
-            if (s >= 0 && n.op() != Op.INPUT) {
+            if (s != null && s.length > 0 && n.op() != Op.INPUT) {
                 update.add(n);
             }
         }
@@ -356,15 +364,36 @@ final class BufferPlan {
         return out;
     }
 
-    /** Joins two sinks: none, one assignment's index, or shared (-2). */
-    private static int merge(int a, int b) {
-        if (a == -1) {
-            return b;
+    /** No assignment reached (yet). */
+    private static final int[] NO_SINK = new int[0];
+    /** More assignments than this reached: the call is shared, not one parameter's update. */
+    private static final int MAX_UPDATE_SINKS = 4;
+
+    /**
+     * The assignments two calls reach together, sorted; null (shared) when either is shared or
+     * together they reach more than {@link #MAX_UPDATE_SINKS}.
+     */
+    private static int[] union(int[] a, int[] b) {
+        if (a == null || b == null) {
+            return null;
         }
-        if (b == -1 || a == b) {
+        if (b.length == 0) {
             return a;
         }
-        return -2;
+        if (a.length == 0) {
+            return b;
+        }
+        java.util.TreeSet<Integer> all = new java.util.TreeSet<>();
+        for (int x : a) {
+            all.add(x);
+        }
+        for (int x : b) {
+            all.add(x);
+        }
+        if (all.size() > MAX_UPDATE_SINKS) {
+            return null;
+        }
+        return all.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** Whether every input of {@code n} is computed already, or by an update call that is itself ready. */

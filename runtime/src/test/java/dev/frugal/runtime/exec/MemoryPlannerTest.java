@@ -201,6 +201,18 @@ class MemoryPlannerTest {
         return w;
     }
 
+    /**
+     * A budget halfway between the smallest peak the planner can reach and the unplanned peak:
+     * one the step only fits by recomputing.
+     */
+    private static long budgetThatNeedsRecompute(Step step) {
+        MemoryPlan unplanned = Executor.cpu().plan(step.graph(), step.outputs());
+        MemoryPlan impossible = Executor.cpu().withMemoryBudget(unplanned.boundBytes()).plan(step.graph(), step.outputs());
+        long smallest = impossible.smallestPeakBytes();
+        assertTrue(smallest > 0 && smallest < unplanned.predictedPeakBytes(), "recomputing saves memory:\n" + impossible.explain());
+        return (smallest + unplanned.predictedPeakBytes()) / 2;
+    }
+
     private static CachingAllocator ownMemory() {
         return new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults().withExactSegments(true));
     }
@@ -275,8 +287,7 @@ class MemoryPlannerTest {
     @Test
     void checkpointedGradientsAreBitIdenticalThroughDropout() {
         try (Step plain = residualMlp(16, 48, 8, true, 7); Step again = plain.copyBound()) {
-            MemoryPlan unplanned = Executor.cpu().plan(plain.graph(), plain.outputs());
-            long budget = unplanned.predictedPeakBytes() - unplanned.activationBytes() * 45 / 100;
+            long budget = budgetThatNeedsRecompute(plain);
             Executor budgeted = Executor.cpu().withMemoryBudget(budget);
             MemoryPlan planned = budgeted.plan(again.graph(), again.outputs());
             assertTrue(planned.fits(), planned.explain());
@@ -294,8 +305,7 @@ class MemoryPlannerTest {
     @Test
     void checkpointedBatchNormUpdatesItsStatisticsOnce() {
         try (Step plain = batchNormCnn(8, 3); Step again = plain.copyBound()) {
-            MemoryPlan unplanned = Executor.cpu().plan(plain.graph(), plain.outputs());
-            long budget = unplanned.predictedPeakBytes() - unplanned.activationBytes() * 20 / 100;
+            long budget = budgetThatNeedsRecompute(plain);
             Executor budgeted = Executor.cpu().withMemoryBudget(budget);
             MemoryPlan planned = budgeted.plan(again.graph(), again.outputs());
             assertTrue(planned.fits() && planned.checkpointed(), planned.explain());
@@ -309,8 +319,7 @@ class MemoryPlannerTest {
     @Test
     void checkpointedAttentionWithSkipConnectionsIsBitIdentical() {
         try (Step plain = attention(4, 16, 24, 4, 9); Step again = plain.copyBound()) {
-            MemoryPlan unplanned = Executor.cpu().plan(plain.graph(), plain.outputs());
-            long budget = unplanned.predictedPeakBytes() - unplanned.activationBytes() * 35 / 100;
+            long budget = budgetThatNeedsRecompute(plain);
             Executor budgeted = Executor.cpu().withMemoryBudget(budget);
             MemoryPlan planned = budgeted.plan(again.graph(), again.outputs());
             assertTrue(planned.fits() && planned.checkpointed(), planned.explain());
@@ -381,8 +390,7 @@ class MemoryPlannerTest {
     @Test
     void listingsShowTheRecomputation() {
         try (Step step = residualMlp(16, 32, 6, false, 8)) {
-            MemoryPlan unplanned = Executor.cpu().plan(step.graph(), step.outputs());
-            long budget = unplanned.predictedPeakBytes() - unplanned.activationBytes() * 40 / 100;
+            long budget = budgetThatNeedsRecompute(step);
             try (Program p = Executor.cpu().withMemoryBudget(budget).compile(step.graph(), step.outputs())) {
                 String listing = p.listing();
                 assertTrue(listing.contains("recompute into"), listing);
