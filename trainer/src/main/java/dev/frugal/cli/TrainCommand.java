@@ -2,7 +2,9 @@ package dev.frugal.cli;
 
 import dev.frugal.memory.ByteFormat;
 import dev.frugal.memory.FrugalOutOfMemoryException;
+import dev.frugal.models.Module;
 import dev.frugal.models.zoo.Model;
+import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.exec.MemoryBudgetExceededException;
 import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.models.zoo.ModelZoo;
@@ -124,6 +126,14 @@ public final class TrainCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** Builds the trainer; a test puts in one that runs out of memory, to rehearse the retry. */
+    @FunctionalInterface
+    interface TrainerFactory {
+        Trainer create(Module model, Shape sampleShape, int batchSize, TrainerConfig config);
+    }
+
+    TrainerFactory trainers = Trainer::new;
 
     /** The command; picocli fills in the options. */
     public TrainCommand() {
@@ -305,7 +315,7 @@ public final class TrainCommand implements Callable<Integer> {
                 if (budget > 0) {
                     tc = tc.withMemoryBudget(budget, evalSizes);
                 }
-                return new Built(cfg, train, new Trainer(m.module(), m.inputShape(), cfg.batchSize(), tc));
+                return new Built(cfg, train, trainers.create(m.module(), m.inputShape(), cfg.batchSize(), tc));
             } catch (IllegalArgumentException e) {
                 train.close();
                 if (!(e.getCause() instanceof MemoryBudgetExceededException)) {

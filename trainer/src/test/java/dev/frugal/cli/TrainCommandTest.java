@@ -372,6 +372,39 @@ class TrainCommandTest {
     }
 
     @Test
+    void anOutOfMemoryWhileCompilingHalvesTheBatchAndScalesTheLearningRate(@TempDir Path tmp) throws IOException {
+        // Something else took the memory: building a trainer above batch 16 runs out (a real OOM
+        // of a memory manager over a 1 KiB source).
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = FrugalCommand.newCommandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        TrainCommand train = cli.getSubcommands().get("train").getCommand();
+        List<Integer> tried = new java.util.ArrayList<>();
+        train.trainers = (model, shape, batch, config) -> {
+            tried.add(batch);
+            if (batch > 16) {
+                try (var tiny = new dev.frugal.memory.CachingAllocator(new dev.frugal.memory.HostRawAllocator(1024),
+                        dev.frugal.memory.AllocatorConfig.defaults())) {
+                    tiny.allocate(1 << 20, "activations"); // throws FrugalOutOfMemoryException
+                }
+            }
+            return new dev.frugal.trainer.Trainer(model, shape, batch, config);
+        };
+        Path run = tmp.resolve("run");
+        String[] args = trainArgs(run, "--steps", "6", "--lr", "0.08");
+        int code = cli.execute(args);
+        assertEquals(0, code, out + "\n" + err);
+        assertEquals(List.of(64, 32, 16), tried);
+        assertTrue(out.toString().contains("retrying at batch size 32") && out.toString().contains("retrying at batch size 16"), out.toString());
+        JsonNode config = json(run.resolve("config.json"));
+        assertEquals(16, config.get("batch-size").asInt(), "config.json records the batch that trained");
+        assertEquals(0.02, config.get("lr").asDouble(), 1e-12, "the learning rate scaled by 16/64");
+        assertEquals(6, json(run.resolve("summary.json")).get("steps").asLong(), "training continued");
+    }
+
+    @Test
     void aMemoryBudgetTooSmallFailsBeforeTheFirstStep(@TempDir Path tmp) throws IOException {
         long budget;
         try (dev.frugal.models.zoo.Model m = dev.frugal.models.zoo.ModelZoo.create("mlp", 3)) {
