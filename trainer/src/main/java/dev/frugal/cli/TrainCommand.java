@@ -13,6 +13,10 @@ import dev.frugal.trainer.Evaluation;
 import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.FitResult;
 import dev.frugal.trainer.MemoryBudgetPlanner;
+import dev.frugal.trainer.budget.Budgets;
+import dev.frugal.trainer.budget.Guardrail;
+import dev.frugal.trainer.budget.GuardrailAction;
+import dev.frugal.trainer.budget.Usage;
 import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.Trainer;
 import dev.frugal.trainer.TrainerConfig;
@@ -81,6 +85,18 @@ public final class TrainCommand implements Callable<Integer> {
     String batchSize;
     @Option(names = "--memory-budget", paramLabel = "SIZE", description = "Most memory training may take in all, e.g. 2GiB or 512MiB: the plan (frugal plan) recomputes activations to fit, and the run fails before its first step when it cannot (default: none).")
     String memoryBudget;
+    @Option(names = "--budget-time", paramLabel = "DURATION", description = "Most wall-clock time training may take, e.g. 10m, 1h30m or 90s: the run ends (as budget-time) with a final evaluation and checkpoint before it would pass it (default: none).")
+    String budgetTime;
+    @Option(names = "--budget-energy", paramLabel = "ENERGY", description = "Most energy training may draw, e.g. 50kJ or 0.2kWh (RAPL counters where readable, else an estimate from --tdp-watts; ends as budget-energy; default: none).")
+    String budgetEnergy;
+    @Option(names = "--budget-memory", paramLabel = "SIZE", description = "The same as --memory-budget.")
+    String budgetMemory;
+    @Option(names = "--budget-steps", paramLabel = "N", description = "Most optimizer steps; the run ends as budget-steps (default: none).")
+    Long budgetSteps;
+    @Option(names = "--guardrails", paramLabel = "LIST", description = "What to do, in order, when a budget is projected to run out: evaluate-less, checkpoint, shrink-batch, stop (default: all four, in that order), or none.")
+    String guardrails;
+    @Option(names = "--tdp-watts", paramLabel = "W", description = "The CPU's thermal design power, for the energy estimate when no energy counter is readable (default 65).")
+    Double tdpWatts;
     @Option(names = "--lr", description = "Learning rate (default: the model's recipe, else 0.05 for sgd, 0.001 for adamw).")
     Double lr;
     @Option(names = "--optimizer", description = "sgd or adamw (default: the model's recipe, else sgd; another optimizer than the recipe's drops the recipe's lr, momentum, nesterov and weight decay).")
@@ -139,6 +155,9 @@ public final class TrainCommand implements Callable<Integer> {
     public TrainCommand() {
     }
 
+    /** When this command started: the run's setup time counts against a time budget. */
+    private final long commandStart = System.nanoTime();
+
     /** Runs the training; exit 0 when it ended normally, 3 on a non-finite loss. */
     @Override
     public Integer call() throws Exception {
@@ -176,7 +195,16 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "keep-checkpoints", keepCheckpoints);
         put(f, "precision", precision);
         put(f, "device", device);
-        put(f, "memory-budget", memoryBudget);
+        if (budgetMemory != null && memoryBudget != null && !budgetMemory.equals(memoryBudget)) {
+            throw new IllegalArgumentException("--budget-memory " + budgetMemory + " and --memory-budget " + memoryBudget
+                    + " disagree; they are the same option, give one");
+        }
+        put(f, "memory-budget", memoryBudget != null ? memoryBudget : budgetMemory);
+        put(f, "budget-time", budgetTime);
+        put(f, "budget-energy", budgetEnergy);
+        put(f, "budget-steps", budgetSteps);
+        put(f, "guardrails", guardrails);
+        put(f, "tdp-watts", tdpWatts);
         put(f, "seed", seed);
         put(f, "run-dir", runDir == null ? null : runDir.toString());
         return f;
@@ -261,6 +289,8 @@ public final class TrainCommand implements Callable<Integer> {
                     }
                     out.println("resuming " + run.path() + " at step " + trainer.step() + " (epoch " + (trainer.epoch() + 1) + ")");
                 }
+                // Starting, loading the data and compiling are part of the run a time budget limits.
+                trainer.addSetupSeconds((System.nanoTime() - commandStart) / 1e9);
                 out.flush();
                 FitResult r;
                 try (Progress progress = new Progress(run.metrics(), cfg.progress() && !noProgress, out)) {
@@ -311,7 +341,9 @@ public final class TrainCommand implements Callable<Integer> {
                                 Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
                         .withCheckpointDir(run.path().resolve(CHECKPOINTS))
                         .withKeepCheckpoints(cfg.keepCheckpoints())
-                        .withEvalEvery(cfg.evalEvery());
+                        .withEvalEvery(cfg.evalEvery())
+                        .withRunBudgets(cfg.runBudgets(), cfg.guardrailList())
+                        .withTdpWatts(cfg.tdpWatts());
                 if (budget > 0) {
                     tc = tc.withMemoryBudget(budget, evalSizes);
                 }
@@ -323,6 +355,17 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 // Say which batch would fit, so the user has a way forward besides a larger budget.
                 int fits = new MemoryBudgetPlanner(m.module(), m.inputShape(), stepConfig(cfg), budget, evalSizes).maxBatchSize();
+                if (fits > 0 && resume == null && cfg.guardrailList().contains(Guardrail.SHRINK_BATCH)) {
+                    // The shrink-batch guardrail: the largest batch that fits, the learning rate scaled with it.
+                    int batch = cfg.batchSize();
+                    double lr = cfg.effectiveLr() * fits / batch;
+                    out.printf(Locale.ROOT, "guardrail shrink-batch (budget-memory): even recomputing activations, batch size %d does not fit"
+                            + " the memory budget %s; training at batch size %d with learning rate %s (scaled by %d/%d, the linear scaling rule)%n",
+                            batch, ByteFormat.format(budget), fits, lr, fits, batch);
+                    out.flush();
+                    cfg = cfg.withOverrides(Map.of("batch-size", fits, "lr", lr));
+                    continue;
+                }
                 throw new IllegalArgumentException(e.getMessage() + (fits > 0
                         ? "the largest batch that fits this budget is " + fits + " (--batch-size " + fits + ", or --batch-size auto)"
                         : "not even a batch of 1 fits this budget"), e.getCause());
@@ -466,11 +509,21 @@ public final class TrainCommand implements Callable<Integer> {
         s.put("steps", r.steps());
         s.put("test_accuracy", r.finalEvaluation() == null ? null : r.finalEvaluation().accuracy());
         s.put("test_loss", r.finalEvaluation() == null ? null : r.finalEvaluation().loss());
+        // this fit's evaluations: a budgeted run's last one need not be its best
+        s.put("best_test_accuracy", r.evaluations().stream().mapToDouble(Evaluation::accuracy).max().stream().boxed().findFirst().orElse(null));
         s.put("train_seconds", r.trainSeconds());
         s.put("samples_per_second", r.samplesPerSecond());
         s.put("step_seconds", r.stepSeconds());
         s.put("step_samples_per_second", r.stepSamplesPerSecond());
-        s.put("peak_host_bytes", trainer.hostBytes());
+        Usage used = r.usage();
+        s.put("wall_seconds", used.wallSeconds());
+        s.put("device_seconds", used.deviceSeconds());
+        s.put("energy_joules", used.energyJoules());
+        s.put("energy_source", r.energySource());
+        s.put("flops_per_second", r.flopsPerSecond());
+        s.put("flops_utilisation", r.flopsUtilisation() >= 0 ? r.flopsUtilisation() : null);
+        // the process's peak resident memory where the OS tells it, else what the trainer holds
+        s.put("peak_host_bytes", used.peakHostBytes() > 0 ? used.peakHostBytes() : trainer.hostBytes());
         // On the CPU backend the training device is the host. Under a memory budget the trainer has
         // a memory manager of its own: its measured peak plus the bound tensors (parameters,
         // buffers, optimizer state, allocated outside it). Otherwise every buffer is allocated
@@ -481,6 +534,32 @@ public final class TrainCommand implements Callable<Integer> {
         long budget = cfg.memoryBudgetBytes();
         s.put("memory_budget_bytes", budget > 0 ? budget : null);
         s.put("device", "cpu");
+        Budgets b = cfg.runBudgets();
+        Map<String, Object> budgets = new LinkedHashMap<>();
+        budgets.put("time_seconds", b.timeSeconds() > 0 ? b.timeSeconds() : null);
+        budgets.put("energy_joules", b.energyJoules() > 0 ? b.energyJoules() : null);
+        budgets.put("memory_bytes", budget > 0 ? budget : null);
+        budgets.put("steps", b.steps() > 0 ? b.steps() : null);
+        s.put("budgets", budgets);
+        Map<String, Object> use = new LinkedHashMap<>();
+        if (b.timeSeconds() > 0) {
+            use.put("time", used.wallSeconds() / b.timeSeconds());
+        }
+        if (b.energyJoules() > 0) {
+            use.put("energy", used.energyJoules() / b.energyJoules());
+        }
+        if (budget > 0) {
+            use.put("memory", (double) trainer.peakDeviceBytes() / budget);
+        }
+        if (b.steps() > 0) {
+            use.put("steps", (double) r.steps() / b.steps());
+        }
+        s.put("budget_use", use);
+        List<Map<String, Object>> actions = new java.util.ArrayList<>();
+        for (GuardrailAction a : r.guardrails()) {
+            actions.add(guardrailRecord(a));
+        }
+        s.put("guardrails", actions);
         s.put("ended_by", r.endedBy().label());
         if (!r.message().isEmpty()) {
             s.put("message", r.message());
@@ -533,6 +612,13 @@ public final class TrainCommand implements Callable<Integer> {
                 rec.put("loss", s.loss());
                 rec.put("lr", s.learningRate());
                 rec.put("samples_per_second", seconds > 0 ? (s.step() - startStep) * (double) s.samples() / seconds : 0);
+                if (s.usage() != null) {
+                    putUsage(rec, s.usage());
+                    rec.put("device_bytes", s.deviceBytes());
+                    rec.put("peak_device_bytes", s.deviceBytes());
+                    rec.put("flops_per_second", s.flopsPerSecond());
+                    rec.put("flops_utilisation", s.flopsUtilisation() >= 0 ? s.flopsUtilisation() : null);
+                }
                 metrics.append(rec);
             }
         }
@@ -559,10 +645,49 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         @Override
+        public void onEpochEnd(int epoch, long step, Usage usage) {
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("type", "epoch");
+            rec.put("epoch", epoch + 1);
+            rec.put("step", step);
+            putUsage(rec, usage);
+            metrics.append(rec);
+        }
+
+        @Override
+        public void onGuardrail(GuardrailAction action) {
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("type", "guardrail");
+            rec.putAll(guardrailRecord(action));
+            metrics.append(rec);
+            out.printf("guardrail %s at step %d (%s): %s%n", action.guardrail().label(), action.step(), action.budget(), action.reason());
+            out.flush();
+        }
+
+        private static void putUsage(Map<String, Object> rec, Usage u) {
+            rec.put("wall_seconds", u.wallSeconds());
+            rec.put("device_seconds", u.deviceSeconds());
+            rec.put("energy_joules", u.energyJoules());
+            rec.put("samples", u.samples());
+            rec.put("host_bytes", u.hostBytes() >= 0 ? u.hostBytes() : null);
+            rec.put("peak_host_bytes", u.peakHostBytes() >= 0 ? u.peakHostBytes() : null);
+        }
+
+        @Override
         public void close() {
             if (bar != null) {
                 bar.close();
             }
         }
+    }
+
+    /** A guardrail action as run files record it. */
+    private static Map<String, Object> guardrailRecord(GuardrailAction a) {
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("step", a.step());
+        rec.put("action", a.guardrail().label());
+        rec.put("budget", a.budget());
+        rec.put("reason", a.reason());
+        return rec;
     }
 }

@@ -1,5 +1,8 @@
 package dev.frugal.trainer;
 
+import dev.frugal.trainer.budget.GuardrailAction;
+import dev.frugal.trainer.budget.Usage;
+
 import java.util.List;
 
 /**
@@ -19,14 +22,22 @@ import java.util.List;
  * @param stepSamplesPerSecond training samples per {@code stepSeconds}: the training-loop
  *     throughput
  * @param message for {@link EndReason#NON_FINITE_LOSS}: the step, learning rate and last good
- *     checkpoint; otherwise empty
+ *     checkpoint; for a budget, why it ended; otherwise empty
+ * @param usage what the whole run has spent (time, device time, energy, samples, memory)
+ * @param energySource where the energy figure comes from ({@code rapl}, or an estimate, labelled)
+ * @param flopsPerSecond the training steps' FLOPs over their time (the memory plan's FLOPs,
+ *     recomputation included)
+ * @param flopsUtilisation {@code flopsPerSecond} over the device's nominal peak, -1 when unknown
+ * @param guardrails the guardrails applied to keep the run within its budgets, in order
  */
 public record FitResult(EndReason endedBy, int epochs, long steps, Evaluation finalEvaluation, List<Evaluation> evaluations,
                         double trainSeconds, double samplesPerSecond, double stepSeconds, double stepSamplesPerSecond,
-                        String message) {
+                        String message, Usage usage, String energySource, double flopsPerSecond, double flopsUtilisation,
+                        List<GuardrailAction> guardrails) {
 
-    /** Copies the list. */
+    /** Copies the lists. */
     public FitResult {
         evaluations = List.copyOf(evaluations);
+        guardrails = List.copyOf(guardrails);
     }
 }

@@ -15,6 +15,12 @@ import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.runtime.exec.NonFiniteException;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.trainer.budget.BudgetGuard;
+import dev.frugal.trainer.budget.DevicePeak;
+import dev.frugal.trainer.budget.EnergyMeter;
+import dev.frugal.trainer.budget.GuardrailAction;
+import dev.frugal.trainer.budget.ResourceMeter;
+import dev.frugal.trainer.budget.Usage;
 import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.data.Batch;
@@ -90,6 +96,29 @@ public final class Trainer implements AutoCloseable {
     private boolean fitting;
     private Path lastCheckpoint;
     private boolean closed;
+
+    // Accounting and budgets (issue 9).
+    /** Where a step's energy is read from; made on the first fit. */
+    private EnergyMeter energyMeter;
+    /** What the current fit spends; null outside a fit. */
+    private ResourceMeter meter;
+    /** Device seconds and joules of the run before the current fit (earlier fits, the resumed checkpoint). */
+    private double deviceSecondsBefore;
+    private double energyBefore;
+    /** Keeps the run within its time, energy and step budgets; null without such budgets. */
+    private final BudgetGuard guard;
+    /** Every guardrail applied during this trainer's fits. */
+    private final List<GuardrailAction> guardrailActions = new ArrayList<>();
+    /** FLOPs of one training step by the memory plan, recomputation included. */
+    private final double stepFlops;
+    /** The device's nominal FLOP/s, -1 when unknown. */
+    private final double peakFlops = DevicePeak.cpuFlops();
+    /** Smoothed seconds per step (for FLOP/s), -1 before the first step. */
+    private double smoothedStepSeconds = -1;
+    /** Epochs between evaluations now: the configuration's, widened by the evaluate-less guardrail. */
+    private int evalEvery;
+    /** Wall seconds the caller spent setting the run up, counted in the run's wall time and time budget. */
+    private double setupSeconds;
 
     /**
      * Builds and compiles the training step on the CPU.
@@ -178,6 +207,10 @@ public final class Trainer implements AutoCloseable {
         this.evaluator = compiled.evaluator();
         this.ownMemory = memory;
         LOG.debug("compiled the training step: {} kernel calls, {} bytes", stepProgram.stepCount(), stepProgram.allocatedBytes());
+        MemoryPlan plan = stepProgram.memoryPlan();
+        this.stepFlops = plan.stepFlops() + plan.recomputeFlops();
+        this.guard = config.runBudgets().watchesRun() ? new BudgetGuard(config.runBudgets(), config.guardrails(), config.evalEvery()) : null;
+        this.evalEvery = config.evalEvery();
     }
 
     /** The compiled training step and the evaluator holding the evaluation programs compiled so far. */
@@ -227,6 +260,21 @@ public final class Trainer implements AutoCloseable {
      */
     private static CachingAllocator limitedMemory(long limit) {
         return new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults().withExactSegments(true).withMemoryLimit(limit));
+    }
+
+    /**
+     * Counts wall-clock time the caller spent setting this run up (starting, loading data,
+     * compiling the programs) in the run's wall time ({@link FitResult#usage()}) and against its
+     * time budget, so a budget holds for the whole run as its user sees it. Not part of
+     * {@link #trainSeconds()}.
+     *
+     * @param seconds at least 0
+     */
+    public void addSetupSeconds(double seconds) {
+        if (!(seconds >= 0)) {
+            throw new IllegalArgumentException("setup seconds " + seconds + ", expected at least 0");
+        }
+        setupSeconds += seconds;
     }
 
     /** Optimizer steps done so far (including those restored by {@link #resume}). */
@@ -337,6 +385,13 @@ public final class Trainer implements AutoCloseable {
         if (config.maxSteps() > 0) {
             planned = Math.min(planned, config.maxSteps());
         }
+        if (energyMeter == null) {
+            energyMeter = EnergyMeter.forCpu(java.nio.file.Path.of("/sys/class/powercap"), config.tdpWatts(), LOG::info);
+        }
+        meter = new ResourceMeter(energyMeter, secondsBeforeFit + setupSeconds, deviceSecondsBefore, energyBefore);
+        if (guard != null) {
+            guard.checkNotSpent(meter.usage(trainSamples), step);
+        }
         events.onStart(planned, step);
         fitStartNanos = System.nanoTime();
         fitting = true;
@@ -344,6 +399,9 @@ public final class Trainer implements AutoCloseable {
             return trainEpochs(train, test, events, perEpoch);
         } finally {
             // also after a failure, so a later fit or checkpoint does not count the idle time
+            Usage spent = meter.usage(trainSamples);
+            deviceSecondsBefore = spent.deviceSeconds();
+            energyBefore = spent.energyJoules();
             secondsBeforeFit = trainSeconds();
             fitting = false;
         }
@@ -355,6 +413,8 @@ public final class Trainer implements AutoCloseable {
         EndReason reason = EndReason.EPOCHS;
         String message = "";
         Map<Value, Tensor> feeds = new HashMap<>();
+        EndReason budgetStop = null;
+        double finalEvalGuess = test.dataset().count() / 3.0; // seconds per sample unknown yet: refined below
         outer:
         while (epoch < config.epochs()) {
             if (stepLimitReached()) {
@@ -363,9 +423,22 @@ public final class Trainer implements AutoCloseable {
             }
             boolean cut = false;
             long loopStart = System.nanoTime();
+            Usage before = meter.usage(trainSamples);
             try (DataLoader.Epoch batches = train.epoch(epoch)) {
                 int index = 0;
                 while (batches.hasNext()) {
+                    if (guard != null) {
+                        // a final evaluation runs forward only, about a third of a training step per sample
+                        finalEvalGuess = guard.stepSeconds() < 0 ? finalEvalGuess
+                                : guard.stepSeconds() / batchSize * test.dataset().count() / 3;
+                        String budget = guard.stopBeforeStep(before, step, finalEvalGuess);
+                        publishGuardrails(events);
+                        if (budget != null) {
+                            budgetStop = EndReason.ofLabel(budget);
+                            cut = true;
+                            break;
+                        }
+                    }
                     Batch batch = batches.next();
                     if (index++ < batchInEpoch) {
                         continue; // done before the checkpoint this run resumed from
@@ -397,7 +470,16 @@ public final class Trainer implements AutoCloseable {
                     trainSamples += batch.size();
                     trainLossSum += loss;
                     trainLossSteps++;
-                    events.onStep(new StepMetrics(step, epoch, loss, lr, batch.size()));
+                    Usage after = meter.usage(trainSamples);
+                    double seconds = after.wallSeconds() - before.wallSeconds();
+                    if (guard != null) {
+                        guard.recordStep(seconds, after.energyJoules() - before.energyJoules());
+                    }
+                    smoothedStepSeconds = smoothedStepSeconds < 0 ? seconds : 0.3 * seconds + 0.7 * smoothedStepSeconds;
+                    double flopsPerSecond = smoothedStepSeconds > 0 ? stepFlops / smoothedStepSeconds : 0;
+                    events.onStep(new StepMetrics(step, epoch, loss, lr, batch.size(), after, peakDeviceBytes(), flopsPerSecond,
+                            peakFlops > 0 ? flopsPerSecond / peakFlops : -1));
+                    before = after;
                     if (stepLimitReached() && batchInEpoch < perEpoch) {
                         cut = true;
                         break;
@@ -412,8 +494,23 @@ public final class Trainer implements AutoCloseable {
             }
             boolean last = cut || epoch >= config.epochs() || stepLimitReached();
             boolean stop = false;
-            if (last || epoch % config.evalEvery() == 0) {
+            Usage epochEnd = meter.usage(trainSamples);
+            events.onEpochEnd(cut ? epoch : epoch - 1, step, epochEnd);
+            if (guard != null && !last) {
+                long stepsLeft = (long) perEpoch * config.epochs() - step;
+                if (config.maxSteps() > 0) {
+                    stepsLeft = Math.min(stepsLeft, config.maxSteps() - step);
+                }
+                evalEvery = guard.evalEvery(epochEnd, step, stepsLeft, config.epochs() - epoch);
+                publishGuardrails(events);
+            }
+            if (last || epoch % evalEvery == 0) {
+                Usage evalStart = meter.usage(trainSamples);
                 Evaluation ev = evaluate(test);
+                Usage evalEnd = meter.usage(trainSamples);
+                if (guard != null) {
+                    guard.recordEvaluation(evalEnd.wallSeconds() - evalStart.wallSeconds(), evalEnd.energyJoules() - evalStart.energyJoules());
+                }
                 evaluations.add(ev);
                 EvaluationMetrics metrics = new EvaluationMetrics(cut ? epoch : epoch - 1, step, ev,
                         trainLossSteps > 0 ? trainLossSum / trainLossSteps : Double.NaN);
@@ -422,9 +519,20 @@ public final class Trainer implements AutoCloseable {
                 events.onEvaluation(metrics);
                 stop = updateEarlyStopping(metrics);
             }
+            Usage checkpointStart = meter.usage(trainSamples);
             saveCheckpoint();
+            Usage checkpointEnd = meter.usage(trainSamples);
+            if (guard != null) {
+                guard.recordCheckpoint(checkpointEnd.wallSeconds() - checkpointStart.wallSeconds(),
+                        checkpointEnd.energyJoules() - checkpointStart.energyJoules());
+            }
             if (stop) {
                 reason = EndReason.EARLY_STOPPING;
+                break;
+            }
+            if (budgetStop != null) {
+                reason = budgetStop;
+                message = guardrailActions.getLast().reason();
                 break;
             }
             if (cut || (stepLimitReached() && epoch < config.epochs())) {
@@ -434,8 +542,19 @@ public final class Trainer implements AutoCloseable {
         }
         double seconds = trainSeconds();
         Evaluation last = evaluations.isEmpty() ? null : evaluations.getLast();
+        double flopsPerSecond = stepSeconds > 0 ? stepFlops * step / stepSeconds : 0;
         return new FitResult(reason, epoch, step, last, evaluations, seconds, seconds > 0 ? trainSamples / seconds : 0,
-                stepSeconds, stepSeconds > 0 ? trainSamples / stepSeconds : 0, message);
+                stepSeconds, stepSeconds > 0 ? trainSamples / stepSeconds : 0, message, meter.usage(trainSamples), meter.energySource(),
+                flopsPerSecond, peakFlops > 0 ? flopsPerSecond / peakFlops : -1, guardrailActions);
+    }
+
+    /** Logs the guardrails the budget guard applied since the last call and tells the listener. */
+    private void publishGuardrails(TrainingListener events) {
+        for (GuardrailAction a : guard.drainNew()) {
+            guardrailActions.add(a);
+            LOG.info("guardrail {} at step {} ({}): {}", a.guardrail().label(), a.step(), a.budget(), a.reason());
+            events.onGuardrail(a);
+        }
     }
 
     /**
@@ -523,6 +642,9 @@ public final class Trainer implements AutoCloseable {
         meta.put("train_seconds", Double.toString(trainSeconds()));
         meta.put("train_samples", Long.toString(trainSamples));
         meta.put("step_seconds", Double.toString(stepSeconds));
+        Usage spent = meter != null ? meter.usage(trainSamples) : null;
+        meta.put("device_seconds", Double.toString(spent != null ? spent.deviceSeconds() : deviceSecondsBefore));
+        meta.put("energy_joules", Double.toString(spent != null ? spent.energyJoules() : energyBefore));
         Checkpoint c = new Checkpoint(step, epoch, new LinkedHashMap<>(model.state()), new LinkedHashMap<>(update.state()),
                 new long[] {epoch, batchInEpoch}, meta);
         CheckpointStore store = new CheckpointStore(config.checkpointDir());
@@ -568,6 +690,8 @@ public final class Trainer implements AutoCloseable {
             secondsBeforeFit = Double.parseDouble(c.metadata().getOrDefault("train_seconds", "0"));
             trainSamples = Long.parseLong(c.metadata().getOrDefault("train_samples", "0"));
             stepSeconds = Double.parseDouble(c.metadata().getOrDefault("step_seconds", "0"));
+            deviceSecondsBefore = Double.parseDouble(c.metadata().getOrDefault("device_seconds", "0"));
+            energyBefore = Double.parseDouble(c.metadata().getOrDefault("energy_joules", "0"));
             watchedValues.clear();
             earlyStopping = newEarlyStopping();
             for (String v : c.metadata().getOrDefault("early_stopping_values", "").split(",")) {

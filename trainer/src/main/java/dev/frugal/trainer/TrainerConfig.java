@@ -1,5 +1,9 @@
 package dev.frugal.trainer;
 
+import dev.frugal.trainer.budget.BudgetGuard;
+import dev.frugal.trainer.budget.Budgets;
+import dev.frugal.trainer.budget.EstimatedEnergyMeter;
+import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.optim.Optimizer;
 import dev.frugal.trainer.optim.Sgd;
 import java.nio.file.Path;
@@ -35,10 +39,16 @@ import java.util.function.LongToDoubleFunction;
  * @param evalBatchSizes the evaluation batch sizes whose programs the trainer compiles before its
  *     first step (under a memory budget the training step is planned in what they leave, and an
  *     evaluation batch of another size is refused); empty: compiled when first met (no budget only)
+ * @param runBudgets the time, energy and step budgets the trainer keeps the run in
+ *     ({@link BudgetGuard}; the memory budget is {@code memoryBudget})
+ * @param guardrails what the trainer may do, in order, when a budget is projected to run out
+ * @param tdpWatts the CPU's thermal design power for the energy estimate where no energy
+ *     counter is readable
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
                             String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery,
-                            int keepCheckpoints, long memoryBudget, List<Integer> evalBatchSizes) {
+                            int keepCheckpoints, long memoryBudget, List<Integer> evalBatchSizes,
+                            Budgets runBudgets, List<Guardrail> guardrails, double tdpWatts) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -69,6 +79,13 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (keepCheckpoints < 0) {
             throw new IllegalArgumentException("keep " + keepCheckpoints + " checkpoints, expected 0 (all) or more");
         }
+        if (runBudgets == null || guardrails == null) {
+            throw new IllegalArgumentException("budgets and guardrails are required (Budgets.NONE, Guardrail.DEFAULT)");
+        }
+        guardrails = List.copyOf(guardrails);
+        if (!(tdpWatts > 0) || !Double.isFinite(tdpWatts)) {
+            throw new IllegalArgumentException("TDP " + tdpWatts + " W, expected a positive number of watts");
+        }
         if (memoryBudget < -1 || memoryBudget == 0) {
             throw new IllegalArgumentException("memory budget " + memoryBudget + " bytes, expected a positive byte count or -1 (none)");
         }
@@ -89,17 +106,18 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * checkpoints (every one kept once a directory is set), evaluation after every epoch.
      */
     public static TrainerConfig defaults() {
-        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0, -1, List.of());
+        return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0, -1, List.of(), Budgets.NONE, Guardrail.DEFAULT,
+                EstimatedEnergyMeter.DEFAULT_TDP_WATTS);
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /** This configuration with a constant learning rate. */
@@ -112,27 +130,27 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /** This configuration with early stopping on {@code metric} (null: off). */
     public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
     public TrainerConfig withEvalEvery(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /**
@@ -140,7 +158,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * deleted after each successful save.
      */
     public TrainerConfig withKeepCheckpoints(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 
     /**
@@ -152,7 +170,22 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMemoryBudget(long bytes, Collection<Integer> evalSizes) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, bytes, List.copyOf(evalSizes));
+                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts);
+    }
+
+    /**
+     * This configuration keeping the run within time, energy and step budgets, applying
+     * {@code guardrailsInOrder} when one is projected to run out (see {@link BudgetGuard}).
+     */
+    public TrainerConfig withRunBudgets(Budgets budgets, List<Guardrail> guardrailsInOrder) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
+                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts);
+    }
+
+    /** This configuration with another TDP for the energy estimate. */
+    public TrainerConfig withTdpWatts(double watts) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts);
     }
 
     /** Whether a memory budget is set. */
@@ -162,6 +195,6 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
     }
 }

@@ -32,4 +32,18 @@ public interface TrainingListener {
      */
     default void onEvaluation(EvaluationMetrics metrics) {
     }
+
+    /**
+     * Called after every epoch's steps (before its evaluation) with what the run has spent.
+     *
+     * @param epoch the epoch that ended, from 0
+     * @param step steps done
+     * @param usage time, device time, energy, samples and memory so far
+     */
+    default void onEpochEnd(int epoch, long step, dev.frugal.trainer.budget.Usage usage) {
+    }
+
+    /** Called when a guardrail was applied to keep the run within a budget. */
+    default void onGuardrail(dev.frugal.trainer.budget.GuardrailAction action) {
+    }
 }

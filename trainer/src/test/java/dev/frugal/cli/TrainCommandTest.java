@@ -209,12 +209,13 @@ class TrainCommandTest {
         return args.toArray(String[]::new);
     }
 
-    /** metrics.jsonl without the timing fields, which differ between any two runs. */
+    /** metrics.jsonl without the measured fields (time, energy, memory, FLOP/s), which differ between any two runs. */
     private static List<JsonNode> metricsWithoutTiming(Path run) throws IOException {
         List<JsonNode> out = new ArrayList<>();
         for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
             ObjectNode rec = (ObjectNode) new ObjectMapper().readTree(line);
-            rec.remove("samples_per_second");
+            rec.remove(List.of("samples_per_second", "wall_seconds", "device_seconds", "energy_joules", "host_bytes", "peak_host_bytes",
+                    "flops_per_second", "flops_utilisation"));
             out.add(rec);
         }
         return out;
@@ -369,6 +370,83 @@ class TrainCommandTest {
     private static dev.frugal.trainer.MemoryBudgetPlanner mlpPlanner(dev.frugal.models.zoo.Model m, long budget) {
         TrainConfig cfg = TrainConfig.layered(Map.of(), Map.of("model", "mlp", "optimizer", "adamw")).resolved();
         return new dev.frugal.trainer.MemoryBudgetPlanner(m.module(), m.inputShape(), TrainCommand.stepConfig(cfg), budget, List.of(TrainCommand.BUDGETED_EVAL_BATCH));
+    }
+
+    @Test
+    void everyRunAccountsForTimeEnergyMemoryAndFlops(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--steps", "12"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode s = json(run.resolve("summary.json"));
+        for (String key : List.of("wall_seconds", "device_seconds", "energy_joules", "peak_device_bytes", "peak_host_bytes", "flops_per_second")) {
+            assertTrue(s.get(key).asDouble() > 0, key + " in " + s);
+        }
+        assertTrue(s.get("energy_source").asText().equals("rapl") || s.get("energy_source").asText().startsWith("estimate (TDP 65 W"), s.toString());
+        assertTrue(s.get("flops_utilisation").isNull() || s.get("flops_utilisation").asDouble() > 0, s.toString());
+        assertTrue(s.get("budgets").get("time_seconds").isNull() && s.get("guardrails").isEmpty(), s.toString());
+        assertTrue(s.get("best_test_accuracy").asDouble() >= s.get("test_accuracy").asDouble(), s.toString());
+        List<JsonNode> records = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            records.add(new ObjectMapper().readTree(line));
+        }
+        JsonNode step = records.stream().filter(n -> n.get("type").asText().equals("step")).reduce((a, b) -> b).orElseThrow();
+        for (String key : List.of("wall_seconds", "device_seconds", "energy_joules", "samples", "peak_device_bytes", "flops_per_second")) {
+            assertTrue(step.has(key), key + " in " + step);
+        }
+        assertEquals(12 * 64, step.get("samples").asLong());
+        assertTrue(records.stream().anyMatch(n -> n.get("type").asText().equals("epoch") && n.has("energy_joules")), "per-epoch records");
+    }
+
+    @Test
+    void aStepBudgetEndsTheRunAsBudgetSteps(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--budget-steps", "7"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode s = json(run.resolve("summary.json"));
+        assertEquals("budget-steps", s.get("ended_by").asText());
+        assertEquals(7, s.get("steps").asLong());
+        assertEquals(1.0, s.get("budget_use").get("steps").asDouble());
+        assertEquals("stop", s.get("guardrails").get(0).get("action").asText());
+        assertTrue(s.get("last_checkpoint").asText().endsWith("checkpoint-7"), "ends with a checkpoint: " + s);
+        assertTrue(Files.readString(run.resolve("metrics.jsonl")).contains("\"type\":\"guardrail\""));
+        // a resumed run whose budget is spent says so instead of training
+        Result again = frugal("train", "--resume", run.toString(), "--no-progress");
+        assertEquals(2, again.code(), again.out() + again.err());
+        assertTrue(again.err().contains("budget-steps 7 is already spent"), again.err());
+    }
+
+    @Test
+    void aTimeBudgetEndsWithinItsTimeAndOneStep(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("run");
+        long start = System.nanoTime();
+        // far more epochs than 4 seconds allow on any machine
+        Result r = frugal(trainArgs(run, "--epochs", "1000", "--budget-time", "4s", "--eval-every", "1"));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertEquals(0, r.code(), r.err());
+        JsonNode s = json(run.resolve("summary.json"));
+        assertEquals("budget-time", s.get("ended_by").asText(), s.toString());
+        double wall = s.get("wall_seconds").asDouble();
+        double step = s.get("step_seconds").asDouble() / s.get("steps").asDouble();
+        assertTrue(wall <= 4 + 3 * step + 0.5, "wall " + wall + " s for a 4 s budget (steps of " + step + " s)");
+        assertTrue(seconds < 10, "the command took " + seconds + " s");
+        assertTrue(s.get("last_checkpoint").isTextual() && s.get("test_accuracy").isNumber(), "a final checkpoint and evaluation: " + s);
+        assertTrue(s.get("budget_use").get("time").asDouble() <= 1.1, s.toString());
+    }
+
+    @Test
+    void malformedBudgetsAreRefusedWithTheirOption(@TempDir Path tmp) {
+        Result time = frugal(trainArgs(tmp.resolve("a"), "--budget-time", "10 parsecs"));
+        assertEquals(2, time.code());
+        assertTrue(time.err().contains("budget-time") && time.err().contains("'10 parsecs'"), time.err());
+        Result energy = frugal(trainArgs(tmp.resolve("b"), "--budget-energy", "lots"));
+        assertEquals(2, energy.code());
+        assertTrue(energy.err().contains("budget-energy") && energy.err().contains("kJ"), energy.err());
+        Result guard = frugal(trainArgs(tmp.resolve("c"), "--guardrails", "stop,pray"));
+        assertEquals(2, guard.code());
+        assertTrue(guard.err().contains("'pray'"), guard.err());
+        Result both = frugal(trainArgs(tmp.resolve("d"), "--budget-memory", "1GiB", "--memory-budget", "2GiB"));
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("disagree"), both.err());
     }
 
     @Test

@@ -3,6 +3,9 @@ package dev.frugal.trainer.config;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.frugal.memory.ByteFormat;
 import dev.frugal.trainer.EvaluationMetrics;
+import dev.frugal.trainer.budget.Budgets;
+import dev.frugal.trainer.budget.EstimatedEnergyMeter;
+import dev.frugal.trainer.budget.Guardrail;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
@@ -51,6 +54,16 @@ import java.util.regex.Pattern;
  * @param device {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}
  * @param memoryBudget the most memory training may take, a size such as {@code 2GiB} or
  *     {@code 512MiB} ({@code ByteFormat.parse}); {@code null}: no budget
+ * @param budgetTime the most wall-clock time training may take, a duration such as {@code 10m}
+ *     ({@code BudgetUnits.parseDuration}); {@code null}: no time budget
+ * @param budgetEnergy the most energy training may draw, such as {@code 50kJ}
+ *     ({@code BudgetUnits.parseEnergy}); {@code null}: no energy budget
+ * @param budgetSteps the most optimizer steps, ending the run as {@code budget-steps}; 0: none
+ * @param guardrails what the trainer may do, in order, when a budget is projected to run out:
+ *     a comma list of {@code evaluate-less}, {@code checkpoint}, {@code shrink-batch}, {@code stop}
+ *     ({@code Guardrail.parseList}), or {@code none}
+ * @param tdpWatts the CPU's thermal design power, for the energy estimate where no energy
+ *     counter is readable
  * @param seed seed of initialisation, shuffling, dropout and augmentation
  * @param runDir the run directory; {@code null}: a new one under the runs root
  * @param evalEvery evaluate every this many epochs; at least 1
@@ -81,6 +94,11 @@ public record TrainConfig(
     @JsonProperty("precision") String precision,
     @JsonProperty("device") String device,
     @JsonProperty("memory-budget") String memoryBudget,
+    @JsonProperty("budget-time") String budgetTime,
+    @JsonProperty("budget-energy") String budgetEnergy,
+    @JsonProperty("budget-steps") long budgetSteps,
+    @JsonProperty("guardrails") String guardrails,
+    @JsonProperty("tdp-watts") double tdpWatts,
     @JsonProperty("seed") long seed,
     @JsonProperty("run-dir") Path runDir,
     @JsonProperty("eval-every") int evalEvery,
@@ -99,6 +117,8 @@ public record TrainConfig(
     public static final List<String> PRECISIONS = List.of("fp32", "fp16", "bf16");
 
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d+)?");
+    /** Text options whose null means "none". */
+    private static final List<String> NULLABLE_TEXT = List.of("memory-budget", "budget-time", "budget-energy");
     private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
     // @JsonProperty cannot target record components, so Java propagates it to the accessors
     private static final List<String> KEYS = COMPONENTS.stream()
@@ -158,6 +178,18 @@ public record TrainConfig(
                 throw new ConfigException("memory-budget: " + e.getMessage(), e);
             }
         }
+        try {
+            Budgets.parse(budgetTime, budgetEnergy, null, budgetSteps == 0 ? null : budgetSteps);
+            guardrails = String.join(",", Guardrail.parseList(guardrails).stream().map(Guardrail::label).toList());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+        if (guardrails.isEmpty()) {
+            guardrails = "none";
+        }
+        if (!(tdpWatts > 0) || !Double.isFinite(tdpWatts)) {
+            throw new ConfigException("tdp-watts must be a positive number of watts, got " + tdpWatts);
+        }
         if (batchSize == AUTO_BATCH_SIZE && memoryBudget == null) {
             throw new ConfigException("batch-size auto picks the largest batch that fits the memory budget, so it needs memory-budget"
                 + " (e.g. --memory-budget 2GiB)");
@@ -183,7 +215,8 @@ public record TrainConfig(
      */
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", "fashion-mnist", null, 3, 0, 128, null, "sgd", 0.9, false, null,
-            "constant", 0.0, "none", "fp32", "auto", null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
+            "constant", 0.0, "none", "fp32", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
+            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
     }
 
     /**
@@ -287,6 +320,24 @@ public record TrainConfig(
     }
 
     /**
+     * The time, energy and step budgets; the memory budget is {@link #memoryBudgetBytes()}.
+     *
+     * @return the budgets ({@link Budgets#NONE} when none is set)
+     */
+    public Budgets runBudgets() {
+        return Budgets.parse(budgetTime, budgetEnergy, null, budgetSteps == 0 ? null : budgetSteps);
+    }
+
+    /**
+     * The guardrails, in order.
+     *
+     * @return the parsed list
+     */
+    public List<Guardrail> guardrailList() {
+        return Guardrail.parseList(guardrails);
+    }
+
+    /**
      * Whether the batch size is {@code auto}.
      *
      * @return true when {@code batchSize} is {@link #AUTO_BATCH_SIZE}
@@ -345,7 +396,8 @@ public record TrainConfig(
      *     {@code Integer}/{@code Long}/{@code BigInteger}, {@code Double}, {@code Boolean},
      *     {@code null}) or the Java types of the components ({@code Path} for paths, any
      *     {@code Number} for numbers). {@code null} is allowed for {@code data}, {@code lr},
-     *     {@code weight-decay}, {@code memory-budget}, {@code run-dir} and {@code resume} and means
+     *     {@code weight-decay}, {@code memory-budget}, {@code budget-time}, {@code budget-energy},
+     *     {@code run-dir} and {@code resume} and means
      *     "the default"; {@code batch-size} also takes {@code "auto"}, {@code memory-budget} a size
      *     text or a whole number of bytes
      * @return the new configuration
@@ -421,7 +473,7 @@ public record TrainConfig(
             return value.toString(); // a plain byte count
         }
         if (value == null) {
-            if (type.isPrimitive() || (type == String.class && !key.equals("memory-budget"))) {
+            if (type.isPrimitive() || (type == String.class && !NULLABLE_TEXT.contains(key))) {
                 throw wrongType(key, type, null);
             }
             return null;
