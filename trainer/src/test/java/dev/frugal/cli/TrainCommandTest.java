@@ -434,6 +434,29 @@ class TrainCommandTest {
     }
 
     @Test
+    void theShrinkBatchGuardrailTrainsAtTheLargestBatchTheMemoryBudgetAllows(@TempDir Path tmp) throws IOException {
+        long budget;
+        int fits;
+        try (dev.frugal.models.zoo.Model m = dev.frugal.models.zoo.ModelZoo.create("mlp", 3)) {
+            dev.frugal.trainer.MemoryBudgetPlanner roomy = mlpPlanner(m, -1);
+            budget = roomy.plan(16).predictedPeakBytes() + roomy.evaluationBytes();
+            fits = mlpPlanner(m, budget).maxBatchSize();
+        }
+        assertTrue(fits >= 16 && fits < 64, "fits " + fits);
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--steps", "6", "--lr", "0.064", "--memory-budget", Long.toString(budget)));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("guardrail shrink-batch (budget-memory)") && r.out().contains("batch size " + fits), r.out());
+        JsonNode cfg = json(run.resolve("config.json"));
+        assertEquals(fits, cfg.get("batch-size").asInt());
+        assertEquals(0.064 * fits / 64, cfg.get("lr").asDouble(), 1e-12, "the learning rate scaled with the batch");
+        // without the guardrail the run is refused, naming the batch that would fit
+        Result strict = frugal(trainArgs(tmp.resolve("strict"), "--steps", "6", "--memory-budget", Long.toString(budget), "--guardrails", "stop"));
+        assertEquals(2, strict.code());
+        assertTrue(strict.err().contains("the largest batch that fits this budget is " + fits), strict.err());
+    }
+
+    @Test
     void malformedBudgetsAreRefusedWithTheirOption(@TempDir Path tmp) {
         Result time = frugal(trainArgs(tmp.resolve("a"), "--budget-time", "10 parsecs"));
         assertEquals(2, time.code());
