@@ -17,6 +17,7 @@ import dev.frugal.trainer.budget.Budgets;
 import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.budget.GuardrailAction;
 import dev.frugal.trainer.budget.Usage;
+import dev.frugal.trainer.report.RunReport;
 import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.Trainer;
 import dev.frugal.trainer.TrainerConfig;
@@ -298,6 +299,7 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 Map<String, Object> summary = summary(cfg, m, trainer, r);
                 run.writeSummary(summary);
+                writeReport(run.path(), out);
                 if (r.finalEvaluation() != null) {
                     out.printf("test accuracy %.4f, test loss %.4f after %d steps (%s)%n", r.finalEvaluation().accuracy(),
                             r.finalEvaluation().loss(), r.steps(), r.endedBy().label());
@@ -387,6 +389,16 @@ public final class TrainCommand implements Callable<Integer> {
                 throw e;
             }
         }
+    }
+
+    /** Writes the run's report.html; a report that cannot be drawn is a warning, never a failed run. */
+    private static void writeReport(Path runDir, PrintWriter out) {
+        try {
+            out.println("report: " + RunReport.write(runDir));
+        } catch (IOException | RuntimeException e) {
+            out.println("report: not written (" + e.getMessage() + "); frugal report " + runDir + " tries again");
+        }
+        out.flush();
     }
 
     private static String firstLine(String text) {

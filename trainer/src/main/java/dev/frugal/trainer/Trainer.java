@@ -414,6 +414,7 @@ public final class Trainer implements AutoCloseable {
         String message = "";
         Map<Value, Tensor> feeds = new HashMap<>();
         EndReason budgetStop = null;
+        long evaluatedAtStep = -1;
         double finalEvalGuess = test.dataset().count() / 3.0; // seconds per sample unknown yet: refined below
         outer:
         while (epoch < config.epochs()) {
@@ -504,7 +505,11 @@ public final class Trainer implements AutoCloseable {
                 evalEvery = guard.evalEvery(epochEnd, step, stepsLeft, config.epochs() - epoch);
                 publishGuardrails(events);
             }
-            if (last || epoch % evalEvery == 0) {
+            // A budget that stops the run right after an epoch's end finds that epoch's evaluation
+            // and checkpoint already done at this very step: they are the final ones.
+            boolean alreadyFinal = budgetStop != null && step == evaluatedAtStep;
+            if (!alreadyFinal && (last || epoch % evalEvery == 0)) {
+                evaluatedAtStep = step;
                 Usage evalStart = meter.usage(trainSamples);
                 Evaluation ev = evaluate(test);
                 Usage evalEnd = meter.usage(trainSamples);
@@ -520,7 +525,9 @@ public final class Trainer implements AutoCloseable {
                 stop = updateEarlyStopping(metrics);
             }
             Usage checkpointStart = meter.usage(trainSamples);
-            saveCheckpoint();
+            if (!alreadyFinal) {
+                saveCheckpoint();
+            }
             Usage checkpointEnd = meter.usage(trainSamples);
             if (guard != null) {
                 guard.recordCheckpoint(checkpointEnd.wallSeconds() - checkpointStart.wallSeconds(),

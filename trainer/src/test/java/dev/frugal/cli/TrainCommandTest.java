@@ -416,6 +416,20 @@ class TrainCommandTest {
     }
 
     @Test
+    void aBudgetEndingAtAnEpochsEndUsesThatEpochsEvaluationAndCheckpoint(@TempDir Path tmp) throws IOException {
+        // 640 images in batches of 64: step 10 ends epoch 1, whose evaluation and checkpoint are the final ones
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--epochs", "5", "--budget-steps", "10"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode s = json(run.resolve("summary.json"));
+        assertEquals("budget-steps", s.get("ended_by").asText());
+        assertEquals(10, s.get("steps").asLong());
+        assertEquals(1, s.get("epochs").asInt());
+        long evals = Files.readAllLines(run.resolve("metrics.jsonl")).stream().filter(l -> l.contains("\"type\":\"eval\"")).count();
+        assertEquals(1, evals, "one evaluation, not a second at the same step");
+    }
+
+    @Test
     void aTimeBudgetEndsWithinItsTimeAndOneStep(@TempDir Path tmp) throws IOException {
         Path run = tmp.resolve("run");
         long start = System.nanoTime();
