@@ -5,6 +5,7 @@ import dev.frugal.memory.FrugalOutOfMemoryException;
 import dev.frugal.models.Module;
 import dev.frugal.models.zoo.Model;
 import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.MemoryBudgetExceededException;
 import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.models.zoo.ModelZoo;
@@ -17,7 +18,15 @@ import dev.frugal.trainer.budget.Budgets;
 import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.budget.GuardrailAction;
 import dev.frugal.trainer.budget.Usage;
+import dev.frugal.trainer.PerSampleLoss;
+import dev.frugal.trainer.data.Curriculum;
+import dev.frugal.trainer.data.CurriculumScores;
+import dev.frugal.trainer.data.CurriculumSpec;
+import dev.frugal.trainer.data.CurriculumWarmup;
 import dev.frugal.trainer.report.RunReport;
+import dev.frugal.trainer.schedule.EvaluationHistory;
+import dev.frugal.trainer.schedule.Listeners;
+import dev.frugal.trainer.schedule.ReduceLrOnPlateau;
 import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.Trainer;
 import dev.frugal.trainer.TrainerConfig;
@@ -96,6 +105,12 @@ public final class TrainCommand implements Callable<Integer> {
     Long budgetSteps;
     @Option(names = "--guardrails", paramLabel = "LIST", description = "What to do, in order, when a budget is projected to run out: evaluate-less, checkpoint, shrink-batch, stop (default: all four, in that order), or none.")
     String guardrails;
+    @Option(names = "--plateau", paramLabel = "SPEC", description = "Reduce the learning rate when a metric stops improving (PyTorch's ReduceLROnPlateau), on top of --schedule: "
+            + ReduceLrOnPlateau.SYNTAX + " (defaults metric=test_loss, factor=0.1, patience=10 evaluations, threshold=1e-4 rel, cooldown=0, min=0, eps=1e-8; default: off).")
+    String plateau;
+    @Option(names = "--curriculum", paramLabel = "SPEC", description = "Curriculum learning, easy samples first (Platanios et al. 2019): "
+            + CurriculumSpec.SYNTAX + "; scores from a file (one per training sample) or from per-sample losses after a warm-up of N steps (pacing default root, start default 0.01; default: off).")
+    String curriculum;
     @Option(names = "--tdp-watts", paramLabel = "W", description = "The CPU's thermal design power, for the energy estimate when no energy counter is readable (default 65).")
     Double tdpWatts;
     @Option(names = "--lr", description = "Learning rate (default: the model's recipe, else 0.05 for sgd, 0.001 for adamw).")
@@ -206,6 +221,8 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "budget-steps", budgetSteps);
         put(f, "guardrails", guardrails);
         put(f, "tdp-watts", tdpWatts);
+        put(f, "plateau", plateau);
+        put(f, "curriculum", curriculum);
         put(f, "seed", seed);
         put(f, "run-dir", runDir == null ? null : runDir.toString());
         return f;
@@ -290,12 +307,18 @@ public final class TrainCommand implements Callable<Integer> {
                     }
                     out.println("resuming " + run.path() + " at step " + trainer.step() + " (epoch " + (trainer.epoch() + 1) + ")");
                 }
+                if (built.plateau() != null && resume != null) {
+                    // the plateau's state is its evaluation history, which metrics.jsonl keeps
+                    built.plateau().replay(EvaluationHistory.read(run.path().resolve(RunDirectory.METRICS_FILE),
+                            built.plateau().settings().metric(), trainer.step()));
+                }
+                CurriculumWarmup warmup = curriculumFor(built, cfg, m, dataDir, run, trainer.step(), train.dataset().count());
                 // Starting, loading the data and compiling are part of the run a time budget limits.
                 trainer.addSetupSeconds((System.nanoTime() - commandStart) / 1e9);
                 out.flush();
                 FitResult r;
                 try (Progress progress = new Progress(run.metrics(), cfg.progress() && !noProgress, out)) {
-                    r = trainer.fit(train, test, progress);
+                    r = trainer.fit(train, test, Listeners.all(progress, built.plateau(), warmup));
                 }
                 Map<String, Object> summary = summary(cfg, m, trainer, r);
                 run.writeSummary(summary);
@@ -316,7 +339,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The trainer, its training loader and the configuration they were built with (the batch size may have been halved). */
-    private record Built(TrainConfig cfg, DataLoader train, Trainer trainer) {
+    private record Built(TrainConfig cfg, DataLoader train, Trainer trainer, ReduceLrOnPlateau plateau, Curriculum curriculum) {
     }
 
     /**
@@ -329,16 +352,18 @@ public final class TrainCommand implements Callable<Integer> {
                                List<Integer> evalSizes, PrintWriter out) throws IOException {
         TrainConfig cfg = start;
         while (true) {
-            DataLoader train = new DataLoader(FashionMnist.train(dataDir), trainingOptions(cfg));
+            Curriculum cur = cfg.curriculum() == null ? null : CurriculumSpec.parse(cfg.curriculum()).newCurriculum();
+            DataLoader train = new DataLoader(FashionMnist.train(dataDir), trainingOptions(cfg), cur);
             try {
                 ImageDataset trainSet = train.dataset();
                 cfg.augmentation().checkFits(trainSet.height(), trainSet.width());
                 long planned = plannedSteps(train.batchesPerEpoch(), cfg.epochs(), cfg.steps());
                 LrSchedule lrs = LrSchedules.parse(cfg.schedule(), cfg.effectiveLr(), planned);
+                ReduceLrOnPlateau plateau = cfg.plateau() == null ? null : new ReduceLrOnPlateau(lrs, ReduceLrOnPlateau.Settings.parse(cfg.plateau()));
                 TrainerConfig tc = stepConfig(cfg)
                         .withEpochs(cfg.epochs())
                         .withMaxSteps(cfg.steps())
-                        .withSchedule(lrs::lr)
+                        .withSchedule(plateau != null ? plateau::lr : lrs::lr)
                         .withEarlyStopping(cfg.earlyStoppingEnabled() ? cfg.earlyStoppingMetric() : null,
                                 Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
                         .withCheckpointDir(run.path().resolve(CHECKPOINTS))
@@ -349,7 +374,7 @@ public final class TrainCommand implements Callable<Integer> {
                 if (budget > 0) {
                     tc = tc.withMemoryBudget(budget, evalSizes);
                 }
-                return new Built(cfg, train, trainers.create(m.module(), m.inputShape(), cfg.batchSize(), tc));
+                return new Built(cfg, train, trainers.create(m.module(), m.inputShape(), cfg.batchSize(), tc), plateau, cur);
             } catch (IllegalArgumentException e) {
                 train.close();
                 if (!(e.getCause() instanceof MemoryBudgetExceededException)) {
@@ -389,6 +414,36 @@ public final class TrainCommand implements Callable<Integer> {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Gives the curriculum its scores: read from the spec's file, or (warm-up) from per-sample
+     * losses once the warm-up's steps are done; the warm-up's listener does that during the fit
+     * and keeps them in the run directory, so a resumed run reads them back.
+     *
+     * @return the warm-up listener, or null when there is none
+     */
+    private static CurriculumWarmup curriculumFor(Built built, TrainConfig cfg, Model m, Path dataDir, RunDirectory run, long step, int count)
+            throws IOException {
+        if (built.curriculum() == null) {
+            return null;
+        }
+        CurriculumSpec spec = CurriculumSpec.parse(cfg.curriculum());
+        CurriculumWarmup warmup = null;
+        if (spec.scoresFromWarmup()) {
+            warmup = new CurriculumWarmup(built.curriculum(), () -> {
+                // every training image once, in order, unaugmented
+                try (DataLoader scoring = new DataLoader(FashionMnist.train(dataDir), evaluationOptions(false));
+                     PerSampleLoss loss = new PerSampleLoss(m.module(), m.inputShape(), Executor.cpu())) {
+                    return loss.losses(scoring);
+                }
+            }, run.path().resolve("curriculum-scores.txt"), count);
+            warmup.prepare(step);
+        } else {
+            built.curriculum().setScores(CurriculumScores.read(spec.scoresFile(), count));
+        }
+        built.curriculum().checkReadyAt(step);
+        return warmup;
     }
 
     /** Writes the run's report.html; a report that cannot be drawn is a warning, never a failed run. */

@@ -471,6 +471,39 @@ class TrainCommandTest {
     }
 
     @Test
+    void plateauAndCurriculumFromTheCommandLine(@TempDir Path tmp) throws IOException {
+        // mode=max on test_loss: a falling loss is "no improvement", so with patience 0 the rate halves after the second evaluation
+        Path run = tmp.resolve("plateau");
+        Result r = frugal("train", "--model", "mlp", "--batch-size", "64", "--optimizer", "sgd", "--schedule", "constant", "--lr", "0.01",
+                "--epochs", "3", "--data", data.toString(), "--seed", "3", "--no-progress", "--run-dir", run.toString(),
+                "--plateau", "plateau:metric=test_loss,mode=max,factor=0.5,patience=0");
+        assertEquals(0, r.code(), r.err());
+        List<JsonNode> steps = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode n = new ObjectMapper().readTree(line);
+            if (n.get("type").asText().equals("step")) {
+                steps.add(n);
+            }
+        }
+        assertEquals(0.01, steps.getFirst().get("lr").asDouble(), 1e-15);
+        assertTrue(steps.getLast().get("lr").asDouble() < 0.01, "the plateau lowered the rate: " + steps.getLast());
+        assertEquals("plateau:metric=test_loss,mode=max,factor=0.5,patience=0", json(run.resolve("config.json")).get("plateau").asText());
+
+        Path cur = tmp.resolve("curriculum");
+        Result c = frugal(trainArgs(cur, "--steps", "12", "--curriculum", "curriculum:warmup=3,steps=6,pacing=linear,start=0.25"));
+        assertEquals(0, c.code(), c.err());
+        assertEquals(640, Files.readAllLines(cur.resolve("curriculum-scores.txt")).size(), "one score per training image, kept for a resume");
+        assertEquals(12, json(cur.resolve("summary.json")).get("steps").asLong());
+
+        Result badPlateau = frugal(trainArgs(tmp.resolve("bp"), "--plateau", "plateau:factor=2"));
+        assertEquals(2, badPlateau.code());
+        assertTrue(badPlateau.err().contains("factor"), badPlateau.err());
+        Result badCurriculum = frugal(trainArgs(tmp.resolve("bc"), "--curriculum", "curriculum:steps=5"));
+        assertEquals(2, badCurriculum.code());
+        assertTrue(badCurriculum.err().contains("curriculum"), badCurriculum.err());
+    }
+
+    @Test
     void malformedBudgetsAreRefusedWithTheirOption(@TempDir Path tmp) {
         Result time = frugal(trainArgs(tmp.resolve("a"), "--budget-time", "10 parsecs"));
         assertEquals(2, time.code());

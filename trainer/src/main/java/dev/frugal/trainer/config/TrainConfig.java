@@ -6,6 +6,8 @@ import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.budget.Budgets;
 import dev.frugal.trainer.budget.EstimatedEnergyMeter;
 import dev.frugal.trainer.budget.Guardrail;
+import dev.frugal.trainer.data.CurriculumSpec;
+import dev.frugal.trainer.schedule.ReduceLrOnPlateau;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
@@ -64,6 +66,11 @@ import java.util.regex.Pattern;
  *     ({@code Guardrail.parseList}), or {@code none}
  * @param tdpWatts the CPU's thermal design power, for the energy estimate where no energy
  *     counter is readable
+ * @param plateau reduce the learning rate when a metric stops improving, on top of {@code schedule}:
+ *     a {@code ReduceLrOnPlateau} spec such as {@code plateau:metric=test_loss,factor=0.5,patience=2};
+ *     {@code null}: off
+ * @param curriculum curriculum learning: a {@code CurriculumSpec} such as
+ *     {@code curriculum:warmup=200,steps=1500,pacing=root,start=0.2}; {@code null}: off
  * @param seed seed of initialisation, shuffling, dropout and augmentation
  * @param runDir the run directory; {@code null}: a new one under the runs root
  * @param evalEvery evaluate every this many epochs; at least 1
@@ -99,6 +106,8 @@ public record TrainConfig(
     @JsonProperty("budget-steps") long budgetSteps,
     @JsonProperty("guardrails") String guardrails,
     @JsonProperty("tdp-watts") double tdpWatts,
+    @JsonProperty("plateau") String plateau,
+    @JsonProperty("curriculum") String curriculum,
     @JsonProperty("seed") long seed,
     @JsonProperty("run-dir") Path runDir,
     @JsonProperty("eval-every") int evalEvery,
@@ -118,7 +127,7 @@ public record TrainConfig(
 
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d+)?");
     /** Text options whose null means "none". */
-    private static final List<String> NULLABLE_TEXT = List.of("memory-budget", "budget-time", "budget-energy");
+    private static final List<String> NULLABLE_TEXT = List.of("memory-budget", "budget-time", "budget-energy", "plateau", "curriculum");
     private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
     // @JsonProperty cannot target record components, so Java propagates it to the accessors
     private static final List<String> KEYS = COMPONENTS.stream()
@@ -190,6 +199,16 @@ public record TrainConfig(
         if (!(tdpWatts > 0) || !Double.isFinite(tdpWatts)) {
             throw new ConfigException("tdp-watts must be a positive number of watts, got " + tdpWatts);
         }
+        try {
+            if (plateau != null) {
+                ReduceLrOnPlateau.Settings.parse(plateau);
+            }
+            if (curriculum != null) {
+                curriculum = CurriculumSpec.parse(curriculum).describe();
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
         if (batchSize == AUTO_BATCH_SIZE && memoryBudget == null) {
             throw new ConfigException("batch-size auto picks the largest batch that fits the memory budget, so it needs memory-budget"
                 + " (e.g. --memory-budget 2GiB)");
@@ -216,7 +235,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", "fashion-mnist", null, 3, 0, 128, null, "sgd", 0.9, false, null,
             "constant", 0.0, "none", "fp32", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
-            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
+            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
     }
 
     /**
@@ -397,6 +416,7 @@ public record TrainConfig(
      *     {@code null}) or the Java types of the components ({@code Path} for paths, any
      *     {@code Number} for numbers). {@code null} is allowed for {@code data}, {@code lr},
      *     {@code weight-decay}, {@code memory-budget}, {@code budget-time}, {@code budget-energy},
+     *     {@code plateau}, {@code curriculum},
      *     {@code run-dir} and {@code resume} and means
      *     "the default"; {@code batch-size} also takes {@code "auto"}, {@code memory-budget} a size
      *     text or a whole number of bytes

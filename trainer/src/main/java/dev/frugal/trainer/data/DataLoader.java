@@ -29,6 +29,8 @@ import java.util.concurrent.LinkedBlockingQueue;
  *
  * <p>Results depend only on the options and the epoch number: the shuffle is keyed by (seed,
  * epoch) and augmentation by (seed, epoch, sample), so the same seed gives the same batches.
+ * An optional {@link Curriculum} (off by default) draws the batches of its steps from the easiest
+ * samples instead, keyed by (seed, step), so they too depend only on the options.
  *
  * <p>Closing stops the background thread, waits for it, frees the buffers and closes the dataset.
  * One consumer thread, one epoch at a time.
@@ -48,6 +50,7 @@ public final class DataLoader implements AutoCloseable {
 
     private final Source source;
     private final LoaderOptions options;
+    private final Curriculum curriculum;
     private final Arena buffers = Arena.ofShared();
     private ImageDataset dataset;
     private int decodeCount;
@@ -71,13 +74,33 @@ public final class DataLoader implements AutoCloseable {
      * @param options batching, shuffling, augmentation and normalisation
      */
     public DataLoader(Source source, LoaderOptions options) {
+        this(source, options, null);
+    }
+
+    /**
+     * A loader whose batches follow a curriculum (see {@link Curriculum}): during the curriculum's
+     * steps each batch is drawn from the easiest samples, before and after it the batches are
+     * those of a loader without one. The batch of an epoch's batch {@code b} belongs to optimizer
+     * step {@code epoch * batchesPerEpoch() + b}, as the trainer counts.
+     *
+     * @param source     decodes the dataset when first needed (on the background thread)
+     * @param options    batching, shuffling, augmentation and normalisation
+     * @param curriculum the curriculum; null for none (the same as the two-argument constructor)
+     */
+    public DataLoader(Source source, LoaderOptions options, Curriculum curriculum) {
         this.source = source;
         this.options = options;
+        this.curriculum = curriculum;
     }
 
     /** The options. */
     public LoaderOptions options() {
         return options;
+    }
+
+    /** The curriculum; null when there is none. */
+    public Curriculum curriculum() {
+        return curriculum;
     }
 
     /** How many times the dataset has been decoded: 1 after any number of epochs. */
@@ -273,9 +296,13 @@ public final class DataLoader implements AutoCloseable {
                     Slot slot = free.take();
                     int from = b * options.batchSize();
                     int size = Math.min(options.batchSize(), count - from);
+                    long step = (long) epoch * n + b;
+                    int[] drawn = curriculum != null && curriculum.shapes(step)
+                            ? curriculum.samples(step, size, count, options.batchSize(), options.seed())
+                            : null;
                     int[] samples = new int[size];
                     for (int i = 0; i < size; i++) {
-                        int s = order[from + i];
+                        int s = drawn != null ? drawn[i] : order[from + i];
                         samples[i] = s;
                         transform.apply(ds.pixels(), (long) s * pixels, slot.images(), 4L * i * pixels, epoch, s);
                         slot.labels().setAtIndex(ValueLayout.JAVA_INT, i, ds.label(s));
