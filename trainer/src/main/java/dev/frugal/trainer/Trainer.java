@@ -415,6 +415,7 @@ public final class Trainer implements AutoCloseable {
         Map<Value, Tensor> feeds = new HashMap<>();
         EndReason budgetStop = null;
         long evaluatedAtStep = -1;
+        long checkpointedAtStep = -1;
         double finalEvalGuess = test.dataset().count() / 3.0; // seconds per sample unknown yet: refined below
         outer:
         while (epoch < config.epochs()) {
@@ -505,10 +506,11 @@ public final class Trainer implements AutoCloseable {
                 evalEvery = guard.evalEvery(epochEnd, step, stepsLeft, config.epochs() - epoch);
                 publishGuardrails(events);
             }
-            // A budget that stops the run right after an epoch's end finds that epoch's evaluation
-            // and checkpoint already done at this very step: they are the final ones.
-            boolean alreadyFinal = budgetStop != null && step == evaluatedAtStep;
-            if (!alreadyFinal && (last || epoch % evalEvery == 0)) {
+            // A budget that stops the run right after an epoch's end may find that epoch's
+            // evaluation, or its checkpoint, already done at this very step: they are the final ones.
+            boolean evaluatedHere = budgetStop != null && step == evaluatedAtStep;
+            boolean checkpointedHere = budgetStop != null && step == checkpointedAtStep;
+            if (!evaluatedHere && (last || epoch % evalEvery == 0)) {
                 evaluatedAtStep = step;
                 Usage evalStart = meter.usage(trainSamples);
                 Evaluation ev = evaluate(test);
@@ -525,8 +527,9 @@ public final class Trainer implements AutoCloseable {
                 stop = updateEarlyStopping(metrics);
             }
             Usage checkpointStart = meter.usage(trainSamples);
-            if (!alreadyFinal) {
+            if (!checkpointedHere) {
                 saveCheckpoint();
+                checkpointedAtStep = step;
             }
             Usage checkpointEnd = meter.usage(trainSamples);
             if (guard != null) {

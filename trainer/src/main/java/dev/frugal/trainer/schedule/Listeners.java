@@ -3,6 +3,8 @@ package dev.frugal.trainer.schedule;
 import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.TrainingListener;
+import dev.frugal.trainer.budget.GuardrailAction;
+import dev.frugal.trainer.budget.Usage;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,7 +14,8 @@ public final class Listeners {
     }
 
     /**
-     * One listener that calls each of {@code listeners}, in the order given, for every event.
+     * One listener that calls each of {@code listeners}, in the order given, for every event
+     * (every method of {@link TrainingListener}; {@code ListenersTest} checks none is missed).
      *
      * @param listeners the listeners; nulls are skipped
      * @return the combination (a listener that does nothing when none is left)
@@ -44,6 +47,20 @@ public final class Listeners {
             public void onEvaluation(EvaluationMetrics metrics) {
                 for (TrainingListener l : each) {
                     l.onEvaluation(metrics);
+                }
+            }
+
+            @Override
+            public void onEpochEnd(int epoch, long step, Usage usage) {
+                for (TrainingListener l : each) {
+                    l.onEpochEnd(epoch, step, usage);
+                }
+            }
+
+            @Override
+            public void onGuardrail(GuardrailAction action) {
+                for (TrainingListener l : each) {
+                    l.onGuardrail(action);
                 }
             }
         };
