@@ -171,8 +171,14 @@ public final class TrainCommand implements Callable<Integer> {
     public TrainCommand() {
     }
 
-    /** When this command started: the run's setup time counts against a time budget. */
-    private final long commandStart = System.nanoTime();
+    /**
+     * When the JVM running this command started (in {@link System#nanoTime()}'s terms): starting,
+     * loading data and compiling count against a time budget.
+     */
+    private final long commandStart = System.nanoTime()
+            - java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() * 1_000_000L;
+    /** What writing report.html after the run takes, kept free of a time budget (measured: about 1.3 s). */
+    private static final double REPORT_SECONDS = 2.0;
 
     /** Runs the training; exit 0 when it ended normally, 3 on a non-finite loss. */
     @Override
@@ -315,6 +321,7 @@ public final class TrainCommand implements Callable<Integer> {
                 CurriculumWarmup warmup = curriculumFor(built, cfg, m, dataDir, run, trainer.step(), train.dataset().count());
                 // Starting, loading the data and compiling are part of the run a time budget limits.
                 trainer.addSetupSeconds((System.nanoTime() - commandStart) / 1e9);
+                trainer.reserveFinishSeconds(REPORT_SECONDS);
                 out.flush();
                 FitResult r;
                 try (Progress progress = new Progress(run.metrics(), cfg.progress() && !noProgress, out)) {

@@ -277,6 +277,19 @@ public final class Trainer implements AutoCloseable {
         setupSeconds += seconds;
     }
 
+    /**
+     * Keeps {@code seconds} of the time budget free for what the caller does once the run has
+     * ended (e.g. writing a report), so the whole command stays within it. No effect without a
+     * time budget.
+     *
+     * @param seconds at least 0
+     */
+    public void reserveFinishSeconds(double seconds) {
+        if (guard != null) {
+            guard.reserveFinish(seconds);
+        }
+    }
+
     /** Optimizer steps done so far (including those restored by {@link #resume}). */
     public long step() {
         return step;

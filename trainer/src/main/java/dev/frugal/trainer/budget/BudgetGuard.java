@@ -35,6 +35,8 @@ public final class BudgetGuard {
     private double checkpointJoules = -1;
     private int evalEvery;
     private long steps;
+    /** Seconds the caller needs after the run (writing a report), kept free of the time budget. */
+    private double finishSeconds;
 
     /**
      * A guard of {@code budgets}, applying {@code guardrails} in order.
@@ -45,6 +47,11 @@ public final class BudgetGuard {
         this.budgets = budgets;
         this.guardrails = List.copyOf(guardrails);
         this.evalEvery = Math.max(1, evalEvery);
+    }
+
+    /** Keeps {@code seconds} of the time budget free for what the caller does after the run ends. */
+    public void reserveFinish(double seconds) {
+        finishSeconds = Math.max(0, seconds);
     }
 
     /** The budgets. */
@@ -118,7 +125,7 @@ public final class BudgetGuard {
         // After only the first (warm-up) step, its cost says little about an evaluation's: hold
         // nothing back for the final one until a second step was measured.
         double reserveSeconds = steps < 2 ? 0 : (evalSeconds >= 0 ? evalSeconds : finalEvalSecondsGuess)
-                + (checkpointSeconds >= 0 ? checkpointSeconds : CHECKPOINT_SECONDS_GUESS);
+                + (checkpointSeconds >= 0 ? checkpointSeconds : CHECKPOINT_SECONDS_GUESS) + finishSeconds;
         if (budgets.timeSeconds() > 0 && used.wallSeconds() + stepSeconds + reserveSeconds > budgets.timeSeconds()) {
             return stop(stepsDone, "budget-time", String.format(Locale.ROOT,
                     "%s used of %s; the next step (~%.2fs) and a final evaluation and checkpoint (~%.1fs) would pass it",
