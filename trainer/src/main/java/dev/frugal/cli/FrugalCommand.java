@@ -26,7 +26,22 @@ public final class FrugalCommand implements Runnable {
 
     /** Entry point of frugal.jar. */
     public static void main(String[] args) {
+        // This JVM was started for this one command: its start is the command's start.
+        launchedAt = System.nanoTime() - java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() * 1_000_000L;
         System.exit(newCommandLine().execute(args));
+    }
+
+    /** {@link System#nanoTime()} when the JVM of a command-line run started; 0 when embedded (tests, services). */
+    private static volatile long launchedAt;
+
+    /**
+     * When the command being run started, in {@link System#nanoTime()}'s terms: the JVM's start
+     * when {@link #main} started it for the command, else {@code fallback} (the command object's
+     * creation, for an embedded command line).
+     */
+    static long commandStart(long fallback) {
+        long l = launchedAt;
+        return l != 0 ? l : fallback;
     }
 
     /** The configured command line (also used by tests). */

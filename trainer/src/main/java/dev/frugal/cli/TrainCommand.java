@@ -172,11 +172,10 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * When the JVM running this command started (in {@link System#nanoTime()}'s terms): starting,
-     * loading data and compiling count against a time budget.
+     * When this command started (in {@link System#nanoTime()}'s terms; the JVM's start for the
+     * {@code frugal} launcher): starting, loading data and compiling count against a time budget.
      */
-    private final long commandStart = System.nanoTime()
-            - java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() * 1_000_000L;
+    private final long commandStart = FrugalCommand.commandStart(System.nanoTime());
     /** What writing report.html after the run takes, kept free of a time budget (measured: about 1.3 s). */
     private static final double REPORT_SECONDS = 2.0;
 
