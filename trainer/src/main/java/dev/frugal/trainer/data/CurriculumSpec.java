@@ -1,8 +1,8 @@
 package dev.frugal.trainer.data;
 
+import dev.frugal.trainer.config.KeyValueSpec;
+
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -68,31 +68,13 @@ public record CurriculumSpec(Path scoresFile, long warmupSteps, Pacing pacing, d
         if (spec == null || spec.isBlank()) {
             throw new IllegalArgumentException("empty curriculum spec; expected " + SYNTAX);
         }
-        String trimmed = spec.strip();
-        int colon = trimmed.indexOf(':');
-        String name = colon < 0 ? trimmed : trimmed.substring(0, colon).strip();
-        if (!name.equals("curriculum")) {
-            throw new IllegalArgumentException("expected a spec starting with 'curriculum:', got '" + name + "'; expected " + SYNTAX);
+        String[] parts = KeyValueSpec.nameAndOptions(spec);
+        if (!parts[0].equals("curriculum")) {
+            throw new IllegalArgumentException("expected a spec starting with 'curriculum:', got '" + parts[0] + "'; expected " + SYNTAX);
         }
-        Map<String, String> options = new LinkedHashMap<>();
-        String text = colon < 0 ? "" : trimmed.substring(colon + 1);
-        if (!text.isBlank()) {
-            for (String part : text.split(",", -1)) {
-                int eq = part.indexOf('=');
-                if (eq < 0) {
-                    throw new IllegalArgumentException("curriculum: expected key=value, got '" + part.strip() + "'; expected " + SYNTAX);
-                }
-                String key = part.substring(0, eq).strip();
-                if (!KEYS.contains(key)) {
-                    throw new IllegalArgumentException("curriculum: unknown key '" + key + "'; expected " + SYNTAX);
-                }
-                if (options.put(key, part.substring(eq + 1).strip()) != null) {
-                    throw new IllegalArgumentException("curriculum: key '" + key + "' given twice");
-                }
-            }
-        }
-        String scores = options.get("scores");
-        String warmup = options.get("warmup");
+        KeyValueSpec options = KeyValueSpec.parse("curriculum", parts[1], KEYS, "expected " + SYNTAX);
+        String scores = options.text("scores");
+        String warmup = options.text("warmup");
         if ((scores == null) == (warmup == null)) {
             throw new IllegalArgumentException("curriculum: give exactly one of scores=FILE (a score per training sample) or warmup=N"
                 + " (score by the per-sample loss after N plain steps); expected " + SYNTAX);
@@ -100,14 +82,14 @@ public record CurriculumSpec(Path scoresFile, long warmupSteps, Pacing pacing, d
         if (scores != null && scores.isEmpty()) {
             throw new IllegalArgumentException("curriculum: scores needs a file name");
         }
-        if (!options.containsKey("steps")) {
+        if (!options.has("steps")) {
             throw new IllegalArgumentException("curriculum: missing required key 'steps' (the curriculum's length); expected " + SYNTAX);
         }
         return new CurriculumSpec(scores == null ? null : Path.of(scores),
-            warmup == null ? 0 : whole(options, "warmup"),
-            options.containsKey("pacing") ? Pacing.parse(options.get("pacing")) : DEFAULT_PACING,
-            number(options, "start", DEFAULT_START),
-            whole(options, "steps"));
+            warmup == null ? 0 : options.whole("warmup", null, "steps"),
+            options.has("pacing") ? Pacing.parse(options.text("pacing")) : DEFAULT_PACING,
+            options.number("start", DEFAULT_START),
+            options.whole("steps", null, "steps"));
     }
 
     /** Whether the scores come from the per-sample losses after a warm-up (else from {@link #scoresFile}). */
@@ -131,24 +113,4 @@ public record CurriculumSpec(Path scoresFile, long warmupSteps, Pacing pacing, d
             + ",pacing=" + pacing.label() + ",start=" + start;
     }
 
-    private static long whole(Map<String, String> options, String key) {
-        String text = options.get(key);
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("curriculum: " + key + " must be a whole number of steps, got '" + text + "'");
-        }
-    }
-
-    private static double number(Map<String, String> options, String key, double fallback) {
-        String text = options.get(key);
-        if (text == null) {
-            return fallback;
-        }
-        try {
-            return Double.parseDouble(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("curriculum: " + key + " must be a number, got '" + text + "'");
-        }
-    }
 }

@@ -1,6 +1,7 @@
 package dev.frugal.trainer.schedule;
 
-import java.util.LinkedHashMap;
+import dev.frugal.trainer.config.KeyValueSpec;
+
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,56 +54,32 @@ public final class LrSchedules {
         if (spec == null || spec.isBlank()) {
             throw new IllegalArgumentException("empty schedule; valid schedules: " + String.join(", ", SYNTAX));
         }
-        String trimmed = spec.strip();
-        int colon = trimmed.indexOf(':');
-        String name = colon < 0 ? trimmed : trimmed.substring(0, colon).strip();
+        String[] parts = KeyValueSpec.nameAndOptions(spec);
+        String name = parts[0];
         Set<String> valid = KEYS.get(name);
         if (valid == null) {
             throw new IllegalArgumentException(
                 "unknown schedule '" + name + "'; valid schedules: " + String.join(", ", SYNTAX));
         }
-        Map<String, String> options = options(name, colon < 0 ? "" : trimmed.substring(colon + 1), valid);
+        KeyValueSpec options = KeyValueSpec.parse("schedule " + name, parts[1], valid, usage(name, valid));
         return switch (name) {
             case "constant" -> new ConstantSchedule(baseLr);
             case "step" -> new StepSchedule(baseLr,
-                longValue(name, options, "every", null), doubleValue(name, options, "gamma", 0.1));
+                options.whole("every", null, "steps"), options.number("gamma", 0.1));
             case "warmup-cosine" -> {
                 requireTotal(name, totalSteps);
                 yield new WarmupCosineSchedule(baseLr,
-                    stepsOrShare(name, options, "warmup", totalSteps), totalSteps, doubleValue(name, options, "min", 0.0));
+                    stepsOrShare(name, options, "warmup", totalSteps), totalSteps, options.number("min", 0.0));
             }
             case "one-cycle" -> {
                 requireTotal(name, totalSteps);
                 yield new OneCycleSchedule(baseLr, totalSteps,
-                    doubleValue(name, options, "pct", OneCycleSchedule.DEFAULT_PCT),
-                    doubleValue(name, options, "div", OneCycleSchedule.DEFAULT_DIV),
-                    doubleValue(name, options, "final-div", OneCycleSchedule.DEFAULT_FINAL_DIV));
+                    options.number("pct", OneCycleSchedule.DEFAULT_PCT),
+                    options.number("div", OneCycleSchedule.DEFAULT_DIV),
+                    options.number("final-div", OneCycleSchedule.DEFAULT_FINAL_DIV));
             }
             default -> throw new AssertionError(name);
         };
-    }
-
-    private static Map<String, String> options(String name, String text, Set<String> valid) {
-        Map<String, String> options = new LinkedHashMap<>();
-        if (text.isBlank()) {
-            return options;
-        }
-        for (String part : text.split(",", -1)) {
-            int eq = part.indexOf('=');
-            if (eq < 0) {
-                throw new IllegalArgumentException(
-                    "schedule " + name + ": expected key=value, got '" + part.strip() + "'; " + usage(name, valid));
-            }
-            String key = part.substring(0, eq).strip();
-            if (!valid.contains(key)) {
-                throw new IllegalArgumentException(
-                    "schedule " + name + ": unknown key '" + key + "'; " + usage(name, valid));
-            }
-            if (options.put(key, part.substring(eq + 1).strip()) != null) {
-                throw new IllegalArgumentException("schedule " + name + ": key '" + key + "' given twice");
-            }
-        }
-        return options;
     }
 
     private static String usage(String name, Set<String> valid) {
@@ -116,10 +93,10 @@ public final class LrSchedules {
      * {@code totalSteps} ({@code 2.5%}, in [0, 100)), which rounds to the nearest step and stays
      * below {@code totalSteps}.
      */
-    private static long stepsOrShare(String name, Map<String, String> options, String key, long totalSteps) {
-        String text = options.get(key);
+    private static long stepsOrShare(String name, KeyValueSpec options, String key, long totalSteps) {
+        String text = options.text(key);
         if (text == null || !text.endsWith("%")) {
-            return longValue(name, options, key, null);
+            return options.whole(key, null, "steps");
         }
         double percent;
         try {
@@ -133,35 +110,6 @@ public final class LrSchedules {
                 "schedule " + name + ": " + key + " as a percentage must be at least 0% and below 100%, got '" + text + "'");
         }
         return Math.min(totalSteps - 1, Math.round(totalSteps * percent / 100.0));
-    }
-
-    private static long longValue(String name, Map<String, String> options, String key, Long fallback) {
-        String text = options.get(key);
-        if (text == null) {
-            if (fallback == null) {
-                throw new IllegalArgumentException(
-                    "schedule " + name + ": missing required key '" + key + "'; " + usage(name, KEYS.get(name)));
-            }
-            return fallback;
-        }
-        try {
-            return Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(
-                "schedule " + name + ": " + key + " must be a whole number of steps, got '" + text + "'");
-        }
-    }
-
-    private static double doubleValue(String name, Map<String, String> options, String key, double fallback) {
-        String text = options.get(key);
-        if (text == null) {
-            return fallback;
-        }
-        try {
-            return Double.parseDouble(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("schedule " + name + ": " + key + " must be a number, got '" + text + "'");
-        }
     }
 
     private static void requireTotal(String name, long totalSteps) {

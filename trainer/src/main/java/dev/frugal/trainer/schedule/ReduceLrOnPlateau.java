@@ -1,11 +1,11 @@
 package dev.frugal.trainer.schedule;
 
+import dev.frugal.trainer.config.KeyValueSpec;
+
 import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.TrainingListener;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -133,45 +133,27 @@ public final class ReduceLrOnPlateau implements TrainingListener {
             if (spec == null || spec.isBlank()) {
                 throw new IllegalArgumentException("empty plateau spec; expected " + SYNTAX);
             }
-            String trimmed = spec.strip();
-            int colon = trimmed.indexOf(':');
-            String name = colon < 0 ? trimmed : trimmed.substring(0, colon).strip();
-            if (!name.equals("plateau")) {
-                throw new IllegalArgumentException("expected a spec starting with 'plateau', got '" + name + "'; expected " + SYNTAX);
+            String[] parts = KeyValueSpec.nameAndOptions(spec);
+            if (!parts[0].equals("plateau")) {
+                throw new IllegalArgumentException("expected a spec starting with 'plateau', got '" + parts[0] + "'; expected " + SYNTAX);
             }
-            Map<String, String> options = new LinkedHashMap<>();
-            String text = colon < 0 ? "" : trimmed.substring(colon + 1);
-            if (!text.isBlank()) {
-                for (String part : text.split(",", -1)) {
-                    int eq = part.indexOf('=');
-                    if (eq < 0) {
-                        throw new IllegalArgumentException("plateau: expected key=value, got '" + part.strip() + "'; expected " + SYNTAX);
-                    }
-                    String key = part.substring(0, eq).strip();
-                    if (!KEYS.contains(key)) {
-                        throw new IllegalArgumentException("plateau: unknown key '" + key + "'; expected " + SYNTAX);
-                    }
-                    if (options.put(key, part.substring(eq + 1).strip()) != null) {
-                        throw new IllegalArgumentException("plateau: key '" + key + "' given twice");
-                    }
-                }
-            }
-            String metric = options.getOrDefault("metric", DEFAULT_METRIC);
+            KeyValueSpec options = KeyValueSpec.parse("plateau", parts[1], KEYS, "expected " + SYNTAX);
+            String metric = options.text("metric", DEFAULT_METRIC);
             if (!EvaluationMetrics.isMetric(metric)) {
                 throw new IllegalArgumentException("plateau: metric: " + EvaluationMetrics.unknownMetricMessage(metric));
             }
             Settings d = defaults(metric);
-            Mode mode = options.containsKey("mode") ? choice("mode", options.get("mode"), Mode.class) : d.mode();
-            ThresholdMode thresholdMode = options.containsKey("threshold-mode")
-                ? choice("threshold-mode", options.get("threshold-mode"), ThresholdMode.class) : d.thresholdMode();
+            Mode mode = options.has("mode") ? choice("mode", options.text("mode"), Mode.class) : d.mode();
+            ThresholdMode thresholdMode = options.has("threshold-mode")
+                ? choice("threshold-mode", options.text("threshold-mode"), ThresholdMode.class) : d.thresholdMode();
             return new Settings(metric, mode,
-                number(options, "factor", d.factor()),
+                options.number("factor", d.factor()),
                 count(options, "patience", d.patience()),
-                number(options, "threshold", d.threshold()),
+                options.number("threshold", d.threshold()),
                 thresholdMode,
                 count(options, "cooldown", d.cooldown()),
-                number(options, "min", d.minLr()),
-                number(options, "eps", d.eps()));
+                options.number("min", d.minLr()),
+                options.number("eps", d.eps()));
         }
 
         /** A one-line description with every value, readable back by {@link #parse}. */
@@ -200,28 +182,12 @@ public final class ReduceLrOnPlateau implements TrainingListener {
             throw new IllegalArgumentException("plateau: " + key + " must be " + valid + ", got '" + text + "'");
         }
 
-        private static double number(Map<String, String> options, String key, double fallback) {
-            String text = options.get(key);
-            if (text == null) {
-                return fallback;
+        private static int count(KeyValueSpec options, String key, int fallback) {
+            long n = options.whole(key, (long) fallback, "evaluations");
+            if (n > Integer.MAX_VALUE || n < Integer.MIN_VALUE) {
+                throw new IllegalArgumentException("plateau: " + key + " must be a whole number of evaluations, got '" + options.text(key) + "'");
             }
-            try {
-                return Double.parseDouble(text);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("plateau: " + key + " must be a number, got '" + text + "'");
-            }
-        }
-
-        private static int count(Map<String, String> options, String key, int fallback) {
-            String text = options.get(key);
-            if (text == null) {
-                return fallback;
-            }
-            try {
-                return Integer.parseInt(text);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("plateau: " + key + " must be a whole number of evaluations, got '" + text + "'");
-            }
+            return (int) n;
         }
 
         private static String lower(Enum<?> e) {
