@@ -444,8 +444,8 @@ public final class Trainer implements AutoCloseable {
                 while (batches.hasNext()) {
                     if (guard != null) {
                         // a final evaluation runs forward only, about a third of a training step per sample
-                        finalEvalGuess = guard.stepSeconds() < 0 ? finalEvalGuess
-                                : guard.stepSeconds() / batchSize * test.dataset().count() / 3;
+                        finalEvalGuess = guard.fastestStepSeconds() < 0 ? finalEvalGuess
+                                : guard.fastestStepSeconds() / batchSize * test.dataset().count() / 3;
                         String budget = guard.stopBeforeStep(before, step, finalEvalGuess);
                         publishGuardrails(events);
                         if (budget != null) {

@@ -20,6 +20,10 @@ import java.util.Locale;
 public final class BudgetGuard {
     /** Weight of the newest step in the moving average of step costs. */
     private static final double SMOOTHING = 0.3;
+    /** Steps after which the JIT has usually warmed up and step costs can be trusted. */
+    private static final int WARM_UP_STEPS = 50;
+    /** The most of what is left that a guessed evaluation cost may hold back during the warm-up. */
+    private static final double UNMEASURED_SHARE = 0.25;
     /** Assumed cost of writing a checkpoint before one was measured. */
     private static final double CHECKPOINT_SECONDS_GUESS = 1.0;
 
@@ -35,6 +39,7 @@ public final class BudgetGuard {
     private double checkpointJoules = -1;
     private int evalEvery;
     private long steps;
+    private double fastestStep = -1;
     /** Seconds the caller needs after the run (writing a report), kept free of the time budget. */
     private double finishSeconds;
 
@@ -66,6 +71,7 @@ public final class BudgetGuard {
      */
     public void recordStep(double seconds, double joules) {
         steps++;
+        fastestStep = fastestStep < 0 ? seconds : Math.min(fastestStep, seconds);
         if (steps <= 2) {
             stepSeconds = seconds;
             stepJoules = joules;
@@ -122,10 +128,12 @@ public final class BudgetGuard {
         if (stepSeconds < 0) {
             return null; // nothing measured yet: the first step runs
         }
-        // After only the first (warm-up) step, its cost says little about an evaluation's: hold
-        // nothing back for the final one until a second step was measured.
-        double reserveSeconds = steps < 2 ? 0 : (evalSeconds >= 0 ? evalSeconds : finalEvalSecondsGuess)
-                + (checkpointSeconds >= 0 ? checkpointSeconds : CHECKPOINT_SECONDS_GUESS) + finishSeconds;
+        // An evaluation not yet measured is guessed from the fastest step, but the JIT's warm-up
+        // makes the first steps slow: during them the guess holds back at most a quarter of what
+        // is left, so slow early steps do not end a run whose evaluation will be cheap.
+        double left = budgets.timeSeconds() > 0 ? budgets.timeSeconds() - used.wallSeconds() : Double.MAX_VALUE;
+        double evalReserve = evalSeconds >= 0 ? evalSeconds : guessedReserve(finalEvalSecondsGuess, left);
+        double reserveSeconds = evalReserve + (checkpointSeconds >= 0 ? checkpointSeconds : CHECKPOINT_SECONDS_GUESS) + finishSeconds;
         if (budgets.timeSeconds() > 0 && used.wallSeconds() + stepSeconds + reserveSeconds > budgets.timeSeconds()) {
             return stop(stepsDone, "budget-time", String.format(Locale.ROOT,
                     "%s used of %s; the next step (~%.2fs) and a final evaluation and checkpoint (~%.1fs) would pass it",
@@ -133,7 +141,8 @@ public final class BudgetGuard {
         }
         if (budgets.energyJoules() > 0) {
             double watts = stepSeconds > 0 ? stepJoules / stepSeconds : 0;
-            double reserveJoules = steps < 2 ? 0 : (evalJoules >= 0 ? evalJoules : finalEvalSecondsGuess * watts)
+            double leftJoules = budgets.energyJoules() - used.energyJoules();
+            double reserveJoules = (evalJoules >= 0 ? evalJoules : guessedReserve(finalEvalSecondsGuess * watts, leftJoules))
                     + (checkpointJoules >= 0 ? checkpointJoules : CHECKPOINT_SECONDS_GUESS * watts);
             if (used.energyJoules() + stepJoules + reserveJoules > budgets.energyJoules()) {
                 return stop(stepsDone, "budget-energy", String.format(Locale.ROOT,
@@ -143,6 +152,14 @@ public final class BudgetGuard {
             }
         }
         return null;
+    }
+
+    /** What to hold back for an evaluation not measured yet, guessed at {@code guess}, with {@code left} of the budget left. */
+    private double guessedReserve(double guess, double left) {
+        if (steps < 2) {
+            return 0; // the first step alone says nothing about an evaluation
+        }
+        return steps < WARM_UP_STEPS ? Math.min(guess, UNMEASURED_SHARE * left) : guess;
     }
 
     private String stop(long step, String budget, String reason) {
@@ -205,5 +222,10 @@ public final class BudgetGuard {
     /** The moving average of a step's seconds, -1 before the first step. */
     public double stepSeconds() {
         return stepSeconds;
+    }
+
+    /** The fastest step measured, the closest to a warmed-up step's cost; -1 before the first step. */
+    public double fastestStepSeconds() {
+        return fastestStep;
     }
 }

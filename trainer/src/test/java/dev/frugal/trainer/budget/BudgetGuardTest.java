@@ -58,6 +58,22 @@ class BudgetGuardTest {
     }
 
     @Test
+    void slowWarmUpStepsDoNotEndARunOnAGuessedEvaluation() {
+        // 20 slow steps while the JIT warms up make an unmeasured evaluation look 10x too expensive
+        BudgetGuard guard = new BudgetGuard(new Budgets(30, -1, -1, -1), Guardrail.DEFAULT, 1);
+        double t = 0;
+        long steps = 0;
+        while (guard.stopBeforeStep(used(t, 0), steps, 20 * (steps < 20 ? 1.0 : 0.1)) == null) {
+            double dt = steps < 20 ? 0.2 : 0.02;
+            t += dt;
+            steps++;
+            guard.recordStep(dt, 0);
+        }
+        assertTrue(steps > 20, "the run went past its warm-up: " + steps + " steps");
+        assertTrue(t + 2 + 1 <= 30 + 0.02, "and still ends in time for the real evaluation (2 s) and checkpoint: " + t);
+    }
+
+    @Test
     void anEnergyBudgetUsesTheEnergyOfASteps() {
         BudgetGuard guard = new BudgetGuard(new Budgets(-1, 10_000, -1, -1), Guardrail.DEFAULT, 1);
         long[] steps = new long[1];
