@@ -67,6 +67,8 @@ public final class CachingAllocator implements AutoCloseable {
     private long rawFrees;
     private long retries;
     private long outOfMemoryErrors;
+    /** Bytes counted with {@link #countExternal} and not yet released. */
+    private long externalBytes;
 
     /** An event a freed block waits for before it goes back to its pool. */
     private record PendingFree(StreamEvent event, Block block) {
@@ -157,6 +159,57 @@ public final class CachingAllocator implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Counts {@code bytes} of memory that other code holds on this device (for example the
+     * tensors a program binds, allocated before any program) against this allocator's limit and
+     * in its statistics (reserved, allocated, requested and active bytes) until the returned
+     * handle is closed, so that a limit can be a whole budget. Nothing is allocated.
+     *
+     * @param bytes at least 0
+     * @param tag what the memory holds, for the out-of-memory message
+     * @return the handle that stops counting it
+     * @throws FrugalOutOfMemoryException when counting it would pass the memory limit
+     * @throws IllegalStateException when the allocator is closed
+     */
+    public ExternalMemory countExternal(long bytes, String tag) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("external memory must be at least 0 bytes, got " + bytes + " (" + tag + ")");
+        }
+        lock.lock();
+        try {
+            ensureOpen();
+            if (bytes > memoryLimit - reserved.current()) {
+                outOfMemoryErrors++;
+                throw outOfMemory(bytes, bytes, defaultStream, tag, "counting " + ByteFormat.exact(bytes) + " held outside the allocator"
+                        + " would exceed the memory limit");
+            }
+            addExternal(bytes);
+        } finally {
+            lock.unlock();
+        }
+        return new ExternalMemory(this, bytes, tag);
+    }
+
+    /** Stops counting what {@link #countExternal} counted (once per handle; nothing after close). */
+    void releaseExternal(long bytes) {
+        lock.lock();
+        try {
+            if (!closed) {
+                addExternal(-bytes);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void addExternal(long bytes) {
+        externalBytes += bytes;
+        reserved.add(bytes);
+        allocated.add(bytes);
+        requested.add(bytes);
+        active.add(bytes);
     }
 
     /**
@@ -315,6 +368,9 @@ public final class CachingAllocator implements AutoCloseable {
                 rawFrees++;
             }
             segments.clear();
+            if (externalBytes != 0) {
+                addExternal(-externalBytes);
+            }
             reserved.add(-reserved.current());
             segmentCount.add(-segmentCount.current());
         } finally {

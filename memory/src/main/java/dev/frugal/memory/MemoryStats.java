@@ -4,11 +4,13 @@ package dev.frugal.memory;
  * A consistent snapshot of a {@link CachingAllocator}'s statistics (taken under its lock), with
  * the same meanings as PyTorch's {@code torch.cuda.memory_stats()}.
  *
- * @param allocatedBytes bytes of blocks held by live allocations (rounded block sizes)
+ * @param allocatedBytes bytes of blocks held by live allocations (rounded block sizes), plus
+ *     memory held elsewhere that the allocator was asked to count ({@link CachingAllocator#countExternal})
  * @param peakAllocatedBytes highest {@code allocatedBytes} since creation or {@link CachingAllocator#resetPeaks()}
  * @param requestedBytes bytes the callers of live allocations asked for (before rounding)
  * @param peakRequestedBytes highest {@code requestedBytes}
- * @param reservedBytes bytes of raw segments held (what a GPU monitor shows as used)
+ * @param reservedBytes bytes of raw segments held (what a GPU monitor shows as used), plus the
+ *     counted external memory
  * @param peakReservedBytes highest {@code reservedBytes}
  * @param activeBytes allocated bytes plus freed bytes still waiting for other streams' events
  * @param peakActiveBytes highest {@code activeBytes}

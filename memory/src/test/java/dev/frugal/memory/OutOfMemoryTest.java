@@ -122,4 +122,28 @@ class OutOfMemoryTest {
             again.close();
         }
     }
+
+    @Test
+    void memoryHeldElsewhereCountsAgainstTheLimitUntilReleased() {
+        try (HostRawAllocator raw = new HostRawAllocator();
+                CachingAllocator allocator = new CachingAllocator(raw,
+                        AllocatorConfig.defaults().withDebug(false).withExactSegments(true).withMemoryLimit(4 * MiB))) {
+            ExternalMemory weights = allocator.countExternal(3 * MiB, "bound tensors");
+            MemoryStats s = allocator.snapshot();
+            assertEquals(3 * MiB, s.reservedBytes());
+            assertEquals(3 * MiB, s.allocatedBytes());
+            assertEquals(0, raw.usedBytes(), "nothing is allocated for it");
+            Allocation fits = allocator.allocate(MiB / 2, "activations");
+            FrugalOutOfMemoryException oom = assertThrows(FrugalOutOfMemoryException.class, () -> allocator.allocate(MiB, "activations"));
+            assertTrue(oom.getMessage().contains("memory limit"), oom.getMessage());
+            assertThrows(FrugalOutOfMemoryException.class, () -> allocator.countExternal(MiB, "more tensors"));
+            weights.close();
+            weights.close(); // once only
+            assertEquals(MiB / 2, allocator.snapshot().allocatedBytes());
+            assertEquals(3 * MiB + MiB / 2, allocator.snapshot().peakAllocatedBytes(), "the peak remembers it");
+            allocator.allocate(3 * MiB, "activations").close();
+            fits.close();
+            assertThrows(IllegalArgumentException.class, () -> allocator.countExternal(-1, "nonsense"));
+        }
+    }
 }

@@ -2,6 +2,7 @@ package dev.frugal.trainer;
 
 import dev.frugal.memory.AllocatorConfig;
 import dev.frugal.memory.CachingAllocator;
+import dev.frugal.memory.ExternalMemory;
 import dev.frugal.memory.FrugalOutOfMemoryException;
 import dev.frugal.memory.HostRawAllocator;
 import dev.frugal.memory.MemoryStats;
@@ -67,6 +68,8 @@ public final class Trainer implements AutoCloseable {
     private final Evaluator evaluator;
     /** The memory manager this trainer made for its budget, or null when it uses its executor's. */
     private final CachingAllocator ownMemory;
+    /** The bound tensors as the own memory manager counts them; null without one. */
+    private final ExternalMemory boundCounted;
     /** Bytes of the tensors the programs bind: the model's parameters and buffers, the optimizer state. */
     private final long boundBytes;
 
@@ -124,9 +127,9 @@ public final class Trainer implements AutoCloseable {
      * Builds and compiles the training step on the CPU.
      *
      * <p>With a memory budget ({@link TrainerConfig#memoryBudget()}) the trainer makes a memory
-     * manager of its own, a {@link CachingAllocator} whose limit is the budget less the bound
-     * tensors (the model's parameters and buffers and the optimizer state, which are ordinary
-     * tensors allocated outside the memory manager), and compiles every program from it before
+     * manager of its own, a {@link CachingAllocator} whose limit is the budget, and which counts the
+     * bound tensors (the model's parameters and buffers and the optimizer state, ordinary tensors
+     * allocated outside it, {@link CachingAllocator#countExternal}), and compiles every program from it before
      * the first step: the evaluation programs of {@link TrainerConfig#evalBatchSizes()} first, then
      * the training step, planned ({@link Executor#withMemoryBudget}) for the budget less what the
      * evaluation programs hold, recomputing forward activations in the backward pass when it
@@ -172,6 +175,7 @@ public final class Trainer implements AutoCloseable {
         long budget = config.hasMemoryBudget() ? config.memoryBudget() : executor == null ? -1 : executor.memoryBudget();
         TrainingStepGraph traced = TrainingStepGraph.trace(model, sampleShape, batchSize, config);
         CachingAllocator memory = null;
+        ExternalMemory boundCount = null;
         Compiled compiled;
         long bound;
         try {
@@ -187,8 +191,10 @@ public final class Trainer implements AutoCloseable {
                 if (budget <= bound) {
                     throw new IllegalArgumentException(MemoryBudgetPlanner.belowBoundMessage(budget, model, traced.update()));
                 }
-                long limit = budget - bound;
-                memory = limitedMemory(limit);
+                memory = limitedMemory(budget);
+                // The bound tensors live outside the memory manager; it counts them, so that its
+                // limit is the whole budget and its peak the whole training's.
+                boundCount = memory.countExternal(bound, "bound tensors (parameters, buffers, optimizer state)");
                 compiled = compile(traced, model, sampleShape, config, new Executor(new CpuBackend(memory)), budget, evalBytes);
             }
         } catch (RuntimeException | Error e) {
@@ -198,6 +204,7 @@ public final class Trainer implements AutoCloseable {
             }
             throw e;
         }
+        this.boundCounted = boundCount;
         this.boundBytes = bound;
         this.stepGraph = traced;
         this.images = traced.images();
@@ -256,7 +263,8 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * The trainer's own memory manager under a budget: exact segments, so what it reserves is what
-     * the programs allocate, which the plan counts block for block; the limit is then a budget.
+     * the programs allocate, which the plan counts block for block; with the bound tensors counted
+     * too, its limit is the budget.
      */
     private static CachingAllocator limitedMemory(long limit) {
         return new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults().withExactSegments(true).withMemoryLimit(limit));
@@ -354,13 +362,13 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * The training device's peak so far: with a memory manager of the trainer's own (a memory
-     * budget), its measured peak ({@link MemoryStats#peakAllocatedBytes()}) plus the bound tensors;
-     * otherwise {@link #hostBytes()}, the programs sharing the process's memory manager.
+     * budget), its measured peak ({@link MemoryStats#peakAllocatedBytes()}, which counts the bound
+     * tensors too); otherwise {@link #hostBytes()}, the programs sharing the process's memory manager.
      *
      * @return bytes
      */
     public long peakDeviceBytes() {
-        return ownMemory != null ? ownMemory.snapshot().peakAllocatedBytes() + boundBytes : hostBytes();
+        return ownMemory != null ? ownMemory.snapshot().peakAllocatedBytes() : hostBytes();
     }
 
     /** The statistics of the trainer's own memory manager; null when it has none (no budget). */
@@ -750,6 +758,9 @@ public final class Trainer implements AutoCloseable {
         stepProgram.close();
         evaluator.close();
         stepGraph.close();
+        if (boundCounted != null) {
+            boundCounted.close();
+        }
         if (ownMemory != null) {
             ownMemory.close(); // after the programs, which give their buffers back to it
         }
