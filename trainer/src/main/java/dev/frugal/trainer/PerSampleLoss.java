@@ -9,7 +9,6 @@ import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
-import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.trainer.data.Batch;
 import dev.frugal.trainer.data.DataLoader;
@@ -45,36 +44,6 @@ public final class PerSampleLoss implements AutoCloseable {
         this.model = model;
         this.sampleShape = sampleShape;
         this.executor = executor;
-    }
-
-    /**
-     * The cross-entropy of each row: {@code -log_softmax(logits)[i, labels[i]]}. Its mean is
-     * {@link Functional#crossEntropy(Value, Value)}.
-     *
-     * @param logits {@code [N, C]}, floating
-     * @param labels {@code [N]}, I32 or I64, each in {@code 0..C-1} (an id out of range fails at run time)
-     * @return {@code [N]}
-     */
-    public static Value perSampleCrossEntropy(Value logits, Value labels) {
-        if (logits.rank() != 2) {
-            throw new IllegalArgumentException("per-sample cross-entropy: logits must be [N, C], got " + logits.shape());
-        }
-        int n = logits.shape().dim(0);
-        int classes = logits.shape().dim(1);
-        if (!labels.shape().equals(Shape.of(n))) {
-            throw new IllegalArgumentException("per-sample cross-entropy: labels " + labels.shape() + " must be [" + n
-                + "], one class index per row of logits " + logits.shape());
-        }
-        Graph g = logits.graph();
-        return g.inScope("per_sample_cross_entropy", () -> {
-            Value logProb = Functional.logSoftmax(logits, 1);
-            // as Functional.crossEntropy: gathering the labels out of 0..C-1 makes the executor
-            // reject an out-of-range label instead of giving it an all-zero one-hot row
-            Value checked = Ops.gather(Ops.iota(g, Shape.of(classes), 0, labels.dtype()), labels, 0);
-            Value hit = Ops.eq(Ops.iota(g, logits.shape(), 1, labels.dtype()), Ops.reshape(checked, n, 1));
-            Value target = Ops.cast(hit, logits.dtype());
-            return Ops.neg(Ops.sum(Ops.mul(target, logProb), false, 1));
-        });
     }
 
     /**
@@ -142,7 +111,7 @@ public final class PerSampleLoss implements AutoCloseable {
             trace = ModuleTrace.of(g, model);
             x = g.input("images", Shapes.batch(n, sampleShape), DType.F32);
             y = g.input("labels", Shape.of(n), DType.I32);
-            loss = perSampleCrossEntropy(trace.forward(x), y);
+            loss = Functional.crossEntropyPerSample(trace.forward(x), y);
         } finally {
             model.train(wasTraining);
         }

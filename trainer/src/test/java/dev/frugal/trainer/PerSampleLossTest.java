@@ -31,7 +31,7 @@ class PerSampleLossTest {
         Graph g = new Graph("per-sample");
         Value x = g.input("logits", Shape.of(3, 4), DType.F32);
         Value y = g.input("labels", Shape.of(3), DType.I32);
-        Value perSample = PerSampleLoss.perSampleCrossEntropy(x, y);
+        Value perSample = Functional.crossEntropyPerSample(x, y);
         assertEquals(Shape.of(3), perSample.shape());
         Value mean = Functional.crossEntropy(x, y);
         try (Program p = Executor.cpu().compile(g, List.of(perSample, mean))) {
@@ -58,9 +58,9 @@ class PerSampleLossTest {
     void rejectsMisshapenInputs() {
         Graph g = new Graph("bad");
         Value x = g.input("logits", Shape.of(3, 4), DType.F32);
-        assertThrows(IllegalArgumentException.class, () -> PerSampleLoss.perSampleCrossEntropy(x, g.input("labels", Shape.of(2), DType.I32)));
+        assertThrows(IllegalArgumentException.class, () -> Functional.crossEntropyPerSample(x, g.input("labels", Shape.of(2), DType.I32)));
         assertThrows(IllegalArgumentException.class,
-            () -> PerSampleLoss.perSampleCrossEntropy(g.input("flat", Shape.of(12), DType.F32), g.input("l", Shape.of(12), DType.I32)));
+            () -> Functional.crossEntropyPerSample(g.input("flat", Shape.of(12), DType.F32), g.input("l", Shape.of(12), DType.I32)));
     }
 
     @Test

@@ -213,37 +213,64 @@ public final class Functional {
      */
     public static Value crossEntropy(Value logits, Value labels, double labelSmoothing) {
         String op = "cross_entropy";
-        floating(op, "logits", logits);
-        integerIndex(op, "labels", labels);
-        if (logits.rank() != 2) {
-            throw error(op, "logits must be [N, C], got " + describe(logits));
-        }
-        int n = logits.shape().dim(0);
-        int classes = logits.shape().dim(1);
-        if (!labels.shape().equals(Shape.of(n))) {
-            throw error(op, "labels " + describe(labels) + " must be [" + n + "], one class index per row of logits " + describe(logits));
-        }
+        checkCrossEntropy(op, logits, labels);
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
             throw error(op, "label smoothing must be in [0, 1], got " + labelSmoothing);
         }
-        if (n == 0 || classes == 0) {
-            throw error(op, "logits " + describe(logits) + " must have at least one row and one class");
-        }
-        Graph g = logits.graph();
-        return g.inScope(op, () -> {
+        int n = logits.shape().dim(0);
+        int classes = logits.shape().dim(1);
+        return logits.graph().inScope(op, () -> {
             Value logProb = logSoftmaxTraced(logits, 1);
-            // Gathering the labels out of 0..C-1 is the identity for valid labels, but makes the
-            // executor's index check reject an out-of-range label instead of silently giving it
-            // an all-zero one-hot row.
-            Value checked = Ops.gather(Ops.iota(g, Shape.of(classes), 0, labels.dtype()), labels, 0);
-            Value hit = Ops.eq(Ops.iota(g, logits.shape(), 1, labels.dtype()), Ops.reshape(checked, n, 1));
-            Value target = Ops.cast(hit, logits.dtype());
+            Value target = oneHot(logits, labels);
             if (labelSmoothing > 0) {
                 target = Ops.add(Ops.mul(target, c(logits, 1 - labelSmoothing)), c(logits, labelSmoothing / classes));
             }
             Value total = Ops.sum(Ops.mul(target, logProb), false);
             return Ops.mul(total, c(logits, -1.0 / n));
         });
+    }
+
+    /**
+     * Each row's cross-entropy, {@code -log_softmax(logits)[i, labels[i]]}: the loss before
+     * {@link #crossEntropy(Value, Value)}'s mean (a curriculum ranks samples by it).
+     *
+     * @param logits [N, C], floating
+     * @param labels [N], I32 or I64, each in 0..C-1 (an id out of range fails at run time)
+     * @return [N]
+     */
+    public static Value crossEntropyPerSample(Value logits, Value labels) {
+        String op = "cross_entropy_per_sample";
+        checkCrossEntropy(op, logits, labels);
+        return logits.graph().inScope(op, () ->
+                Ops.neg(Ops.sum(Ops.mul(oneHot(logits, labels), logSoftmaxTraced(logits, 1)), false, 1)));
+    }
+
+    private static void checkCrossEntropy(String op, Value logits, Value labels) {
+        floating(op, "logits", logits);
+        integerIndex(op, "labels", labels);
+        if (logits.rank() != 2) {
+            throw error(op, "logits must be [N, C], got " + describe(logits));
+        }
+        int n = logits.shape().dim(0);
+        if (!labels.shape().equals(Shape.of(n))) {
+            throw error(op, "labels " + describe(labels) + " must be [" + n + "], one class index per row of logits " + describe(logits));
+        }
+        if (n == 0 || logits.shape().dim(1) == 0) {
+            throw error(op, "logits " + describe(logits) + " must have at least one row and one class");
+        }
+    }
+
+    /** The one-hot rows of {@code labels} over the classes of {@code logits}, in the logits' dtype. */
+    private static Value oneHot(Value logits, Value labels) {
+        Graph g = logits.graph();
+        int n = logits.shape().dim(0);
+        int classes = logits.shape().dim(1);
+        // Gathering the labels out of 0..C-1 is the identity for valid labels, but makes the
+        // executor's index check reject an out-of-range label instead of silently giving it
+        // an all-zero one-hot row.
+        Value checked = Ops.gather(Ops.iota(g, Shape.of(classes), 0, labels.dtype()), labels, 0);
+        Value hit = Ops.eq(Ops.iota(g, logits.shape(), 1, labels.dtype()), Ops.reshape(checked, n, 1));
+        return Ops.cast(hit, logits.dtype());
     }
 
     /** Mean squared error {@code mean((prediction - target)^2)}; both must have the same shape. */
