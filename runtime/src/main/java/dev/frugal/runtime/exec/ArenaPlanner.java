@@ -29,8 +29,11 @@ final class ArenaPlanner {
         }
     }
 
-    /** The placement: one offset per request, in request order, and the arena's size. */
-    record Placement(long[] offsets, long arenaBytes, long liveBytesPeak) {
+    /**
+     * The placement: one offset per request, in request order, the arena's size, and the largest
+     * sum of aligned sizes alive at one position with the first position where it is reached.
+     */
+    record Placement(long[] offsets, long arenaBytes, long liveBytesPeak, int liveBytesPeakAt) {
     }
 
     private ArenaPlanner() {
@@ -86,7 +89,8 @@ final class ArenaPlanner {
             int at = insertionPoint(placed, offsets, offsets[idx]);
             placed.add(at, idx);
         }
-        return new Placement(offsets, arena, liveBytesPeak(requests));
+        long[] peak = livePeak(requests);
+        return new Placement(offsets, arena, peak[0], (int) peak[1]);
     }
 
     private static int insertionPoint(List<Integer> placed, long[] offsets, long offset) {
@@ -103,8 +107,8 @@ final class ArenaPlanner {
         return lo;
     }
 
-    /** The largest sum of aligned sizes alive at one position. */
-    static long liveBytesPeak(List<Request> requests) {
+    /** {the largest sum of aligned sizes alive at one position, the first position where it is}. */
+    private static long[] livePeak(List<Request> requests) {
         int end = 0;
         for (Request r : requests) {
             end = Math.max(end, r.last() + 2);
@@ -116,10 +120,14 @@ final class ArenaPlanner {
         }
         long live = 0;
         long peak = 0;
-        for (long d : delta) {
-            live += d;
-            peak = Math.max(peak, live);
+        int at = 0;
+        for (int t = 0; t < delta.length; t++) {
+            live += delta[t];
+            if (live > peak) {
+                peak = live;
+                at = t;
+            }
         }
-        return peak;
+        return new long[] {peak, at};
     }
 }

@@ -682,25 +682,7 @@ final class BufferPlan {
             }
         }
         // The fullest moment, and what is alive then.
-        int end = 0;
-        for (ArenaPlanner.Request r : layout.requests()) {
-            end = Math.max(end, r.last() + 2);
-        }
-        long[] delta = new long[end + 1];
-        for (ArenaPlanner.Request r : layout.requests()) {
-            delta[r.first()] += ArenaPlanner.aligned(r.bytes());
-            delta[r.last() + 1] -= ArenaPlanner.aligned(r.bytes());
-        }
-        long live = 0;
-        long peak = -1;
-        int at = 0;
-        for (int t = 0; t < delta.length; t++) {
-            live += delta[t];
-            if (live > peak) {
-                peak = live;
-                at = t;
-            }
-        }
+        int at = layout.placement().liveBytesPeakAt();
         forwardBytesAtPeak = 0;
         backwardBytesAtPeak = 0;
         for (int i = 0; i < layout.requests().size(); i++) {
