@@ -517,14 +517,15 @@ public final class Trainer implements AutoCloseable {
             }
             boolean last = cut || epoch >= config.epochs() || stepLimitReached();
             boolean stop = false;
-            Usage epochEnd = meter.usage(trainSamples);
-            events.onEpochEnd(cut ? epoch : epoch - 1, step, epochEnd);
+            // One reading marks the epoch's end and starts the evaluation's and checkpoint's costs.
+            Usage mark = meter.usage(trainSamples);
+            events.onEpochEnd(cut ? epoch : epoch - 1, step, mark);
             if (guard != null && !last) {
                 long stepsLeft = (long) perEpoch * config.epochs() - step;
                 if (config.maxSteps() > 0) {
                     stepsLeft = Math.min(stepsLeft, config.maxSteps() - step);
                 }
-                evalEvery = guard.evalEvery(epochEnd, step, stepsLeft, config.epochs() - epoch);
+                evalEvery = guard.evalEvery(mark, step, stepsLeft, config.epochs() - epoch);
                 publishGuardrails(events);
             }
             // A budget that stops the run right after an epoch's end may find that epoch's
@@ -533,12 +534,12 @@ public final class Trainer implements AutoCloseable {
             boolean checkpointedHere = budgetStop != null && step == checkpointedAtStep;
             if (!evaluatedHere && (last || epoch % evalEvery == 0)) {
                 evaluatedAtStep = step;
-                Usage evalStart = meter.usage(trainSamples);
                 Evaluation ev = evaluate(test);
-                Usage evalEnd = meter.usage(trainSamples);
+                Usage evaluated = meter.usage(trainSamples);
                 if (guard != null) {
-                    guard.recordEvaluation(evalEnd.wallSeconds() - evalStart.wallSeconds(), evalEnd.energyJoules() - evalStart.energyJoules());
+                    guard.recordEvaluation(evaluated.wallSeconds() - mark.wallSeconds(), evaluated.energyJoules() - mark.energyJoules());
                 }
+                mark = evaluated;
                 evaluations.add(ev);
                 EvaluationMetrics metrics = new EvaluationMetrics(cut ? epoch : epoch - 1, step, ev,
                         trainLossSteps > 0 ? trainLossSum / trainLossSteps : Double.NaN);
@@ -547,15 +548,13 @@ public final class Trainer implements AutoCloseable {
                 events.onEvaluation(metrics);
                 stop = updateEarlyStopping(metrics);
             }
-            Usage checkpointStart = meter.usage(trainSamples);
             if (!checkpointedHere) {
                 saveCheckpoint();
                 checkpointedAtStep = step;
-            }
-            Usage checkpointEnd = meter.usage(trainSamples);
-            if (guard != null) {
-                guard.recordCheckpoint(checkpointEnd.wallSeconds() - checkpointStart.wallSeconds(),
-                        checkpointEnd.energyJoules() - checkpointStart.energyJoules());
+                if (guard != null) {
+                    Usage saved = meter.usage(trainSamples);
+                    guard.recordCheckpoint(saved.wallSeconds() - mark.wallSeconds(), saved.energyJoules() - mark.energyJoules());
+                }
             }
             if (stop) {
                 reason = EndReason.EARLY_STOPPING;
