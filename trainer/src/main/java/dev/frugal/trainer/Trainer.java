@@ -98,6 +98,8 @@ public final class Trainer implements AutoCloseable {
     private long fitStartNanos;
     private boolean fitting;
     private Path lastCheckpoint;
+    /** The step {@link #lastCheckpoint} holds. */
+    private long lastCheckpointStep = -1;
     private boolean closed;
 
     // Accounting and budgets (issue 9).
@@ -436,7 +438,6 @@ public final class Trainer implements AutoCloseable {
         Map<Value, Tensor> feeds = new HashMap<>();
         EndReason budgetStop = null;
         long evaluatedAtStep = -1;
-        long checkpointedAtStep = -1;
         double finalEvalGuess = test.dataset().count() / 3.0; // seconds per sample unknown yet: refined below
         outer:
         while (epoch < config.epochs()) {
@@ -528,10 +529,9 @@ public final class Trainer implements AutoCloseable {
                 evalEvery = guard.evalEvery(mark, step, stepsLeft, config.epochs() - epoch);
                 publishGuardrails(events);
             }
-            // A budget that stops the run right after an epoch's end may find that epoch's
-            // evaluation, or its checkpoint, already done at this very step: they are the final ones.
+            // A budget that stops the run right after an epoch's end finds that epoch's evaluation
+            // done at this very step: it is the final one (and saveCheckpoint keeps its checkpoint).
             boolean evaluatedHere = budgetStop != null && step == evaluatedAtStep;
-            boolean checkpointedHere = budgetStop != null && step == checkpointedAtStep;
             if (!evaluatedHere && (last || epoch % evalEvery == 0)) {
                 evaluatedAtStep = step;
                 Evaluation ev = evaluate(test);
@@ -548,13 +548,10 @@ public final class Trainer implements AutoCloseable {
                 events.onEvaluation(metrics);
                 stop = updateEarlyStopping(metrics);
             }
-            if (!checkpointedHere) {
-                saveCheckpoint();
-                checkpointedAtStep = step;
-                if (guard != null) {
-                    Usage saved = meter.usage(trainSamples);
-                    guard.recordCheckpoint(saved.wallSeconds() - mark.wallSeconds(), saved.energyJoules() - mark.energyJoules());
-                }
+            saveCheckpoint();
+            if (guard != null) {
+                Usage saved = meter.usage(trainSamples);
+                guard.recordCheckpoint(saved.wallSeconds() - mark.wallSeconds(), saved.energyJoules() - mark.energyJoules());
             }
             if (stop) {
                 reason = EndReason.EARLY_STOPPING;
@@ -649,7 +646,10 @@ public final class Trainer implements AutoCloseable {
      * Writes a checkpoint now (model state, optimizer state, step, epoch, position in the epoch,
      * early-stopping state, the training loss accumulated since the last evaluation, and the
      * run's training time and samples so far) when the configuration names a checkpoint
-     * directory, then deletes all but the newest {@link TrainerConfig#keepCheckpoints()}.
+     * directory, then deletes all but the newest {@link TrainerConfig#keepCheckpoints()}. When
+     * this trainer already wrote (or resumed from) the checkpoint of the current step, nothing
+     * has changed since, and that one is returned: a run that ends right after an epoch's
+     * checkpoint does not write it twice.
      *
      * @return the checkpoint's folder, or null when checkpoints are off
      * @throws IOException when writing fails (the previous checkpoint stays intact)
@@ -658,6 +658,9 @@ public final class Trainer implements AutoCloseable {
         checkOpen();
         if (config.checkpointDir() == null) {
             return null;
+        }
+        if (lastCheckpoint != null && lastCheckpointStep == step) {
+            return lastCheckpoint;
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("batch_in_epoch", Integer.toString(batchInEpoch));
@@ -679,6 +682,7 @@ public final class Trainer implements AutoCloseable {
                 new long[] {epoch, batchInEpoch}, meta);
         CheckpointStore store = new CheckpointStore(config.checkpointDir());
         lastCheckpoint = store.save(c);
+        lastCheckpointStep = step;
         if (config.keepCheckpoints() > 0) {
             try {
                 store.prune(config.keepCheckpoints());
@@ -737,6 +741,7 @@ public final class Trainer implements AutoCloseable {
             throw new IOException("checkpoint " + latest.get().directory() + " has damaged training metadata: " + e.getMessage(), e);
         }
         lastCheckpoint = latest.get().directory();
+        lastCheckpointStep = step;
         LOG.info("resumed from {} at step {}, epoch {}", lastCheckpoint, step, epoch);
         return true;
     }
