@@ -190,8 +190,8 @@ public final class Executor {
         BufferPlan plan = BufferPlan.slots(live, outputs, fused);
 
         Kernel[] kernels = new Kernel[plan.units.size()];
-        List<Program.Step> prepared = new ArrayList<>(); // every kernel made so far, to close on failure
-        List<Program.Step> finalSteps = new ArrayList<>();
+        List<Program.Step> prepared = new ArrayList<>(); // every call made so far, to close on failure
+        List<Program.Step> finalSteps = new ArrayList<>(); // assignments run after every kernel
         Map<Value, Integer> feeds = new IdentityHashMap<>();
         Map<Value, Integer> bound = new IdentityHashMap<>();
         try {
@@ -222,7 +222,8 @@ public final class Executor {
                 int slot = plan.slotOf.get(v);
                 if (plan.slots.get(slot).kind() == BufferPlan.SlotKind.BOUND) {
                     int copy = plan.addStagingSlot(BufferPlan.bytesOf(v), v.ref() + "@out");
-                    copies.add(new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null, new int[] {slot}, new int[] {copy}, false, null));
+                    copies.add(made(prepared, new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null,
+                            new int[] {slot}, new int[] {copy}, false, null)));
                     slot = copy;
                 }
                 outputSlots[i] = slot;
@@ -236,9 +237,8 @@ public final class Executor {
                     int valueSlot = plan.slotOf.get(a.input(1));
                     int targetSlot = plan.slotOf.get(a.input(0));
                     long bytes = BufferPlan.bytesOf(a.input(1));
-                    Program.Step copy = new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, new int[] {targetSlot}, false, null);
-                    earlyCopies.put(a, copy);
-                    finalSteps.add(copy); // closed with the others on failure
+                    earlyCopies.put(a, made(prepared, new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null,
+                            new int[] {valueSlot}, new int[] {targetSlot}, false, null)));
                     continue;
                 }
                 Value target = a.input(0);
@@ -251,10 +251,12 @@ public final class Executor {
                 long bytes = BufferPlan.bytesOf(value);
                 if (plan.slots.get(valueSlot).kind() == BufferPlan.SlotKind.BOUND) {
                     int staged = plan.addStagingSlot(bytes, value.ref() + "@staged");
-                    copies.add(new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, null, new int[] {valueSlot}, new int[] {staged}, false, null));
+                    copies.add(made(prepared, new Program.Step(backend.prepareCopy(valueSlot, staged, bytes), null, null,
+                            new int[] {valueSlot}, new int[] {staged}, false, null)));
                     valueSlot = staged;
                 }
-                finalSteps.add(new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null, new int[] {valueSlot}, new int[] {targetSlot}, false, null));
+                finalSteps.add(made(prepared, new Program.Step(backend.prepareCopy(valueSlot, targetSlot, bytes), a, null,
+                        new int[] {valueSlot}, new int[] {targetSlot}, false, null)));
             }
 
             long workspace = 0;
@@ -286,22 +288,21 @@ public final class Executor {
                 }
             }
             steps.addAll(copies);
-            for (Program.Step f : finalSteps) {
-                if (!earlyCopies.containsValue(f)) {
-                    steps.add(f);
-                }
-            }
-            prepared.addAll(copies);
-            prepared.addAll(finalSteps);
+            steps.addAll(finalSteps);
             MemoryPlan report = new MemoryPlan(parameters, state, inputs, BufferPlan.blockBytes(plan.arenaBytes), plan.forwardBytesAtPeak,
                     plan.backwardBytesAtPeak, BufferPlan.blockBytes(plan.unplannedArenaBytes), workspace, staging, plan.stepFlops(), plan.recomputeFlops(), memoryBudget,
                     plan.budgetMet, plan.budgetMet ? -1 : fixed + BufferPlan.blockBytes(smallestArena), describeRecomputes(plan));
             return new Lowered(plan, steps, feeds, bound, outputSlots, report);
         } catch (RuntimeException e) {
             Program.closeKernels(prepared);
-            Program.closeKernels(finalSteps);
             throw e;
         }
+    }
+
+    /** Adds {@code step} to {@code prepared} (what a failed compile closes) and returns it. */
+    private static Program.Step made(List<Program.Step> prepared, Program.Step step) {
+        prepared.add(step);
+        return step;
     }
 
     /** One line per recomputed segment: what it reruns, and before which call. */
