@@ -18,7 +18,7 @@ import dev.frugal.runtime.graph.Value;
  * <p>Conventions at points where the derivative is not defined (documented here once because
  * the finite-difference tests deliberately stay away from them):
  * <ul>
- *   <li>RELU, ABS: the derivative at exactly 0 is 0 (RELU uses {@code x > 0}; ABS uses SIGN).</li>
+ *   <li>RELU, ABS: the derivative at exactly 0 is 0 (RELU uses {@code relu(x) > 0}, which is {@code x > 0}; ABS uses SIGN).</li>
  *   <li>MAXIMUM / MINIMUM: on a tie the whole gradient goes to the first operand
  *       ({@code a >= b} for MAXIMUM, {@code a <= b} for MINIMUM), never split, so the two
  *       gradients still add up to the output gradient.</li>
@@ -58,7 +58,9 @@ final class GradRules {
             case RSQRT -> d[0] = Ops.mul(Ops.mul(g, c(g, -0.5)), Ops.mul(y, Ops.mul(y, y)));
             case RECIPROCAL -> d[0] = Ops.neg(Ops.mul(g, Ops.mul(y, y)));
             case ABS -> d[0] = Ops.mul(g, Ops.sign(x(node, 0)));
-            case RELU -> d[0] = Ops.where(Ops.gt(x(node, 0), c(g, 0)), g, c(g, 0));
+            // relu(x) > 0 exactly where x > 0: reading the output lets the input die after the
+            // forward pass (the output is kept anyway when the next layer needs it, as pooling does)
+            case RELU -> d[0] = Ops.where(Ops.gt(y, c(g, 0)), g, c(g, 0));
             case SIGMOID -> d[0] = Ops.mul(g, Ops.mul(y, Ops.sub(c(g, 1), y)));
             case TANH -> d[0] = Ops.mul(g, Ops.sub(c(g, 1), Ops.mul(y, y)));
             case ERF -> {
