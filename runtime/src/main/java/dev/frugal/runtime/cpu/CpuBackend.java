@@ -17,6 +17,7 @@ import dev.frugal.memory.HostRawAllocator;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -27,7 +28,9 @@ import java.util.Objects;
  * pays. It runs every {@link dev.frugal.runtime.graph.Op}: F64 everywhere (the reference for
  * finite-difference checks), F32 with fast paths, F16/BF16 computed in float32 and rounded to
  * nearest even on store (what a GPU does with fp32 accumulation), and the integer and boolean
- * types where the op is meaningful for them.
+ * types where the op is meaningful for them. A reduction's output has its input's dtype, except
+ * ARGMAX's (I64) and a sum, max or min of F16/BF16 into F32 (mixed precision's float32
+ * accumulation, see {@link CpuReduce}); {@link #prepare} refuses any other change.
  */
 public final class CpuBackend implements Backend {
     /**
@@ -127,7 +130,9 @@ public final class CpuBackend implements Backend {
         checkSize(node);
         return switch (node.op().kind()) {
             case SOURCE -> CpuSources.prepare(node, inputSlots, outputSlot);
-            case UNARY, BINARY, COMPARE, TERNARY -> CpuElementwise.prepare(node, inputSlots, outputSlot);
+            case UNARY, BINARY, COMPARE, TERNARY -> halfElementwise(node)
+                    ? CpuFusedElementwise.prepareSingle(node, inputSlots, outputSlot)
+                    : CpuElementwise.prepare(node, inputSlots, outputSlot);
             case REDUCE -> CpuReduce.prepare(node, inputSlots, outputSlot, checkNonFinite);
             case CONTRACTION -> switch (node.op()) {
                 case MATMUL -> CpuMatmul.prepare(node, inputSlots, outputSlot, memory);
@@ -147,6 +152,22 @@ public final class CpuBackend implements Backend {
     @Override
     public boolean canFuse(Node node) {
         return CpuFusedElementwise.canFuse(node);
+    }
+
+    /**
+     * An elementwise node with an F16/BF16 operand that the fused kernel can run: alone on that
+     * kernel it runs in float32 registers with fast conversions, where {@link CpuElementwise}'s
+     * generic path would convert each element through double.
+     */
+    private static boolean halfElementwise(Node node) {
+        if (!CpuFusedElementwise.canFuse(node)) {
+            return false;
+        }
+        boolean half = CpuHalf.isHalf(node.output().dtype());
+        for (var in : node.inputs()) {
+            half |= CpuHalf.isHalf(in.dtype());
+        }
+        return half;
     }
 
     @Override

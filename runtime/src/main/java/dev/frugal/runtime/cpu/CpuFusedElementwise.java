@@ -8,6 +8,7 @@ import dev.frugal.runtime.exec.Kernel;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.runtime.numeric.BFloat16;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -28,13 +29,20 @@ import java.util.Map;
  * registers of the group's outputs are stored. So a chain of k elementwise nodes costs one pass
  * over memory instead of k passes and the stores of every intermediate.
  *
- * <p>The group is float32 arithmetic plus the BOOL values of comparisons, held in registers as
- * 0 and 1. Every member computes exactly what {@link CpuElementwise} computes for it alone: the
- * cheap ops (negation, abs, ReLU, square root, reciprocal, the four arithmetic operations,
- * maximum, minimum, comparisons, select) on the Vector API, whose IEEE float32 results equal
- * {@code CpuElementwise}'s; the others (exp, log, tanh, ...) through
- * {@link CpuElementwise#unary}/{@link CpuElementwise#binary} in double, rounded once to float.
- * So fused and unfused programs give bit-identical results.
+ * <p>Registers are float32. BOOL values (comparison masks) are held as 0 and 1; F16 and BF16
+ * inputs are widened exactly on load, and the result of every member whose type is F16 or BF16
+ * is rounded to that type in its register (round to nearest even), as the member's own stored
+ * value would be, before the next member reads it; a widening cast is then free and a narrowing
+ * one is that rounding. Every member computes exactly what {@link CpuElementwise} computes for it
+ * alone: the cheap ops (negation, abs, ReLU, square root, reciprocal, the four arithmetic
+ * operations, maximum, minimum, comparisons, select) on the Vector API, whose IEEE float32
+ * results equal {@code CpuElementwise}'s (which computes in double and rounds once: for these
+ * ops rounding the exact result to float32 and then to a half type is the same as rounding it
+ * to the half type once, since float32 has more than twice the half types' precision plus two
+ * bits); the others (exp, log, tanh, ...) through {@link CpuElementwise#unary}/
+ * {@link CpuElementwise#binary} in double, rounded once to float, and only in float32 (a half
+ * result would be rounded twice, so those stay unfused). So fused and unfused programs give
+ * bit-identical results.
  */
 final class CpuFusedElementwise {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -44,15 +52,36 @@ final class CpuFusedElementwise {
     /** Elements per parallel task: below this, forking costs more than the loop. */
     private static final int GRAIN = 1 << 15;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort H = ValueLayout.JAVA_SHORT_UNALIGNED;
 
-    /** One member's computation: {@code op} over registers {@code a}, {@code b}, {@code c} into {@code dst}. */
-    private record Instruction(Op op, int dst, int a, int b, int c) {
+    /**
+     * One member's computation: {@code op} over registers {@code a}, {@code b}, {@code c} into
+     * {@code dst}, then rounded to {@code round} when that is F16 or BF16 (else null). A CAST
+     * instruction is either float to BOOL ({@code toBool}) or a copy followed by the rounding.
+     */
+    private record Instruction(Op op, int dst, int a, int b, int c, DType round, boolean toBool) {
     }
 
     private CpuFusedElementwise() {
     }
 
-    /** Whether {@code node} can run inside a fused group on the CPU: float32 arithmetic and BOOL masks. */
+    /** The ops whose float32 result rounded to a half type equals the exact result rounded once. */
+    private static final java.util.Set<Op> HALF_EXACT = java.util.EnumSet.of(Op.NEG, Op.ABS, Op.RELU, Op.SQRT, Op.RECIPROCAL,
+            Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MAXIMUM, Op.MINIMUM);
+
+    private static boolean isHalf(DType t) {
+        return t == DType.F16 || t == DType.BF16;
+    }
+
+    private static boolean isFloat(DType t) {
+        return t == DType.F32 || isHalf(t);
+    }
+
+    /**
+     * Whether {@code node} can run inside a fused group on the CPU: float32, F16 and BF16
+     * arithmetic (F16/BF16 only for the ops in {@link #HALF_EXACT}), casts among those and BOOL,
+     * and BOOL masks.
+     */
     static boolean canFuse(Node node) {
         Value o = node.output();
         if (o == null || o.shape().numel() > Integer.MAX_VALUE) {
@@ -61,19 +90,40 @@ final class CpuFusedElementwise {
         DType out = o.dtype();
         DType in0 = node.inputs().isEmpty() ? null : node.input(0).dtype();
         return switch (node.op()) {
-            case EXPAND -> out == DType.F32 || out == DType.BOOL;
-            case CAST -> (in0 == DType.F32 || in0 == DType.BOOL) && (out == DType.F32 || out == DType.BOOL);
+            case EXPAND -> isFloat(out) || out == DType.BOOL;
+            case CAST -> (isFloat(in0) || in0 == DType.BOOL) && (isFloat(out) || out == DType.BOOL);
             case NOT -> in0 == DType.BOOL;
-            case LT, LE, GT, GE, EQ, NE -> in0 == DType.F32;
-            case WHERE -> out == DType.F32;
-            default -> node.op().isElementwise() && in0 == DType.F32 && out == DType.F32;
+            case LT, LE, GT, GE, EQ, NE -> isFloat(in0);
+            case WHERE -> isFloat(out);
+            default -> node.op().isElementwise() && in0 == out && (out == DType.F32 || (isHalf(out) && HALF_EXACT.contains(node.op())));
         };
     }
 
     static Kernel prepare(FusedGroup group, int[] inputSlots, int[] outputSlots) {
-        Value output = group.output();
+        return prepare(group.members(), group.inputs(), group.outputs(), group.name(), inputSlots, outputSlots);
+    }
+
+    /**
+     * One node alone on this kernel (a half-precision op that no group took in): its distinct
+     * inputs are loaded once, as a group's are.
+     */
+    static Kernel prepareSingle(Node node, int[] inputSlots, int outputSlot) {
+        List<Value> inputs = new ArrayList<>();
+        List<Integer> slots = new ArrayList<>();
+        for (int i = 0; i < node.inputs().size(); i++) {
+            if (!inputs.contains(node.input(i))) {
+                inputs.add(node.input(i));
+                slots.add(inputSlots[i]);
+            }
+        }
+        return prepare(List.of(node), inputs, List.of(node.output()), node.op().printName(),
+                slots.stream().mapToInt(Integer::intValue).toArray(), new int[] {outputSlot});
+    }
+
+    private static Kernel prepare(List<Node> members, List<Value> inputs, List<Value> outputs, String name, int[] inputSlots,
+                                  int[] outputSlots) {
+        Value output = outputs.getFirst();
         int[] dims = output.shape().dims();
-        List<Value> inputs = group.inputs();
         int nIn = inputs.size();
 
         // Registers 0..nIn-1 hold the inputs; each computing member gets the next one. An EXPAND
@@ -85,28 +135,32 @@ final class CpuFusedElementwise {
         }
         List<Instruction> code = new ArrayList<>();
         int registers = nIn;
-        for (Node m : group.members()) {
+        for (Node m : members) {
             int a = register.get(m.input(0));
+            DType from = m.input(0).dtype();
+            DType to = m.output().dtype();
+            // A register already holds a value exactly representable in the wider type: widening
+            // (and BOOL 0/1 to any float type) needs no instruction.
             boolean alias = m.op() == Op.EXPAND
-                    || (m.op() == Op.CAST && (m.input(0).dtype() == DType.BOOL || m.output().dtype() == DType.F32));
+                    || (m.op() == Op.CAST && (from == DType.BOOL || from == to || to == DType.F32));
             if (alias) {
                 register.put(m.output(), a);
                 continue;
             }
             int b = m.inputs().size() > 1 ? register.get(m.input(1)) : -1;
             int c = m.inputs().size() > 2 ? register.get(m.input(2)) : -1;
-            code.add(new Instruction(m.op(), registers, a, b, c));
+            boolean toBool = m.op() == Op.CAST && to == DType.BOOL;
+            code.add(new Instruction(m.op(), registers, a, b, c, isHalf(to) ? to : null, toBool));
             register.put(m.output(), registers++);
         }
         Instruction[] program = code.toArray(new Instruction[0]);
         // Every output has the group's shape: one operand of the layout stands for all of them.
-        List<Value> outputs = group.outputs();
         int nOut = outputs.size();
         int[] results = new int[nOut];
-        boolean[] boolOutput = new boolean[nOut];
+        DType[] outType = new DType[nOut];
         for (int o = 0; o < nOut; o++) {
             results[o] = register.get(outputs.get(o));
-            boolOutput[o] = outputs.get(o).dtype() == DType.BOOL;
+            outType[o] = outputs.get(o).dtype();
         }
         int registerCount = registers;
 
@@ -121,18 +175,18 @@ final class CpuFusedElementwise {
         long tilesPerRow = (inner + (long) TILE - 1) / TILE;
         long tileCount = layout.rows() * tilesPerRow;
         if (tileCount > Integer.MAX_VALUE) {
-            throw new UnsupportedOperationException(group.name() + ": too many tiles (" + tileCount + ") for " + output);
+            throw new UnsupportedOperationException(name + ": too many tiles (" + tileCount + ") for " + output);
         }
         int tiles = (int) tileCount;
         int perTile = (int) Math.min(inner, TILE);
         int grain = Math.max(1, GRAIN / Math.max(1, perTile));
-        boolean[] boolInput = new boolean[nIn];
+        DType[] inType = new DType[nIn];
         long[] innerStride = new long[nIn];
         // Single-element inputs (learning rates, optimizer constants, scalars) are the same in
         // every tile: their registers are filled once per task instead of once per tile.
         boolean[] scalar = new boolean[nIn];
         for (int j = 0; j < nIn; j++) {
-            boolInput[j] = inputs.get(j).dtype() == DType.BOOL;
+            inType[j] = inputs.get(j).dtype();
             innerStride[j] = layout.innerStride(j + 1);
             scalar[j] = inputs.get(j).shape().numel() == 1;
         }
@@ -156,7 +210,7 @@ final class CpuFusedElementwise {
                     long[] off = new long[ops];
                     for (int j = 0; j < nIn; j++) {
                         if (scalar[j]) {
-                            load(in[j], 0, 0, boolInput[j], r[j], TILE);
+                            load(in[j], 0, 0, inType[j], r[j], TILE);
                         }
                     }
                     long currentRow = -1;
@@ -170,14 +224,14 @@ final class CpuFusedElementwise {
                         }
                         for (int j = 0; j < nIn; j++) {
                             if (!scalar[j]) {
-                                load(in[j], off[j + 1] + start * innerStride[j], innerStride[j], boolInput[j], r[j], len);
+                                load(in[j], off[j + 1] + start * innerStride[j], innerStride[j], inType[j], r[j], len);
                             }
                         }
                         for (Instruction instruction : program) {
                             execute(instruction, r, len);
                         }
                         for (int o = 0; o < nOut; o++) {
-                            store(out[o], off[0] + start, boolOutput[o], r[results[o]], len);
+                            store(out[o], off[0] + start, outType[o], r[results[o]], len);
                         }
                     }
                 });
@@ -185,29 +239,59 @@ final class CpuFusedElementwise {
         };
     }
 
-    private static void load(MemorySegment src, long at, long stride, boolean bool, float[] dst, int len) {
-        if (bool) {
-            for (int i = 0; i < len; i++) {
-                dst[i] = src.get(ValueLayout.JAVA_BYTE, at + i * stride) != 0 ? 1f : 0f;
+    private static void load(MemorySegment src, long at, long stride, DType type, float[] dst, int len) {
+        switch (type) {
+            case BOOL -> {
+                for (int i = 0; i < len; i++) {
+                    dst[i] = src.get(ValueLayout.JAVA_BYTE, at + i * stride) != 0 ? 1f : 0f;
+                }
             }
-        } else if (stride == 1) {
-            MemorySegment.copy(src, F, at * 4, dst, 0, len);
-        } else if (stride == 0) {
-            java.util.Arrays.fill(dst, 0, len, src.getAtIndex(F, at));
-        } else {
-            for (int i = 0; i < len; i++) {
-                dst[i] = src.getAtIndex(F, at + i * stride);
+            case F16, BF16 -> {
+                if (stride == 1) {
+                    CpuHalf.widen(type, src, at, dst, len);
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        dst[i] = CpuHalf.toFloat(type, src.getAtIndex(H, at + i * stride));
+                    }
+                }
+            }
+            default -> {
+                if (stride == 1) {
+                    MemorySegment.copy(src, F, at * 4, dst, 0, len);
+                } else if (stride == 0) {
+                    java.util.Arrays.fill(dst, 0, len, src.getAtIndex(F, at));
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        dst[i] = src.getAtIndex(F, at + i * stride);
+                    }
+                }
             }
         }
     }
 
-    private static void store(MemorySegment dst, long at, boolean bool, float[] src, int len) {
-        if (bool) {
+    private static void store(MemorySegment dst, long at, DType type, float[] src, int len) {
+        switch (type) {
+            case BOOL -> {
+                for (int i = 0; i < len; i++) {
+                    dst.set(ValueLayout.JAVA_BYTE, at + i, (byte) (src[i] != 0 ? 1 : 0));
+                }
+            }
+            // registers of half members already hold rounded values: the conversion is exact
+            case F16, BF16 -> CpuHalf.narrow(type, src, len, dst, at);
+            default -> MemorySegment.copy(src, 0, dst, F, at * 4, len);
+        }
+    }
+
+    /** Rounds the first {@code len} elements of {@code d} to F16 or BF16 in place. */
+    private static void round(float[] d, DType type, int len) {
+        if (type == DType.F16) {
             for (int i = 0; i < len; i++) {
-                dst.set(ValueLayout.JAVA_BYTE, at + i, (byte) (src[i] != 0 ? 1 : 0));
+                d[i] = CpuHalf.f16ToFloat(CpuHalf.floatToF16(d[i]));
             }
         } else {
-            MemorySegment.copy(src, 0, dst, F, at * 4, len);
+            for (int i = 0; i < len; i++) {
+                d[i] = BFloat16.round(d[i]);
+            }
         }
     }
 
@@ -243,7 +327,13 @@ final class CpuFusedElementwise {
             case NE -> ne(a, b, d, n);
             case WHERE -> where(a, b, r[in.c()], d, n);
             case NOT -> not(a, d, n);
-            case CAST -> nonZero(a, d, n); // float32 to BOOL: x != 0 (NaN is true), as CpuElementwise's cast
+            case CAST -> {
+                if (in.toBool()) {
+                    nonZero(a, d, n); // float to BOOL: x != 0 (NaN is true), as CpuElementwise's cast
+                } else {
+                    System.arraycopy(a, 0, d, 0, len); // narrowed by the rounding below
+                }
+            }
             case POW -> {
                 for (int i = 0; i < len; i++) {
                     d[i] = (float) CpuElementwise.binary(Op.POW, a[i], b[i]);
@@ -255,6 +345,9 @@ final class CpuFusedElementwise {
                     d[i] = (float) CpuElementwise.unary(op, a[i]);
                 }
             }
+        }
+        if (in.round() != null) {
+            round(d, in.round(), len);
         }
     }
 

@@ -158,21 +158,11 @@ final class CpuMatmul {
 
     /** Widens {@code count} F16/BF16 elements into float32, in parallel. */
     static void widen(DType t, MemorySegment src, MemorySegment dst, long count) {
-        CpuParallel.parallelFor(0, (int) count, 1 << 15, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                short h = src.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i);
-                dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, t == DType.F16 ? Float16.toFloat(h) : BFloat16.toFloat(h));
-            }
-        });
+        CpuHalf.widen(t, src, 0, dst, 0, count);
     }
 
     /** Rounds {@code count} float32 elements to F16/BF16 (nearest even), in parallel. */
     static void narrow(DType t, MemorySegment src, MemorySegment dst, long count) {
-        CpuParallel.parallelFor(0, (int) count, 1 << 15, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                float f = src.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-                dst.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, t == DType.F16 ? Float16.fromFloat(f) : BFloat16.fromFloat(f));
-            }
-        });
+        CpuHalf.narrow(t, src, 0, dst, 0, count);
     }
 }

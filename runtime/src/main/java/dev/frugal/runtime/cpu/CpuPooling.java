@@ -23,6 +23,12 @@ import java.util.Arrays;
  * planes. Padding never wins a max (it counts as -infinity); the first maximum of a window wins
  * ties and receives the whole gradient (NaN counts as the maximum). Average pooling divides by the
  * window size when {@code countIncludePad}, else by the number of in-bounds elements.
+ *
+ * <p>Dtypes: F32, F16 and BF16 run {@link PlaneKernel}, in float32 on heap copies of each plane
+ * (half planes widened exactly on the way in and rounded to nearest even once on the way out,
+ * so a half result is the rounded F32 result of the widened input, bit for bit; a gradient that
+ * several overlapping windows add into is summed in float32 before that one rounding). F64 uses
+ * a generic loop over the segments in double.
  */
 final class CpuPooling {
     private CpuPooling() {
@@ -38,8 +44,8 @@ final class CpuPooling {
         int w = xs[3];
         int oh = (h + 2 * p.padH() - p.kernelH()) / p.strideH() + 1;
         int ow = (w + 2 * p.padW() - p.kernelW()) / p.strideW() + 1;
-        if (t == DType.F32) {
-            return new PlaneKernelF32(op, p, in, out, planes, h, w, oh, ow);
+        if (t == DType.F32 || CpuHalf.isHalf(t)) {
+            return new PlaneKernel(op, t, p, in, out, planes, h, w, oh, ow);
         }
         return new Kernel() {
             @Override
@@ -102,11 +108,12 @@ final class CpuPooling {
     }
 
     /**
-     * The float32 path: each task copies its planes into heap arrays, pools there (no per-element
-     * segment checks or dtype dispatch) and copies the result back. Arithmetic and tie-breaking are
-     * those of the generic loop, so both give identical bits.
+     * The float32 path: each task copies its planes into heap float arrays (F32 as is, F16/BF16
+     * widened exactly), pools there (no per-element segment checks or dtype dispatch) and copies
+     * the result back (rounded to nearest even for F16/BF16). Arithmetic and tie-breaking are
+     * those of the generic loop, so for F32 both give identical bits.
      */
-    private record PlaneKernelF32(Op op, OpAttrs.Pool2d p, int[] in, int out, int planes, int h, int w, int oh, int ow)
+    private record PlaneKernel(Op op, DType t, OpAttrs.Pool2d p, int[] in, int out, int planes, int h, int w, int oh, int ow)
             implements Kernel {
         private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
         private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -137,17 +144,35 @@ final class CpuPooling {
                 float[] dy = b != null ? new float[ohw + VL] : null;
                 float[] y = new float[oLen];
                 for (int pl = from; pl < to; pl++) {
-                    MemorySegment.copy(a, F, (long) pl * aLen * 4, x, 0, aLen);
+                    load(a, (long) pl * aLen, x, aLen);
                     if (dy != null) {
-                        MemorySegment.copy(b, F, (long) pl * ohw * 4, dy, 0, ohw);
+                        load(b, (long) pl * ohw, dy, ohw);
                     }
                     if (grad) {
                         Arrays.fill(y, 0f);
                     }
                     plane(x, dy, y);
-                    MemorySegment.copy(y, 0, o, F, (long) pl * oLen * 4, oLen);
+                    store(y, oLen, o, (long) pl * oLen);
                 }
             });
+        }
+
+        /** Elements {@code [from, from + count)} of {@code src} into {@code dst[0, count)} as floats. */
+        private void load(MemorySegment src, long from, float[] dst, int count) {
+            if (t == DType.F32) {
+                MemorySegment.copy(src, F, from * 4, dst, 0, count);
+            } else {
+                CpuHalf.widen(t, src, from, dst, count);
+            }
+        }
+
+        /** {@code src[0, count)} into elements {@code [to, to + count)} of {@code dst}, rounded to its dtype. */
+        private void store(float[] src, int count, MemorySegment dst, long to) {
+            if (t == DType.F32) {
+                MemorySegment.copy(src, 0, dst, F, to * 4, count);
+            } else {
+                CpuHalf.narrow(t, src, count, dst, to);
+            }
         }
 
         private void plane(float[] x, float[] dy, float[] y) {

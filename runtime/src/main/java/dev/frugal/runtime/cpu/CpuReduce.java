@@ -37,6 +37,13 @@ import java.util.List;
  * <p>Accumulation: float32 sums accumulate in float32 lanes (as a GPU does); every other
  * floating type accumulates in double and rounds once on store; integers accumulate in long.
  * With the non-finite check on, a NaN or infinite result throws {@link NonFiniteException}.
+ *
+ * <p>Dtypes: the output has the input's dtype (ARGMAX: I64), except that a sum, max or min of an
+ * F16/BF16 input may have an F32 output (what mixed precision makes of a sum: the half values
+ * read as they are, the reduction in float32, no widened copy of the input and no rounding to
+ * half). Such a reduction runs the F32 code on the input widened element by element as it is
+ * read (exactly), with the same operations in the same order, so its result is bit-identical to
+ * the F32 reduction of {@code CAST(x, F32)} of the same shape.
  */
 final class CpuReduce {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -48,6 +55,9 @@ final class CpuReduce {
     private static final int SPLIT_ROWS = 8;
     /** Partials per split row: enough to keep 8 threads busy, fixed so the summation order is too. */
     private static final int SPLIT_PARTS = 16;
+    /** Floats of a half row widened at a time for a float32 reduction (a multiple of any vector length). */
+    private static final int WIDEN_BLOCK = 512;
+    private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private CpuReduce() {
     }
@@ -55,6 +65,12 @@ final class CpuReduce {
     static Kernel prepare(Node node, int[] in, int out, boolean checkNonFinite) {
         Op op = node.op();
         DType t = node.input(0).dtype();
+        DType ot = node.output().dtype();
+        if (op == Op.ARGMAX ? ot != DType.I64 : ot != t && !(CpuHalf.isHalf(t) && ot == DType.F32)) {
+            String allowed = op == Op.ARGMAX ? "I64" : CpuHalf.isHalf(t) ? t + " or F32" : t.toString();
+            throw new UnsupportedOperationException(op.printName() + ": the cpu backend reduces " + t + " to " + allowed
+                    + ", not to " + ot + ", in " + node);
+        }
         int[] dims = node.input(0).shape().dims();
         int[] axes = node.attrs(OpAttrs.Reduce.class).axes();
         // Group into runs of (size, reduced).
@@ -99,22 +115,32 @@ final class CpuReduce {
                 r = 0;
                 k = 1;
             }
-            return arkKernel(op, t, inSlot, out, a, r, k, check, where, outCount);
+            return arkKernel(op, t, ot, inSlot, out, a, r, k, check, where, outCount);
         }
         if (reducedRuns == 2 && runs.getLast()[1] == 1 && runs.size() <= 4 && op != Op.ARGMAX) {
             // [A,] R1, K, R2: a per-channel statistic over NCHW (batch norm) reduces N and H*W.
             boolean leadingKept = runs.size() == 4;
             long a = leadingKept ? runs.get(0)[0] : 1;
             int first = leadingKept ? 1 : 0;
-            return channelKernel(op, t, inSlot, out, a, runs.get(first)[0], runs.get(first + 1)[0], runs.get(first + 2)[0],
+            return channelKernel(op, t, ot, inSlot, out, a, runs.get(first)[0], runs.get(first + 1)[0], runs.get(first + 2)[0],
                     check, where, outCount);
         }
-        return generalKernel(op, t, inSlot, out, dims, axes, check, where, outCount);
+        return generalKernel(op, t, ot, inSlot, out, dims, axes, check, where, outCount);
     }
 
     // ------------------------------------------------------------------ [A, R, K]
 
-    private static Kernel arkKernel(Op op, DType t, int inSlot, int outSlot, long a, long r, long k, boolean check, String where, long outCount) {
+    /** Whether a reduction of {@code t} into {@code ot} reads half values into float32 ({@link #rowWidened}). */
+    private static boolean widens(DType t, DType ot) {
+        return ot == DType.F32 && CpuHalf.isHalf(t);
+    }
+
+    /** Scratch for {@link #rowWidened} and {@link #columnsWidened}: one per task, when the reduction widens. */
+    private static float[] widenBuffer(DType t, DType ot) {
+        return widens(t, ot) ? new float[WIDEN_BLOCK] : null;
+    }
+
+    private static Kernel arkKernel(Op op, DType t, DType ot, int inSlot, int outSlot, long a, long r, long k, boolean check, String where, long outCount) {
         // Full-ish reductions: few long rows are split along R into partials. The split depends on
         // the shape only, never on the thread count, so results are the same on any machine.
         int parts = (k == 1 && a < SPLIT_ROWS && r >= 4L * GRAIN && op != Op.ARGMAX) ? SPLIT_PARTS : 1;
@@ -127,6 +153,7 @@ final class CpuReduce {
                 MemorySegment y = CpuElements.seg(b, outSlot);
                 if (parts > 1) {
                     CpuParallel.parallelFor(0, (int) a * parts, 1, (from, to) -> {
+                        float[] buf = widenBuffer(t, ot);
                         for (int task = from; task < to; task++) {
                             long ai = task / parts;
                             int p = task % parts;
@@ -134,7 +161,7 @@ final class CpuReduce {
                             long r1 = r * (p + 1) / parts;
                             long base = ai * r;
                             if (t.isFloating()) {
-                                partials[task] = rowDouble(op, t, x, base + r0, r1 - r0);
+                                partials[task] = rowDouble(op, t, ot, x, base + r0, r1 - r0, buf);
                             } else {
                                 partialsLong[task] = rowLong(op, t, x, base + r0, r1 - r0);
                             }
@@ -146,7 +173,7 @@ final class CpuReduce {
                             for (int p = 1; p < parts; p++) {
                                 acc = combine(op, acc, partials[ai * parts + p]);
                             }
-                            CpuElements.store(y, t, ai, acc);
+                            CpuElements.store(y, ot, ai, acc);
                         } else {
                             long acc = partialsLong[ai * parts];
                             for (int p = 1; p < parts; p++) {
@@ -158,11 +185,12 @@ final class CpuReduce {
                 } else if (k == 1) {
                     int grain = (int) Math.max(1, GRAIN / Math.max(1, r));
                     CpuParallel.parallelFor(0, (int) a, grain, (from, to) -> {
+                        float[] buf = widenBuffer(t, ot);
                         for (int ai = from; ai < to; ai++) {
                             if (op == Op.ARGMAX) {
                                 y.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, ai, argmax(t, x, ai * r, 1, r));
                             } else if (t.isFloating()) {
-                                CpuElements.store(y, t, ai, rowDouble(op, t, x, ai * r, r));
+                                CpuElements.store(y, ot, ai, rowDouble(op, t, ot, x, ai * r, r, buf));
                             } else {
                                 CpuElements.storeLong(y, t, ai, rowLong(op, t, x, ai * r, r));
                             }
@@ -173,16 +201,17 @@ final class CpuReduce {
                     int kBlocks = (int) ((k + 255) / 256);
                     int grain = (int) Math.max(1, GRAIN / Math.max(1, r * 256));
                     CpuParallel.parallelFor(0, (int) a * kBlocks, grain, (from, to) -> {
+                        float[] buf = widenBuffer(t, ot);
                         for (int task = from; task < to; task++) {
                             long ai = task / kBlocks;
                             long k0 = (task % kBlocks) * 256L;
                             int kn = (int) Math.min(256, k - k0);
-                            columns(op, t, x, ai * r * k + k0, r, k, y, ai * k + k0, kn);
+                            columns(op, t, ot, x, ai * r * k + k0, r, k, y, ai * k + k0, kn, buf);
                         }
                     });
                 }
                 if (check) {
-                    checkFinite(op, t, x, y, outCount, a * r * k, where);
+                    checkFinite(op, t, ot, x, y, outCount, a * r * k, where);
                 }
             }
         };
@@ -196,7 +225,7 @@ final class CpuReduce {
      * results combined in R1 order in double (floating types) or long (integers), so the order,
      * and with it the result, depends only on the shape. Parallel over outputs.
      */
-    private static Kernel channelKernel(Op op, DType t, int inSlot, int outSlot, long a, long r1, long k, long r2,
+    private static Kernel channelKernel(Op op, DType t, DType ot, int inSlot, int outSlot, long a, long r1, long k, long r2,
                                         boolean check, String where, long outCount) {
         long outputs = a * k;
         int grain = (int) Math.max(1, GRAIN / Math.max(1, r1 * r2));
@@ -206,17 +235,18 @@ final class CpuReduce {
                 MemorySegment x = CpuElements.seg(b, inSlot);
                 MemorySegment y = CpuElements.seg(b, outSlot);
                 CpuParallel.parallelFor(0, (int) outputs, grain, (from, to) -> {
+                    float[] buf = widenBuffer(t, ot);
                     for (int o = from; o < to; o++) {
                         long ai = o / k;
                         long ki = o % k;
                         long rowStart = (ai * r1 * k + ki) * r2;
                         long rowStep = k * r2;
                         if (t.isFloating()) {
-                            double acc = rowDouble(op, t, x, rowStart, r2);
+                            double acc = rowDouble(op, t, ot, x, rowStart, r2, buf);
                             for (long ri = 1; ri < r1; ri++) {
-                                acc = combine(op, acc, rowDouble(op, t, x, rowStart + ri * rowStep, r2));
+                                acc = combine(op, acc, rowDouble(op, t, ot, x, rowStart + ri * rowStep, r2, buf));
                             }
-                            CpuElements.store(y, t, o, acc);
+                            CpuElements.store(y, ot, o, acc);
                         } else {
                             long acc = rowLong(op, t, x, rowStart, r2);
                             for (long ri = 1; ri < r1; ri++) {
@@ -227,16 +257,22 @@ final class CpuReduce {
                     }
                 });
                 if (check) {
-                    checkFinite(op, t, x, y, outCount, a * r1 * k * r2, where);
+                    checkFinite(op, t, ot, x, y, outCount, a * r1 * k * r2, where);
                 }
             }
         };
     }
 
-    /** Reduces {@code n} contiguous elements starting at element {@code from}. */
-    private static double rowDouble(Op op, DType t, MemorySegment x, long from, long n) {
+    /**
+     * Reduces {@code n} contiguous elements starting at element {@code from}, for an output of
+     * {@code ot}; {@code buf} is the task's {@link #widenBuffer}.
+     */
+    private static double rowDouble(Op op, DType t, DType ot, MemorySegment x, long from, long n, float[] buf) {
         if (t == DType.F32) {
             return rowF32(op, x, from, n);
+        }
+        if (widens(t, ot)) {
+            return rowWidened(op, t, x, from, n, buf);
         }
         double acc = op == Op.REDUCE_SUM ? 0.0 : CpuElements.load(x, t, from);
         for (long i = op == Op.REDUCE_SUM ? 0 : 1; i < n; i++) {
@@ -284,6 +320,54 @@ final class CpuReduce {
         return acc;
     }
 
+    /**
+     * {@link #rowF32} of F16/BF16 elements, widened exactly into {@code buf} a block at a time:
+     * the same vector accumulator over the same whole vectors, the same lane reduction and the
+     * same scalar tail, so the result is rowF32's on a float32 copy of the row, bit for bit.
+     */
+    private static double rowWidened(Op op, DType t, MemorySegment x, long from, long n, float[] buf) {
+        if (n == 0) {
+            return 0;
+        }
+        long i = 0;
+        float acc;
+        if (n >= VL) {
+            long upper = n - n % VL;
+            int len = (int) Math.min(buf.length, upper);
+            CpuHalf.widen(t, x, from, buf, len);
+            FloatVector v = FloatVector.fromArray(FS, buf, 0);
+            int j = VL;
+            while (true) {
+                for (; j < len; j += VL) {
+                    FloatVector u = FloatVector.fromArray(FS, buf, j);
+                    v = switch (op) {
+                        case REDUCE_SUM -> v.add(u);
+                        case REDUCE_MAX -> v.max(u);
+                        default -> v.min(u);
+                    };
+                }
+                i += len;
+                if (i >= upper) {
+                    break;
+                }
+                len = (int) Math.min(buf.length, upper - i);
+                CpuHalf.widen(t, x, from + i, buf, len);
+                j = 0;
+            }
+            acc = switch (op) {
+                case REDUCE_SUM -> LaneSums.sum(v);
+                case REDUCE_MAX -> v.reduceLanes(VectorOperators.MAX);
+                default -> v.reduceLanes(VectorOperators.MIN);
+            };
+        } else {
+            acc = op == Op.REDUCE_SUM ? 0f : CpuHalf.toFloat(t, x.getAtIndex(S, from));
+        }
+        for (; i < n; i++) {
+            acc = (float) combine(op, acc, CpuHalf.toFloat(t, x.getAtIndex(S, from + i)));
+        }
+        return acc;
+    }
+
     private static long rowLong(Op op, DType t, MemorySegment x, long from, long n) {
         long acc = op == Op.REDUCE_SUM ? 0 : CpuElements.loadLong(x, t, from);
         for (long i = op == Op.REDUCE_SUM ? 0 : 1; i < n; i++) {
@@ -292,8 +376,9 @@ final class CpuReduce {
         return acc;
     }
 
-    /** y[j] = reduce over r of x[from + r*k + j], for j < kn (one block of columns). */
-    private static void columns(Op op, DType t, MemorySegment x, long from, long r, long k, MemorySegment y, long yFrom, int kn) {
+    /** y[j] = reduce over r of x[from + r*k + j], for j < kn (one block of columns); {@code buf} is the task's {@link #widenBuffer}. */
+    private static void columns(Op op, DType t, DType ot, MemorySegment x, long from, long r, long k, MemorySegment y, long yFrom, int kn,
+                                float[] buf) {
         if (op == Op.ARGMAX) {
             for (int j = 0; j < kn; j++) {
                 y.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, yFrom + j, argmax(t, x, from + j, k, r));
@@ -324,19 +409,53 @@ final class CpuReduce {
             }
             return;
         }
+        if (widens(t, ot) && r > 0) {
+            columnsWidened(op, t, x, from, r, k, y, yFrom, kn, buf);
+            return;
+        }
         for (int j = 0; j < kn; j++) {
             if (t.isFloating()) {
                 double acc = op == Op.REDUCE_SUM ? 0.0 : CpuElements.load(x, t, from + j);
                 for (long ri = op == Op.REDUCE_SUM ? 0 : 1; ri < r; ri++) {
                     acc = combine(op, acc, CpuElements.load(x, t, from + ri * k + j));
                 }
-                CpuElements.store(y, t, yFrom + j, acc);
+                CpuElements.store(y, ot, yFrom + j, acc);
             } else {
                 long acc = op == Op.REDUCE_SUM ? 0 : CpuElements.loadLong(x, t, from + j);
                 for (long ri = op == Op.REDUCE_SUM ? 0 : 1; ri < r; ri++) {
                     acc = combineLong(op, acc, CpuElements.loadLong(x, t, from + ri * k + j));
                 }
                 CpuElements.storeLong(y, t, yFrom + j, acc);
+            }
+        }
+    }
+
+    /**
+     * The float32 column path of {@link #columns} for F16/BF16 rows, each widened exactly into
+     * {@code buf} (kn <= 256 floats) first: the same float32 operations on the same values in the
+     * same row order, so the same bits as the F32 path on a float32 copy.
+     */
+    private static void columnsWidened(Op op, DType t, MemorySegment x, long from, long r, long k, MemorySegment y, long yFrom, int kn,
+                                       float[] buf) {
+        CpuHalf.widen(t, x, from, buf, kn);
+        MemorySegment.copy(buf, 0, y, F, yFrom * 4, kn);
+        int upper = FS.loopBound(kn);
+        for (long ri = 1; ri < r; ri++) {
+            CpuHalf.widen(t, x, from + ri * k, buf, kn);
+            int j = 0;
+            for (; j < upper; j += VL) {
+                FloatVector acc = FloatVector.fromMemorySegment(FS, y, (yFrom + j) * 4, NATIVE);
+                FloatVector v = FloatVector.fromArray(FS, buf, j);
+                acc = switch (op) {
+                    case REDUCE_SUM -> acc.add(v);
+                    case REDUCE_MAX -> acc.max(v);
+                    default -> acc.min(v);
+                };
+                acc.intoMemorySegment(y, (yFrom + j) * 4, NATIVE);
+            }
+            for (; j < kn; j++) {
+                float cur = y.getAtIndex(F, yFrom + j);
+                y.setAtIndex(F, yFrom + j, (float) combine(op, cur, buf[j]));
             }
         }
     }
@@ -390,7 +509,13 @@ final class CpuReduce {
 
     // ------------------------------------------------------------------ general pattern
 
-    private static Kernel generalKernel(Op op, DType t, int inSlot, int outSlot, int[] dims, int[] axes, boolean check, String where, long outCount) {
+    /**
+     * Any other pattern: an odometer over the reduced axes per output, accumulating in double
+     * (also for F32, and for a half input with an F32 output, whose widened values are exact in
+     * double: the same sums as the F32 path on a float32 copy).
+     */
+    private static Kernel generalKernel(Op op, DType t, DType ot, int inSlot, int outSlot, int[] dims, int[] axes, boolean check, String where,
+                                        long outCount) {
         long[] strides = StridedLayout.contiguous(dims);
         int nk = dims.length - axes.length;
         int[] keptDims = new int[nk];
@@ -452,14 +577,14 @@ final class CpuReduce {
                             }
                         }
                         if (t.isFloating()) {
-                            CpuElements.store(y, t, o, acc);
+                            CpuElements.store(y, ot, o, acc);
                         } else {
                             CpuElements.storeLong(y, t, o, accL);
                         }
                     }
                 });
                 if (check) {
-                    checkFinite(op, t, x, y, outCount, inCount, where);
+                    checkFinite(op, t, ot, x, y, outCount, inCount, where);
                 }
             }
         };
@@ -467,9 +592,9 @@ final class CpuReduce {
 
     // ------------------------------------------------------------------ non-finite check
 
-    private static void checkFinite(Op op, DType t, MemorySegment x, MemorySegment y, long outCount, long inCount, String where) {
+    private static void checkFinite(Op op, DType t, DType ot, MemorySegment x, MemorySegment y, long outCount, long inCount, String where) {
         for (long i = 0; i < outCount; i++) {
-            double v = CpuElements.load(y, t, i);
+            double v = CpuElements.load(y, ot, i);
             if (Double.isNaN(v) || Double.isInfinite(v)) {
                 long bad = -1;
                 for (long j = 0; j < inCount; j++) {

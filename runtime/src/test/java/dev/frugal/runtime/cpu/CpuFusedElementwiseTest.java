@@ -121,6 +121,35 @@ class CpuFusedElementwiseTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void halfPrecisionMembersRoundLikeTheirOwnKernels(DType half) {
+        for (int[] dims : SHAPES) {
+            check(dims, g -> {
+                Value x = Ops.cast(g.input("x", Shape.of(dims), DType.F32), half);       // narrowing cast member
+                Value y = Ops.cast(g.input("y", Shape.of(dims), DType.F32), half);
+                Value row = g.input("row", Shape.of(dims[dims.length - 1]), DType.F32);
+                Value rowHalf = Ops.cast(row, half);
+                Value a = Ops.div(Ops.add(Ops.mul(x, y), rowHalf), Ops.sub(y, x));      // each member rounds to the half type
+                Value b = Ops.maximum(Ops.sqrt(Ops.abs(a)), Ops.minimum(Ops.reciprocal(x), Ops.relu(Ops.neg(y))));
+                Value mask = Ops.lt(a, b);
+                Value selected = Ops.where(mask, a, b);
+                Value wide = Ops.mul(Ops.cast(selected, DType.F32), row);              // widening cast is exact
+                Value other = Ops.cast(Ops.cast(a, half == DType.F16 ? DType.BF16 : DType.F16), half); // half to half rounds
+                Value bool = Ops.cast(Ops.sub(x, y), DType.BOOL);
+                return List.of(selected, wide, other, bool);
+            });
+        }
+        // a half group fuses the casts around it: one pass from the float32 inputs to the float32 output
+        Graph g = new Graph("half-chain");
+        Value x = g.input("x", Shape.of(8, 100), DType.F32);
+        Value h = Ops.cast(x, half);
+        Value y = Ops.cast(Ops.relu(Ops.add(Ops.mul(h, h), h)), DType.F32);
+        try (Program p = Executor.cpu().compile(g, List.of(Ops.mul(y, x)))) {
+            assertEquals(1, p.stepCount(), p.listing());
+        }
+    }
+
     @Test
     void aChainBecomesOneKernelCall() {
         Graph g = new Graph("chain");

@@ -24,7 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Max/average pooling and their gradients (padding, stride, overlapping windows, ties) for the
- * floating dtypes, and the source ops CONSTANT, IOTA and RANDOM_UNIFORM, on the CPU backend.
+ * floating dtypes, F16/BF16 pooling as the rounded float32 pooling of the widened input (every
+ * path: the 2x2 vector tournaments, odd widths, general windows; NaNs, ties, signed zeros), and
+ * the source ops CONSTANT, IOTA and RANDOM_UNIFORM, on the CPU backend.
  */
 class CpuPoolingSourcesTest {
     private final long seed = System.nanoTime();
@@ -105,7 +107,7 @@ class CpuPoolingSourcesTest {
                     CpuReference.assertSame(emx, out.get(0), "max_pool2d " + what);
                     double tol = t == DType.F64 ? 1e-14 : t == DType.F32 ? 1e-6 : t == DType.F16 ? 2e-3 : 1.6e-2;
                     CpuReference.assertClose(eav, out.get(1), tol, null, "avg_pool2d " + what);
-                    // gradients accumulate with a rounding per addition in the stored dtype
+                    // gradients of overlapping windows accumulate in float32 (F16/BF16) or the stored dtype
                     CpuReference.assertClose(emg, out.get(2), tol * 4, null, "max_pool2d_grad " + what);
                     CpuReference.assertClose(eag, out.get(3), tol * 4, null, "avg_pool2d_grad " + what);
                 }
@@ -166,6 +168,48 @@ class CpuPoolingSourcesTest {
                 String what = h + "x" + w + " seed " + seed;
                 CpuReference.assertSame(emx, out.get(0), "max_pool2d " + what);
                 CpuReference.assertSame(emg, out.get(1), "max_pool2d_grad " + what);
+            }
+        }
+    }
+
+    @Test
+    void halfPoolingIsTheRoundedFloat32PoolingOfTheWidenedInput() {
+        OpAttrs.Pool2d[] windows = {
+            new OpAttrs.Pool2d(2, 2, 2, 2, 0, 0, false),
+            new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false),
+            new OpAttrs.Pool2d(3, 3, 1, 1, 1, 1, true),
+            new OpAttrs.Pool2d(3, 2, 1, 2, 1, 1, false),
+        };
+        float[] specials = {Float.NaN, 0f, -0f, 1f, 1f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY};
+        for (DType t : new DType[] {DType.F16, DType.BF16}) {
+            for (int[] hw : new int[][] {{8, 40}, {7, 7}, {28, 28}, {5, 6}}) {
+                for (OpAttrs.Pool2d p : windows) {
+                    Graph g = new Graph("half_pool");
+                    Value x = g.input("x", Shape.of(2, 3, hw[0], hw[1]), t);
+                    Value mx = Ops.maxPool2d(x, p);
+                    Value dy = g.input("dy", mx.shape(), t);
+                    Value x32 = Ops.cast(x, DType.F32);
+                    Value dy32 = Ops.cast(dy, DType.F32);
+                    List<Value> outs = List.of(mx, Ops.avgPool2d(x, p), Ops.maxPool2dGrad(x, dy, p), Ops.avgPool2dGrad(dy, p, x.shape()),
+                            Ops.maxPool2d(x32, p), Ops.avgPool2d(x32, p), Ops.maxPool2dGrad(x32, dy32, p), Ops.avgPool2dGrad(dy32, p, x.shape()));
+                    try (Tensor xt = CpuReference.random(rnd, t, x.shape(), -2, 2); Tensor dyt = CpuReference.random(rnd, t, dy.shape(), -1, 1)) {
+                        boolean finite = p.countIncludePad(); // one finite variant keeps the average pooling checks meaningful
+                        for (long i = 0; i < xt.numel(); i++) {
+                            if (rnd.nextInt(4) == 0) {
+                                xt.setFlat(i, finite ? Math.round(xt.getFlat(i)) : specials[rnd.nextInt(specials.length)]);
+                            }
+                        }
+                        List<double[]> out = GraphRun.run(g, outs, Map.of(x, xt, dy, dyt));
+                        String[] names = {"max_pool2d", "avg_pool2d", "max_pool2d_grad", "avg_pool2d_grad"};
+                        for (int i = 0; i < 4; i++) {
+                            double[] rounded = out.get(4 + i).clone();
+                            for (int j = 0; j < rounded.length; j++) {
+                                rounded[j] = CpuReference.store(t, rounded[j]);
+                            }
+                            CpuReference.assertSame(rounded, out.get(i), names[i] + " " + t + " " + hw[0] + "x" + hw[1] + " " + p + " seed " + seed);
+                        }
+                    }
+                }
             }
         }
     }

@@ -4,9 +4,11 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.NonFiniteException;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Op;
+import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.runtime.testing.GraphRun;
@@ -18,11 +20,14 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * REDUCE_SUM/MAX/MIN over every combination of axes (with and without keepdims) and ARGMAX
  * (ties, NaN) for every dtype, against reference loops; long rows that take the split-partials
- * path; empty inputs.
+ * path; empty inputs; F16/BF16 inputs reduced into an F32 output (as mixed precision builds
+ * them), bit-identical to the F32 reduction of the input cast to F32, on every kernel path.
  */
 class CpuReduceTest {
     private final long seed = System.nanoTime();
@@ -282,6 +287,118 @@ class CpuReduceTest {
                 assertArrayEquals(first, out.get(0).toFloatArray(), "run " + i);
                 assertEquals(scalar, out.get(1).toFloatArray()[0], 0f, "run " + i);
             }
+        }
+    }
+
+    /** A reduction of a half input {@code x} with an F32 output, as the autocast pass builds it (Ops keeps the input dtype). */
+    private static Value reduceToF32(Op op, Value x, boolean keep, int... axes) {
+        Value same = switch (op) {
+            case REDUCE_SUM -> Ops.sum(x, keep, axes);
+            case REDUCE_MAX -> Ops.max(x, keep, axes);
+            default -> Ops.min(x, keep, axes);
+        };
+        return x.graph().add(op, List.of(x), same.node().attrs(OpAttrs.Reduce.class), same.shape(), DType.F32);
+    }
+
+    private static Value reduce(Op op, Value x, boolean keep, int... axes) {
+        return switch (op) {
+            case REDUCE_SUM -> Ops.sum(x, keep, axes);
+            case REDUCE_MAX -> Ops.max(x, keep, axes);
+            default -> Ops.min(x, keep, axes);
+        };
+    }
+
+    @Test
+    void halfInputsReduceIntoFloat32LikeTheFloat32ReductionOfTheCast() {
+        // Every kernel path: [A, R, K] rows (K == 1, with and without a vector tail and longer than
+        // a widening block), columns (K > 1, with a vector tail), split partials (few long rows, a
+        // full sum), channel statistics [R1, K, R2] and [A, R1, K, R2], and the general odometer.
+        Object[][] cases = {
+            {Shape.of(5, 37), new int[] {1}},
+            {Shape.of(7, 3), new int[] {1}},
+            {Shape.of(3, 1500), new int[] {-1}},
+            {Shape.of(3, 37, 21), new int[] {1}},
+            {Shape.of(4, 300, 3), new int[] {1}},
+            {Shape.of(70001), new int[] {}},
+            {Shape.of(2, 70000), new int[] {1}},
+            {Shape.of(5, 7, 9), new int[] {}},
+            {Shape.of(6, 5, 7, 9), new int[] {0, 2, 3}},
+            {Shape.of(3, 4, 5, 33), new int[] {1, 3}},
+            {Shape.of(16, 8, 12, 12), new int[] {0, 2, 3}},
+            {Shape.of(3, 10, 7, 4), new int[] {0, 2}},
+            {Shape.of(1, 9, 1, 11), new int[] {1, 3}},
+        };
+        for (Object[] c : cases) {
+            Shape shape = (Shape) c[0];
+            int[] ax = (int[]) c[1];
+            for (DType t : new DType[] {DType.F16, DType.BF16}) {
+                for (boolean keep : new boolean[] {false, true}) {
+                    Graph g = new Graph("mixed");
+                    Value x = g.input("x", shape, t);
+                    Value x32 = Ops.cast(x, DType.F32);
+                    List<Value> outs = new java.util.ArrayList<>();
+                    for (Op op : new Op[] {Op.REDUCE_SUM, Op.REDUCE_MAX, Op.REDUCE_MIN}) {
+                        Value mixed = reduceToF32(op, x, keep, ax);
+                        assertEquals(DType.F32, mixed.dtype());
+                        outs.add(mixed);
+                        outs.add(reduce(op, x32, keep, ax));
+                    }
+                    try (Tensor xt = CpuReference.random(rnd, t, shape, -2, 3)) {
+                        List<double[]> out = GraphRun.run(g, outs, Map.of(x, xt));
+                        String what = t + " " + shape + " axes " + java.util.Arrays.toString(ax) + (keep ? " keepdims" : "") + " seed " + seed;
+                        CpuReference.assertSame(out.get(1), out.get(0), "sum " + what);
+                        CpuReference.assertSame(out.get(3), out.get(2), "max " + what);
+                        CpuReference.assertSame(out.get(5), out.get(4), "min " + what);
+                        // and the sum is the float64 sum up to float32 accumulation (no rounding to half)
+                        double[] xv = xt.toDoubleArray();
+                        int[] axes = ax.length == 0 ? java.util.stream.IntStream.range(0, shape.rank()).toArray() : ax;
+                        double[] sum = reduce(Op.REDUCE_SUM, xv, shape.dims(), axes, false);
+                        double[] abs = reduce(Op.REDUCE_SUM, java.util.Arrays.stream(xv).map(Math::abs).toArray(), shape.dims(), axes, false);
+                        CpuReference.assertClose(sum, out.get(0), 1e-6, abs, "sum vs float64 " + what);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfSumsIntoFloat32DoNotOverflowAndTheNonFiniteCheckStillWorks() {
+        Graph g = new Graph("mixed_overflow");
+        Value h = g.input("h", Shape.of(2, 1000), DType.F16);
+        Value rows = reduceToF32(Op.REDUCE_SUM, h, false, 1);
+        Value all = reduceToF32(Op.REDUCE_SUM, h, false);
+        try (Program p = Executor.cpu().compile(g, List.of(rows, all));
+             Program onlyRows = Executor.cpu().compile(g, List.of(rows));
+             Tensor big = Tensor.full(h.shape(), DType.F16, 60000)) {
+            // 1000 * 60000 is far past F16's 65504, and finite in F32: no error.
+            List<Tensor> out = p.run(Map.of(h, big));
+            assertArrayEquals(new float[] {6e7f, 6e7f}, out.get(0).toFloatArray());
+            assertEquals(1.2e8f, out.get(1).toFloatArray()[0]);
+            big.setFlat(1500, Double.NEGATIVE_INFINITY);
+            NonFiniteException e = assertThrows(NonFiniteException.class, () -> onlyRows.run(Map.of(h, big)));
+            assertEquals(Op.REDUCE_SUM, e.op());
+            assertEquals(1, e.outputIndex());
+            assertEquals(1500, e.inputIndex());
+        }
+        Graph n = new Graph("mixed_nan");
+        Value b = n.input("b", Shape.of(4, 6, 5), DType.BF16);
+        Value stat = reduceToF32(Op.REDUCE_MAX, b, false, 0, 2);
+        try (Program p = Executor.cpu().compile(n, List.of(stat));
+             Tensor bt = CpuReference.random(rnd, DType.BF16, b.shape(), -1, 1)) {
+            bt.setFlat(2 * 30 + 3 * 5 + 4, Double.NaN);
+            NonFiniteException e = assertThrows(NonFiniteException.class, () -> p.run(Map.of(b, bt)));
+            assertEquals(3, e.outputIndex());
+        }
+    }
+
+    @Test
+    void otherDtypeChangesAreRefusedAtCompileTime() {
+        for (DType[] io : new DType[][] {{DType.F32, DType.F64}, {DType.F16, DType.F64}, {DType.F32, DType.F16}, {DType.I32, DType.F32}}) {
+            Graph g = new Graph("refused");
+            Value x = g.input("x", Shape.of(3, 4), io[0]);
+            Value y = x.graph().add(Op.REDUCE_SUM, List.of(x), new OpAttrs.Reduce(new int[] {1}, false), Shape.of(3), io[1]);
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> Executor.cpu().compile(g, List.of(y)).close());
+            assertTrue(e.getMessage().contains("not to " + io[1]), e.getMessage());
         }
     }
 }

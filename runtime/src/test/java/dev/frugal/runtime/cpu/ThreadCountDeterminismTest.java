@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the paths that split work: long row reductions (split partials), column reductions, full sums,
  * large elementwise ops, scatter-add, gather, pooling, random draws, matmul, and convolution
  * forward and both gradients (im2col, 1x1 and depthwise paths: the weight gradient sums over the
- * batch, which is where a thread-dependent split would show).
+ * batch, which is where a thread-dependent split would show), and an F16 weight gradient on a
+ * batch large enough to be summed in chunks.
  */
 class ThreadCountDeterminismTest {
 
@@ -57,6 +58,8 @@ class ThreadCountDeterminismTest {
         Value w = g.input("w", Shape.of(16, 8, 3, 3), DType.F32);
         Value w1 = g.input("w1", Shape.of(16, 8, 1, 1), DType.F32);
         Value wd = g.input("wd", Shape.of(8, 1, 3, 3), DType.F32);
+        Value hx = g.input("hx", Shape.of(37, 8, 64, 64), DType.F16);
+        Value hdy = g.input("hdy", Shape.of(37, 8, 64, 64), DType.F16);
         Value conv = Ops.conv2d(x, w, new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 1));
         Value conv1 = Ops.conv2d(x, w1, new OpAttrs.Conv2d(1, 1, 0, 0, 1, 1, 1));
         Value convd = Ops.conv2d(x, wd, new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 8));
@@ -70,7 +73,8 @@ class ThreadCountDeterminismTest {
                 Ops.gather(cols, idx, 0), Ops.scatterAdd(Ops.gather(cols, idx, 0), idx, 0, cols.shape()),
                 Ops.maxPool2d(img, new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false)), Ops.avgPool2d(img, new OpAttrs.Pool2d(2, 2, 1, 1, 0, 0, true)),
                 Ops.randomUniform(off, Shape.of(100_003), 7, 1), Ops.argmax(cols, 0, false),
-                Ops.matmul(a, b), conv, convGrads.get(0), convGrads.get(1), convGrads.get(2), convGrads.get(3));
+                Ops.matmul(a, b), conv, convGrads.get(0), convGrads.get(1), convGrads.get(2), convGrads.get(3),
+                Ops.conv2dGradWeight(hx, hdy, new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 1), Shape.of(8, 8, 3, 3)));
         List<String> lines = new ArrayList<>();
         try (Program p = Executor.cpu().compile(g, outs);
              Tensor rt = CpuReference.random(rnd, DType.F32, rows.shape(), -1, 1);
@@ -85,12 +89,14 @@ class ThreadCountDeterminismTest {
              Tensor xt = CpuReference.random(rnd, DType.F32, x.shape(), -1, 1);
              Tensor wt = CpuReference.random(rnd, DType.F32, w.shape(), -1, 1);
              Tensor w1t = CpuReference.random(rnd, DType.F32, w1.shape(), -1, 1);
-             Tensor wdt = CpuReference.random(rnd, DType.F32, wd.shape(), -1, 1)) {
+             Tensor wdt = CpuReference.random(rnd, DType.F32, wd.shape(), -1, 1);
+             Tensor hxt = CpuReference.random(rnd, DType.F16, hx.shape(), -1, 1);
+             Tensor hdyt = CpuReference.random(rnd, DType.F16, hdy.shape(), -1, 1)) {
             for (int i = 0; i < 5000; i++) {
                 it.setFlat(i, rnd.nextInt(70_000));
             }
             Map<Value, Tensor> feeds = new java.util.HashMap<>(Map.of(rows, rt, cols, ct, h, ht, d, dt, idx, it, img, imt, off, ot));
-            feeds.putAll(Map.of(a, at, b, bt, x, xt, w, wt, w1, w1t, wd, wdt));
+            feeds.putAll(Map.of(a, at, b, bt, x, xt, w, wt, w1, w1t, wd, wdt, hx, hxt, hdy, hdyt));
             List<Tensor> res = p.run(feeds);
             for (int i = 0; i < res.size(); i++) {
                 Tensor t = res.get(i);
@@ -123,7 +129,7 @@ class ThreadCountDeterminismTest {
     void oneThreadAndThreeThreadsGiveBitIdenticalResults() throws Exception {
         List<String> one = runChild(1);
         List<String> three = runChild(3);
-        assertEquals(20, one.size(), String.join("\n", one));
+        assertEquals(21, one.size(), String.join("\n", one));
         for (int i = 0; i < one.size(); i++) {
             assertEquals(one.get(i), three.get(i), "output " + i + " differs between 1 and 3 threads");
         }
