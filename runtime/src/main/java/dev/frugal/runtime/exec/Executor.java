@@ -8,6 +8,10 @@ import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.runtime.precision.Autocast;
+import dev.frugal.runtime.precision.AutocastPolicy;
+import dev.frugal.runtime.precision.AutocastResult;
+import dev.frugal.runtime.precision.Precision;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,7 +25,7 @@ import java.util.Set;
  * Compiles graphs into {@link Program}s for one {@link Backend}.
  *
  * <p>Compilation takes the nodes the requested outputs and the graph's assignments need
- * ({@link Graph#liveNodes}), groups elementwise nodes the backend can fuse
+ * ({@link Graph#liveNodes}), rewrites them for mixed precision when asked ({@link Autocast}), groups elementwise nodes the backend can fuse
  * ({@link ElementwiseFusion}), asks the backend to prepare one kernel per node or fused group,
  * plans where every stored value lives and when, recomputing forward segments when a memory
  * budget demands it ({@link BufferPlan}, {@link MemoryPlan}), and allocates every buffer once.
@@ -41,6 +45,7 @@ public final class Executor {
     private final boolean checkNonFinite;
     private final boolean fuse;
     private final long memoryBudget;
+    private final Precision precision;
 
     /**
      * An executor over {@code backend}.
@@ -50,14 +55,15 @@ public final class Executor {
      *                       fp16 steps whose overflow the loss scaler handles
      */
     public Executor(Backend backend, boolean checkNonFinite) {
-        this(backend, checkNonFinite, true, -1);
+        this(backend, checkNonFinite, true, -1, Precision.FP32);
     }
 
-    private Executor(Backend backend, boolean checkNonFinite, boolean fuse, long memoryBudget) {
+    private Executor(Backend backend, boolean checkNonFinite, boolean fuse, long memoryBudget, Precision precision) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.checkNonFinite = checkNonFinite;
         this.fuse = fuse;
         this.memoryBudget = memoryBudget;
+        this.precision = Objects.requireNonNull(precision, "precision");
     }
 
     /** An executor over {@code backend} with the non-finite check on. */
@@ -82,7 +88,7 @@ public final class Executor {
 
     /** This executor with the non-finite check switched on or off. */
     public Executor withNonFiniteCheck(boolean check) {
-        return new Executor(backend, check, fuse, memoryBudget);
+        return new Executor(backend, check, fuse, memoryBudget, precision);
     }
 
     /** Whether compiled programs run groups of elementwise nodes as fused kernels ({@link ElementwiseFusion}). */
@@ -95,7 +101,7 @@ public final class Executor {
      * either way; off runs one kernel per node, which is useful to compare or to profile per node.
      */
     public Executor withFusion(boolean on) {
-        return new Executor(backend, checkNonFinite, on, memoryBudget);
+        return new Executor(backend, checkNonFinite, on, memoryBudget, precision);
     }
 
     /** The memory budget programs are planned for, in bytes; -1 when there is none. */
@@ -118,7 +124,22 @@ public final class Executor {
         if (bytes < -1) {
             throw new IllegalArgumentException("memory budget must be a byte count or -1 for none, got " + bytes);
         }
-        return new Executor(backend, checkNonFinite, fuse, bytes);
+        return new Executor(backend, checkNonFinite, fuse, bytes, precision);
+    }
+
+    /** The precision programs are compiled in. */
+    public Precision precision() {
+        return precision;
+    }
+
+    /**
+     * This executor with a precision: under FP16 or BF16 every program is first rewritten by the
+     * {@link Autocast} pass with the {@link AutocastPolicy#standard() standard policy} (the
+     * caller's values, feeds, bindings and output dtypes stay those of the traced graph); FP32
+     * (the default) compiles graphs as traced.
+     */
+    public Executor withAutocast(Precision precision) {
+        return new Executor(backend, checkNonFinite, fuse, memoryBudget, precision);
     }
 
     /**
@@ -132,13 +153,47 @@ public final class Executor {
      *     the program's buffers
      */
     public Program compile(Graph graph, List<Value> outputs) {
-        Lowered lowered = lower(graph, outputs);
+        checkOutputs(graph, outputs);
+        AutocastResult cast = Autocast.apply(graph, outputs, precision, AutocastPolicy.standard());
+        Lowered lowered = lower(cast.graph(), cast.outputs());
         if (!lowered.memoryPlan.fits()) {
             lowered.closeKernels();
             throw new MemoryBudgetExceededException(graph.name(), lowered.memoryPlan);
         }
-        return new Program(graph, backend, lowered.plan, lowered.steps, lowered.feeds, lowered.bound, List.copyOf(outputs),
-                lowered.outputSlots, lowered.memoryPlan);
+        // The program answers to the traced graph's values: its inputs are found by name in the
+        // rewritten one, and its outputs were cast back to their traced dtypes.
+        return new Program(graph, backend, lowered.plan, lowered.steps, sourceKeyed(graph, cast, lowered.feeds),
+                sourceKeyed(graph, cast, lowered.bound), List.copyOf(outputs), lowered.outputSlots, lowered.memoryPlan, cast.report());
+    }
+
+    /** The dtype decisions {@link #compile} would make for {@code outputs} of {@code graph} (a no-op report under FP32). */
+    public dev.frugal.runtime.precision.AutocastReport autocastReport(Graph graph, List<Value> outputs) {
+        checkOutputs(graph, outputs);
+        return Autocast.apply(graph, outputs, precision, AutocastPolicy.standard()).report();
+    }
+
+    /** Re-keys a map over the rewritten graph's inputs by the traced graph's inputs of the same names. */
+    private static Map<Value, Integer> sourceKeyed(Graph source, AutocastResult cast, Map<Value, Integer> slots) {
+        if (cast.graph() == source) {
+            return slots;
+        }
+        Map<Value, Integer> keyed = new IdentityHashMap<>();
+        for (Value in : source.inputs()) {
+            Value counterpart = cast.values().get(in);
+            if (counterpart != null && slots.containsKey(counterpart)) {
+                keyed.put(in, slots.get(counterpart));
+            }
+        }
+        return keyed;
+    }
+
+    private static void checkOutputs(Graph graph, List<Value> outputs) {
+        for (Value v : outputs) {
+            Objects.requireNonNull(v, "output value");
+            if (v.graph() != graph) {
+                throw new IllegalArgumentException("output " + v + " belongs to graph '" + v.graph().name() + "', not '" + graph.name() + "'");
+            }
+        }
     }
 
     /**
@@ -150,7 +205,9 @@ public final class Executor {
      * @throws UnsupportedOperationException if the backend cannot run one of the nodes
      */
     public MemoryPlan plan(Graph graph, List<Value> outputs) {
-        Lowered lowered = lower(graph, outputs);
+        checkOutputs(graph, outputs);
+        AutocastResult cast = Autocast.apply(graph, outputs, precision, AutocastPolicy.standard());
+        Lowered lowered = lower(cast.graph(), cast.outputs());
         lowered.closeKernels();
         return lowered.memoryPlan;
     }

@@ -46,6 +46,7 @@ public final class Program implements AutoCloseable {
     private final List<Value> outputs;
     private final int[] outputSlots;
     private final MemoryPlan memoryPlan;
+    private final dev.frugal.runtime.precision.AutocastReport autocast;
     /** The buffer table the kernels read: slot i's current buffer. */
     private final Buffer[] buffers;
     /** Slots that are recomputed, with their first-run and recompute regions. */
@@ -57,7 +58,9 @@ public final class Program implements AutoCloseable {
     private boolean closed;
 
     Program(Graph graph, Backend backend, BufferPlan plan, List<Step> steps, Map<Value, Integer> feedSlots,
-            Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots, MemoryPlan memoryPlan) {
+            Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots, MemoryPlan memoryPlan,
+            dev.frugal.runtime.precision.AutocastReport autocast) {
+        this.autocast = autocast;
         this.graph = graph;
         this.backend = backend;
         this.plan = plan;
@@ -237,6 +240,11 @@ public final class Program implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    /** Which ops the autocast pass put in which dtype ({@link dev.frugal.runtime.precision.AutocastReport#none()} under FP32). */
+    public dev.frugal.runtime.precision.AutocastReport autocastReport() {
+        return autocast;
     }
 
     /** What this program needs in memory, by class, and what it recomputes ({@link MemoryPlan}). */

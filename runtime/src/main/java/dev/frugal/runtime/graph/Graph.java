@@ -98,12 +98,38 @@ public final class Graph {
      * @return the node's output value, or null for {@link Op#ASSIGN}
      */
     public Value add(Op op, List<Value> inputs, OpAttrs attrs, Shape shape, DType dtype) {
+        return append(op, inputs, attrs, shape, dtype, CallSite.capture(), currentScope());
+    }
+
+    /**
+     * Appends a node that a graph-to-graph transformation derived from {@code origin} (another
+     * graph's node): it keeps the origin's scope and call site, so listings and error messages
+     * still point at the line that traced it. Inputs and output type are the transformation's
+     * responsibility, as with {@link #add}.
+     *
+     * @return the node's output value, or null for {@link Op#ASSIGN}
+     */
+    public Value addDerived(Node origin, List<Value> inputs, Shape shape, DType dtype) {
+        return append(origin.op(), inputs, origin.attrs(), shape, dtype, origin.callSite(), origin.scope());
+    }
+
+    /**
+     * Appends a node a transformation inserted on behalf of {@code origin} (a cast before it,
+     * say): it is labelled with the origin's scope and call site.
+     *
+     * @return the node's output value, or null for {@link Op#ASSIGN}
+     */
+    public Value addFor(Node origin, Op op, List<Value> inputs, OpAttrs attrs, Shape shape, DType dtype) {
+        return append(op, inputs, attrs, shape, dtype, origin.callSite(), origin.scope());
+    }
+
+    private Value append(Op op, List<Value> inputs, OpAttrs attrs, Shape shape, DType dtype, String callSite, String scope) {
         for (Value in : inputs) {
             if (in.graph() != this) {
                 throw new TraceException(op, "input " + in + " belongs to graph '" + in.graph().name() + "', not '" + name + "'", CallSite.capture());
             }
         }
-        Node node = new Node(nodes.size(), op, inputs, attrs, CallSite.capture(), currentScope());
+        Node node = new Node(nodes.size(), op, inputs, attrs, callSite, scope);
         Value out = op == Op.ASSIGN ? null : new Value(this, node, shape, dtype);
         node.setOutput(out);
         nodes.add(node);
