@@ -12,6 +12,8 @@ import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.trainer.MemoryBudgetPlanner;
 import dev.frugal.trainer.config.ConfigFiles;
 import dev.frugal.trainer.config.TrainConfig;
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.precision.AutocastReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -55,7 +57,7 @@ public final class PlanCommand implements Callable<Integer> {
     String optimizer;
     @Option(names = "--clip-norm", description = "Clip gradients to this global norm (default 0: off).")
     Double clipNorm;
-    @Option(names = "--precision", description = "fp32 (fp16 and bf16 come with mixed precision).")
+    @Option(names = "--precision", description = "fp32, fp16 or bf16: plans the step the autocast pass makes, and prints which ops run in which dtype.")
     String precision;
     @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file of frugal train options (it overrides the model's recipe; flags override it).")
     Path config;
@@ -92,10 +94,15 @@ public final class PlanCommand implements Callable<Integer> {
             int batch = cfg.autoBatchSize() ? Math.max(1, max) : cfg.batchSize();
             MemoryPlan plan = planner.plan(batch);
             long eval = planner.evaluationBytes();
+            AutocastReport autocast = planner.autocastReport(batch);
             if (json) {
-                out.println(toJson(cfg, batch, budget, plan, eval, evalBatch, max));
+                out.println(toJson(cfg, batch, budget, plan, eval, evalBatch, max, autocast));
             } else {
                 printText(out, cfg, batch, budget, plan, eval, evalBatch, max);
+                if (cfg.mixedPrecision().precision().isMixed()) {
+                    out.println("precision of the training step:");
+                    autocast.lines().forEach(out::println);
+                }
             }
             out.flush();
             return plan.fits() ? 0 : 1;
@@ -125,13 +132,25 @@ public final class PlanCommand implements Callable<Integer> {
     }
 
     /** The plan as JSON; the peaks include the evaluation programs, the classes are the training step's. */
-    static String toJson(TrainConfig cfg, int batch, long budget, MemoryPlan plan, long eval, int evalBatch, Integer max) {
+    static String toJson(TrainConfig cfg, int batch, long budget, MemoryPlan plan, long eval, int evalBatch, Integer max,
+                         AutocastReport autocast) {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode o = mapper.createObjectNode();
         o.put("model", cfg.model());
         o.put("batch_size", batch);
         o.put("optimizer", cfg.optimizer());
         o.put("precision", cfg.precision());
+        ObjectNode cast = o.putObject("autocast");
+        DType low = autocast.precision().lowDtype();
+        cast.put("ops_low_precision", autocast.precision().isMixed() ? autocast.opsIn(low) : 0);
+        cast.put("ops_f32", autocast.opsIn(DType.F32));
+        cast.put("casts_inserted", autocast.casts());
+        cast.put("parameters_cast", autocast.parameterCasts());
+        ObjectNode byOp = cast.putObject("by_op");
+        autocast.opsByDtype().forEach((op, counts) -> {
+            ObjectNode c = byOp.putObject(op.printName());
+            counts.forEach((t, n) -> c.put(t.toString().toLowerCase(Locale.ROOT), n));
+        });
         if (budget > 0) {
             o.put("budget_bytes", budget);
         } else {

@@ -139,8 +139,13 @@ public final class TrainCommand implements Callable<Integer> {
     Double earlyStoppingMinDelta;
     @Option(names = "--keep-checkpoints", paramLabel = "N", description = "Keep the newest N checkpoints, deleting older ones after each save (default 3, at least 1).")
     Integer keepCheckpoints;
-    @Option(names = "--precision", description = "fp32 (fp16 and bf16 come with mixed precision).")
+    @Option(names = "--precision", description = "fp32, fp16 or bf16: mixed precision casts matmuls and convolutions to the half type"
+            + " (float32 master weights, optimizer and losses); default fp32.")
     String precision;
+
+    @Option(names = "--loss-scale", paramLabel = "SPEC", description = "auto (dynamic loss scaling for fp16 only), none, or"
+            + " dynamic[:init=65536,growth=2,backoff=0.5,interval=2000].")
+    String lossScale;
     @Option(names = "--device", description = "auto, cpu, cuda or cuda:N (default auto; the CUDA backend does not exist yet).")
     String device;
     @Option(names = "--seed", description = "Seed of initialisation, shuffling, dropout and augmentation (default 42).")
@@ -215,6 +220,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "early-stopping-min-delta", earlyStoppingMinDelta);
         put(f, "keep-checkpoints", keepCheckpoints);
         put(f, "precision", precision);
+        put(f, "loss-scale", lossScale);
         put(f, "device", device);
         if (budgetMemory != null && memoryBudget != null && !budgetMemory.equals(memoryBudget)) {
             throw new IllegalArgumentException("--budget-memory " + budgetMemory + " and --memory-budget " + memoryBudget
@@ -468,14 +474,14 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * What the training step's graph depends on: the optimizer and the clipping (the schedule,
+     * What the training step's graph depends on: the optimizer, the clipping and the precision with its loss scaling (the schedule,
      * limits and checkpoints are left at their defaults).
      *
      * @param cfg the run's configuration
      * @return the trainer configuration of the step
      */
     static TrainerConfig stepConfig(TrainConfig cfg) {
-        return TrainerConfig.defaults().withOptimizer(optimizer(cfg)).withClipNorm(cfg.clipNorm());
+        return TrainerConfig.defaults().withOptimizer(optimizer(cfg)).withClipNorm(cfg.clipNorm()).withMixedPrecision(cfg.mixedPrecision());
     }
 
     /**
@@ -555,9 +561,6 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Rejects what the configuration allows but this build cannot do yet, naming the option. */
     static void checkSupported(TrainConfig cfg) {
-        if (!cfg.precision().equals("fp32")) {
-            throw new IllegalArgumentException("--precision " + cfg.precision() + " needs mixed precision, which is not implemented yet; use fp32");
-        }
         if (cfg.device().startsWith("cuda")) {
             throw new IllegalArgumentException("--device " + cfg.device() + ": Frugal's CUDA backend does not exist yet; use --device cpu (or auto)");
         }
@@ -607,6 +610,10 @@ public final class TrainCommand implements Callable<Integer> {
         long budget = cfg.memoryBudgetBytes();
         s.put("memory_budget_bytes", budget > 0 ? budget : null);
         s.put("device", "cpu");
+        s.put("precision", cfg.precision());
+        // the scale the run ended with and the steps it skipped (PyTorch GradScaler's semantics)
+        s.put("loss_scale", Double.isNaN(trainer.lossScale()) ? null : trainer.lossScale());
+        s.put("skipped_steps", trainer.skippedSteps());
         Budgets b = cfg.runBudgets();
         Map<String, Object> budgets = new LinkedHashMap<>();
         budgets.put("time_seconds", b.timeSeconds() > 0 ? b.timeSeconds() : null);
@@ -691,6 +698,10 @@ public final class TrainCommand implements Callable<Integer> {
                     rec.put("peak_device_bytes", s.deviceBytes());
                     rec.put("flops_per_second", s.flopsPerSecond());
                     rec.put("flops_utilisation", s.flopsUtilisation() >= 0 ? s.flopsUtilisation() : null);
+                }
+                if (!Double.isNaN(s.lossScale())) {
+                    rec.put("loss_scale", s.lossScale());
+                    rec.put("skipped_steps", s.skippedSteps());
                 }
                 metrics.append(rec);
             }

@@ -88,16 +88,16 @@ public final class MemoryBudgetPlanner {
      */
     public long evaluationBytes() {
         if (evaluationBytes < 0) {
-            evaluationBytes = evaluationBytes(model, sampleShape, evalBatchSizes);
+            evaluationBytes = evaluationBytes(model, sampleShape, evalBatchSizes, config);
         }
         return evaluationBytes;
     }
 
     /** The sum of the evaluation programs' {@link MemoryPlan#managedBytes()}, planned without a budget. */
-    static long evaluationBytes(Module model, Shape sampleShape, List<Integer> evalBatchSizes) {
+    static long evaluationBytes(Module model, Shape sampleShape, List<Integer> evalBatchSizes, TrainerConfig config) {
         long total = 0;
         try (CachingAllocator scratch = scratchMemory()) {
-            Evaluator ev = new Evaluator(model, sampleShape, new Executor(new CpuBackend(scratch)));
+            Evaluator ev = new Evaluator(model, sampleShape, new Executor(new CpuBackend(scratch)).withAutocast(config.mixedPrecision().precision()));
             for (int n : evalBatchSizes) {
                 total += ev.plan(n).managedBytes();
             }
@@ -127,7 +127,18 @@ public final class MemoryBudgetPlanner {
                 }
             }
             long stepBudget = budget > 0 ? Math.max(0, budget - evaluationBytes()) : -1;
-            return new Executor(new CpuBackend(scratch)).withMemoryBudget(stepBudget).plan(step.graph(), step.outputs());
+            return TrainingStepGraph.executor(new Executor(new CpuBackend(scratch)).withMemoryBudget(stepBudget), config)
+                    .plan(step.graph(), step.outputs());
+        }
+    }
+
+    /**
+     * Which ops of the training step at {@code batchSize} the autocast pass runs in which dtype
+     * (the configuration's precision; a no-op report for fp32).
+     */
+    public dev.frugal.runtime.precision.AutocastReport autocastReport(int batchSize) {
+        try (TrainingStepGraph step = TrainingStepGraph.trace(model, sampleShape, batchSize, config)) {
+            return TrainingStepGraph.executor(Executor.cpu(), config).autocastReport(step.graph(), step.outputs());
         }
     }
 

@@ -15,12 +15,15 @@ import dev.frugal.trainer.budget.Usage;
  * @param flopsPerSecond the step's FLOPs (the memory plan's, recomputation included) over its
  *     smoothed wall time
  * @param flopsUtilisation {@code flopsPerSecond} over the device's nominal peak, -1 when unknown
+ * @param lossScale the loss scale after this step's update (what the next step uses); NaN when
+ *     the loss is not scaled
+ * @param skippedSteps steps skipped so far because a gradient was not finite (loss scaling only)
  */
 public record StepMetrics(long step, int epoch, double loss, double learningRate, int samples, Usage usage, long deviceBytes,
-                          double flopsPerSecond, double flopsUtilisation) {
+                          double flopsPerSecond, double flopsUtilisation, double lossScale, long skippedSteps) {
 
     /** A step with no accounting (tests and listeners that do not need it). */
     public StepMetrics(long step, int epoch, double loss, double learningRate, int samples) {
-        this(step, epoch, loss, learningRate, samples, null, -1, -1, -1);
+        this(step, epoch, loss, learningRate, samples, null, -1, -1, -1, Double.NaN, 0);
     }
 }

@@ -16,6 +16,7 @@ import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.runtime.exec.NonFiniteException;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.trainer.amp.LossScaler;
 import dev.frugal.trainer.budget.BudgetGuard;
 import dev.frugal.trainer.budget.DevicePeak;
 import dev.frugal.trainer.budget.EnergyMeter;
@@ -184,7 +185,7 @@ public final class Trainer implements AutoCloseable {
             bound = MemoryBudgetPlanner.boundBytes(model, traced.update());
             // The evaluation programs' share of the budget, planned (not allocated) first, so that a
             // step that cannot fit is refused before anything is allocated.
-            long evalBytes = budget > 0 ? MemoryBudgetPlanner.evaluationBytes(model, sampleShape, config.evalBatchSizes()) : 0;
+            long evalBytes = budget > 0 ? MemoryBudgetPlanner.evaluationBytes(model, sampleShape, config.evalBatchSizes(), config) : 0;
             if (executor != null) {
                 compiled = compile(traced, model, sampleShape, config, executor, budget, evalBytes);
             } else if (budget <= 0) {
@@ -239,7 +240,7 @@ public final class Trainer implements AutoCloseable {
         Program p = null;
         Evaluator ev = null;
         try {
-            Executor stepExecutor = budget > 0 ? ex.withMemoryBudget(Math.max(0, budget - evalBytes)) : ex;
+            Executor stepExecutor = TrainingStepGraph.executor(budget > 0 ? ex.withMemoryBudget(Math.max(0, budget - evalBytes)) : ex, config);
             try {
                 p = stepExecutor.compile(traced.graph(), traced.outputs());
             } catch (MemoryBudgetExceededException e) {
@@ -247,7 +248,7 @@ public final class Trainer implements AutoCloseable {
             }
             traced.bind(p);
             // evaluation has no backward pass, so nothing to recompute: planned without a budget
-            ev = new Evaluator(model, sampleShape, ex.withMemoryBudget(-1));
+            ev = new Evaluator(model, sampleShape, ex.withMemoryBudget(-1).withAutocast(config.mixedPrecision().precision()));
             for (int n : config.evalBatchSizes()) {
                 ev.prepare(n);
             }
@@ -313,6 +314,19 @@ public final class Trainer implements AutoCloseable {
     /** The checkpoint written last by this trainer (or resumed from); null when none. */
     public Path lastCheckpoint() {
         return lastCheckpoint;
+    }
+
+    /**
+     * The loss scale the next step uses (the step keeps it in its state and updates it itself);
+     * NaN when the configuration does not scale the loss.
+     */
+    public double lossScale() {
+        return config.mixedPrecision().scalesLoss() ? LossScaler.scale(update.state()) : Double.NaN;
+    }
+
+    /** Steps of the run so far (resumed ones included) that the loss scaler skipped for a non-finite gradient. */
+    public long skippedSteps() {
+        return LossScaler.skippedSteps(update.state());
     }
 
     /** The optimizer's state tensors by name (live; what a checkpoint saves). */
@@ -502,7 +516,7 @@ public final class Trainer implements AutoCloseable {
                     smoothedStepSeconds = smoothedStepSeconds < 0 ? seconds : 0.3 * seconds + 0.7 * smoothedStepSeconds;
                     double flopsPerSecond = smoothedStepSeconds > 0 ? stepFlops / smoothedStepSeconds : 0;
                     events.onStep(new StepMetrics(step, epoch, loss, lr, batch.size(), after, peakDeviceBytes(), flopsPerSecond,
-                            peakFlops > 0 ? flopsPerSecond / peakFlops : -1));
+                            peakFlops > 0 ? flopsPerSecond / peakFlops : -1, lossScale(), skippedSteps()));
                     before = after;
                     if (stepLimitReached() && batchInEpoch < perEpoch) {
                         cut = true;

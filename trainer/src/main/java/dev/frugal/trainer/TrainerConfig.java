@@ -6,6 +6,7 @@ import dev.frugal.trainer.budget.EstimatedEnergyMeter;
 import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.optim.Optimizer;
 import dev.frugal.trainer.optim.Sgd;
+import dev.frugal.trainer.amp.MixedPrecision;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
@@ -44,11 +45,13 @@ import java.util.function.LongToDoubleFunction;
  * @param guardrails what the trainer may do, in order, when a budget is projected to run out
  * @param tdpWatts the CPU's thermal design power for the energy estimate where no energy
  *     counter is readable
+ * @param mixedPrecision the precision the step is cast to and its loss scaling
+ *     ({@link MixedPrecision#FP32} for plain float32)
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
                             String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery,
                             int keepCheckpoints, long memoryBudget, List<Integer> evalBatchSizes,
-                            Budgets runBudgets, List<Guardrail> guardrails, double tdpWatts) {
+                            Budgets runBudgets, List<Guardrail> guardrails, double tdpWatts, MixedPrecision mixedPrecision) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -86,6 +89,9 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (!(tdpWatts > 0) || !Double.isFinite(tdpWatts)) {
             throw new IllegalArgumentException("TDP " + tdpWatts + " W, expected a positive number of watts");
         }
+        if (mixedPrecision == null) {
+            throw new IllegalArgumentException("mixed precision is required (MixedPrecision.FP32 for none)");
+        }
         if (memoryBudget < -1 || memoryBudget == 0) {
             throw new IllegalArgumentException("memory budget " + memoryBudget + " bytes, expected a positive byte count or -1 (none)");
         }
@@ -107,17 +113,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public static TrainerConfig defaults() {
         return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0, -1, List.of(), Budgets.NONE, Guardrail.DEFAULT,
-                EstimatedEnergyMeter.DEFAULT_TDP_WATTS);
+                EstimatedEnergyMeter.DEFAULT_TDP_WATTS, MixedPrecision.FP32);
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /** This configuration with a constant learning rate. */
@@ -130,27 +136,27 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /** This configuration with early stopping on {@code metric} (null: off). */
     public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
     public TrainerConfig withEvalEvery(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /**
@@ -158,7 +164,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * deleted after each successful save.
      */
     public TrainerConfig withKeepCheckpoints(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /**
@@ -170,7 +176,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMemoryBudget(long bytes, Collection<Integer> evalSizes) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts);
+                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
     /**
@@ -179,13 +185,22 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withRunBudgets(Budgets budgets, List<Guardrail> guardrailsInOrder) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts);
+                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts, mixedPrecision);
     }
 
     /** This configuration with another TDP for the energy estimate. */
     public TrainerConfig withTdpWatts(double watts) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts, mixedPrecision);
+    }
+
+    /**
+     * This configuration training in another precision: the step, and the evaluation programs,
+     * are compiled through the autocast pass, with the loss scaling given.
+     */
+    public TrainerConfig withMixedPrecision(MixedPrecision amp) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, amp);
     }
 
     /** Whether a memory budget is set. */
@@ -195,6 +210,6 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 }

@@ -9,6 +9,8 @@ import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.trainer.amp.LossScaler;
+import dev.frugal.trainer.amp.LossScaling;
 import dev.frugal.trainer.optim.GradientClipping;
 import dev.frugal.trainer.optim.OptimizerUpdate;
 import java.util.ArrayList;
@@ -16,8 +18,10 @@ import java.util.List;
 
 /**
  * The traced training step of an image classifier: forward in training mode, cross-entropy,
- * gradients, optional clipping and the optimizer's update, in one graph whose first (and only)
- * output is the loss. The one place the step is built, so that what {@link MemoryBudgetPlanner}
+ * gradients (of the scaled loss, unscaled, when the configuration scales the loss:
+ * {@link LossScaler}), optional clipping and the optimizer's update, in one graph whose first (and
+ * only) output is the loss. The graph is traced in float32; mixed precision is the executor's
+ * autocast pass ({@link #executor}). The one place the step is built, so that what {@link MemoryBudgetPlanner}
  * plans is exactly what {@link Trainer} compiles and runs.
  *
  * <p>Tracing allocates the optimizer's state tensors ({@link OptimizerUpdate}); {@link #close()}
@@ -64,15 +68,36 @@ public final class TrainingStepGraph implements AutoCloseable {
             Value labels = g.input("labels", Shape.of(batchSize), DType.I32);
             Value loss = Functional.crossEntropy(trace.forward(images), labels);
             List<Value> params = trace.parameterValues();
-            List<Value> grads = Autodiff.grad(loss, params);
-            if (config.clipNorm() > 0) {
-                grads = GradientClipping.clip(grads, config.clipNorm()).gradients();
+            OptimizerUpdate update = new OptimizerUpdate(g);
+            try {
+                LossScaling scaling = config.mixedPrecision().scaling();
+                LossScaler scaler = scaling == null ? null : LossScaler.declare(scaling, update, g);
+                // with loss scaling: gradients of loss * scale, unscaled, and the step skipped when one is not finite
+                List<Value> grads = scaler == null ? Autodiff.grad(loss, params) : scaler.gradients(loss, params);
+                if (config.clipNorm() > 0) {
+                    grads = GradientClipping.clip(grads, config.clipNorm()).gradients();
+                }
+                config.optimizer().append(update, new ArrayList<>(trace.parameters().keySet()), params, grads);
+                if (scaler != null) {
+                    scaler.appendScaleUpdate();
+                }
+            } catch (RuntimeException | Error e) {
+                update.close();
+                throw e;
             }
-            OptimizerUpdate update = config.optimizer().append(new ArrayList<>(trace.parameters().keySet()), params, grads);
             return new TrainingStepGraph(g, trace, images, labels, loss, update);
         } finally {
             model.train(wasTraining);
         }
+    }
+
+    /**
+     * {@code base} set up to compile this step as {@code config} asks: the autocast pass for its
+     * precision, and, when the loss is scaled, without the reductions' non-finite check, since
+     * an overflowing gradient is then the loss scaler's to handle (the step is skipped).
+     */
+    public static dev.frugal.runtime.exec.Executor executor(dev.frugal.runtime.exec.Executor base, TrainerConfig config) {
+        return base.withAutocast(config.mixedPrecision().precision()).withNonFiniteCheck(!config.mixedPrecision().scalesLoss());
     }
 
     /** The graph. */

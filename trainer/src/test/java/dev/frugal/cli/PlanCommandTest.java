@@ -97,12 +97,28 @@ class PlanCommandTest {
         assertEquals(2, zero.code());
         assertTrue(zero.err().contains("batch-size must be at least 1"), zero.err());
 
-        Result half = frugal("plan", "--model", "mlp", "--precision", "fp16");
+        Result half = frugal("plan", "--model", "mlp", "--precision", "fp8");
         assertEquals(2, half.code());
-        assertTrue(half.err().contains("mixed precision"), half.err());
+        assertTrue(half.err().contains("valid: fp32, fp16, bf16"), half.err());
 
         Result auto = frugal("plan", "--model", "mlp", "--batch-size", "auto");
         assertEquals(2, auto.code());
         assertTrue(auto.err().contains("needs memory-budget"), auto.err());
+    }
+
+    @Test
+    void planWithAPrecisionShowsWhichOpsRunInWhichDtypeAndTheSmallerArena() throws IOException {
+        Result text = frugal("plan", "--model", "cnn-small", "--precision", "fp16");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("autocast fp16:") && text.out().contains("conv2d") && text.out().contains("f16 x"), text.out());
+        Result fp16 = frugal("plan", "--model", "cnn-small", "--precision", "fp16", "--json");
+        Result fp32 = frugal("plan", "--model", "cnn-small", "--json");
+        JsonNode half = new ObjectMapper().readTree(fp16.out());
+        JsonNode full = new ObjectMapper().readTree(fp32.out());
+        assertTrue(half.get("autocast").get("ops_low_precision").asInt() > 0, half.toString());
+        assertEquals(2, half.get("autocast").get("by_op").get("conv2d").get("f16").asInt(), half.toString());
+        assertEquals(0, full.get("autocast").get("ops_low_precision").asInt());
+        assertTrue(half.get("activation_bytes").asLong() < 0.55 * full.get("activation_bytes").asLong(),
+                half.get("activation_bytes") + " vs " + full.get("activation_bytes"));
     }
 }

@@ -180,11 +180,14 @@ class TrainCommandTest {
     }
 
     @Test
-    void unsupportedPrecisionAndDeviceAreOneLineErrors(@TempDir Path tmp) {
-        Result p = frugal(trainArgs(tmp.resolve("p"), "--precision", "bf16"));
+    void badLossScalingAndUnsupportedDeviceAreOneLineErrors(@TempDir Path tmp) {
+        Result p = frugal(trainArgs(tmp.resolve("p"), "--precision", "bf16", "--loss-scale", "dynamic:growth=0.5"));
         assertEquals(2, p.code());
-        assertTrue(p.err().contains("use fp32"), p.err());
+        assertTrue(p.err().contains("loss-scale growth factor 0.5"), p.err());
         assertEquals(1, p.err().strip().lines().count(), p.err());
+        Result f = frugal(trainArgs(tmp.resolve("f"), "--loss-scale", "dynamic"));
+        assertEquals(2, f.code());
+        assertTrue(f.err().contains("this run is fp32"), f.err());
         Result d = frugal(trainArgs(tmp.resolve("d"), "--device", "cuda:0"));
         assertEquals(2, d.code());
         assertTrue(d.err().contains("CUDA backend does not exist yet"), d.err());
@@ -370,6 +373,36 @@ class TrainCommandTest {
     private static dev.frugal.trainer.MemoryBudgetPlanner mlpPlanner(dev.frugal.models.zoo.Model m, long budget) {
         TrainConfig cfg = TrainConfig.layered(Map.of(), Map.of("model", "mlp", "optimizer", "adamw")).resolved();
         return new dev.frugal.trainer.MemoryBudgetPlanner(m.module(), m.inputShape(), TrainCommand.stepConfig(cfg), budget, List.of(TrainCommand.BUDGETED_EVAL_BATCH));
+    }
+
+    @Test
+    void mixedPrecisionRunsLogTheLossScaleAndCheckpointIt(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("fp16");
+        Result r = frugal(trainArgs(run, "--steps", "12", "--precision", "fp16", "--loss-scale", "dynamic:init=1024,interval=5"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode s = json(run.resolve("summary.json"));
+        assertEquals("fp16", s.get("precision").asText());
+        long skipped = s.get("skipped_steps").asLong();
+        // 12 steps from 1024 with growth every 5 clean steps and backoff on each skipped one
+        assertTrue(s.get("loss_scale").asDouble() >= 1024.0 / (1 << skipped), s.toString());
+        assertEquals("dynamic:init=1024,interval=5", json(run.resolve("config.json")).get("loss-scale").asText());
+        List<JsonNode> steps = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode n = new ObjectMapper().readTree(line);
+            if (n.get("type").asText().equals("step")) {
+                steps.add(n);
+            }
+        }
+        assertTrue(!steps.isEmpty() && steps.stream().allMatch(n -> n.get("loss_scale").asDouble() > 0 && n.has("skipped_steps")), steps.toString());
+        assertTrue(Files.isRegularFile(run.resolve("report.html")));
+
+        Path bf = tmp.resolve("bf16");
+        Result br = frugal(trainArgs(bf, "--steps", "8", "--precision", "bf16"));
+        assertEquals(0, br.code(), br.err());
+        JsonNode b = json(bf.resolve("summary.json"));
+        assertEquals("bf16", b.get("precision").asText());
+        assertTrue(b.get("loss_scale").isNull(), "bf16 scales no loss by default: " + b);
+        assertEquals(0, b.get("skipped_steps").asLong());
     }
 
     @Test

@@ -8,6 +8,8 @@ import dev.frugal.trainer.budget.EstimatedEnergyMeter;
 import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.data.CurriculumSpec;
 import dev.frugal.trainer.schedule.ReduceLrOnPlateau;
+import dev.frugal.runtime.precision.Precision;
+import dev.frugal.trainer.amp.LossScalingSpec;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
@@ -52,7 +54,9 @@ import java.util.regex.Pattern;
  * @param clipNorm clip gradients to this global L2 norm; 0: no clipping
  * @param augment training-data augmentation, {@code none} or a comma list of {@code crop=P} and
  *     {@code flip} ({@link AugmentSpec}); stored in canonical form
- * @param precision {@code fp32}, {@code fp16} or {@code bf16}
+ * @param precision {@code fp32}, {@code fp16} or {@code bf16}: the autocast pass's precision
+ * @param lossScale {@code auto} (dynamic loss scaling for fp16 only), {@code none}, or
+ *     {@code dynamic[:init=..,growth=..,backoff=..,interval=..]} ({@code LossScalingSpec})
  * @param device {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}
  * @param memoryBudget the most memory training may take, a size such as {@code 2GiB} or
  *     {@code 512MiB} ({@code ByteFormat.parse}); {@code null}: no budget
@@ -99,6 +103,7 @@ public record TrainConfig(
     @JsonProperty("clip-norm") double clipNorm,
     @JsonProperty("augment") String augment,
     @JsonProperty("precision") String precision,
+    @JsonProperty("loss-scale") String lossScale,
     @JsonProperty("device") String device,
     @JsonProperty("memory-budget") String memoryBudget,
     @JsonProperty("budget-time") String budgetTime,
@@ -122,7 +127,7 @@ public record TrainConfig(
     public static final int AUTO_BATCH_SIZE = 0;
     /** The optimizers {@code optimizer} accepts. */
     public static final List<String> OPTIMIZERS = List.of("sgd", "adamw");
-    /** The precisions {@code precision} accepts (the trainer says which it supports yet). */
+    /** The precisions {@code precision} accepts. */
     public static final List<String> PRECISIONS = List.of("fp32", "fp16", "bf16");
 
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d+)?");
@@ -171,6 +176,12 @@ public record TrainConfig(
         requireText("precision", precision);
         if (!PRECISIONS.contains(precision)) {
             throw new ConfigException("unknown precision '" + precision + "'; valid: " + String.join(", ", PRECISIONS));
+        }
+        requireText("loss-scale", lossScale);
+        try {
+            LossScalingSpec.resolve(lossScale, Precision.parse(precision));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
         }
         requireText("device", device);
         if (!DEVICE.matcher(device).matches()) {
@@ -223,6 +234,11 @@ public record TrainConfig(
         atLeast("keep-checkpoints", keepCheckpoints, 1);
     }
 
+    /** The precision and loss scaling of the run ({@code precision} with {@code loss-scale} resolved). */
+    public dev.frugal.trainer.amp.MixedPrecision mixedPrecision() {
+        return LossScalingSpec.resolve(lossScale, Precision.parse(precision));
+    }
+
     /**
      * What {@code frugal train} does with no options: {@code cnn-small} on Fashion-MNIST, 3 epochs,
      * batches of 128, SGD with momentum 0.9 at the optimizer's default rate, constant schedule,
@@ -234,7 +250,7 @@ public record TrainConfig(
      */
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", "fashion-mnist", null, 3, 0, 128, null, "sgd", 0.9, false, null,
-            "constant", 0.0, "none", "fp32", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
+            "constant", 0.0, "none", "fp32", "auto", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
             EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
     }
 

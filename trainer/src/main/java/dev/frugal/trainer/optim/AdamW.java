@@ -39,13 +39,19 @@ public record AdamW(double beta1, double beta2, double eps, double weightDecay) 
     }
 
     @Override
-    public OptimizerUpdate append(List<String> names, List<Value> parameters, List<Value> gradients) {
+    public OptimizerUpdate append(OptimizerUpdate update, List<String> names, List<Value> parameters, List<Value> gradients) {
         OptimizerUpdates.checkLists(names, parameters, gradients);
+        return parameters.getFirst().graph().inScope(OptimizerUpdate.SCOPE, () -> {
+            appendTo(update, names, parameters, gradients);
+            return update;
+        });
+    }
+
+    private void appendTo(OptimizerUpdate update, List<String> names, List<Value> parameters, List<Value> gradients) {
         var graph = parameters.getFirst().graph();
-        OptimizerUpdate update = new OptimizerUpdate(graph);
         Value step = update.declareState("step", Shape.scalar(), DType.F64, graph);
         Value t = step.add(1.0);
-        Ops.assign(step, t);
+        update.assign(step, t);
         Value lr = update.learningRate();
         Value bc1 = Ops.constant(graph, 1.0, DType.F64).sub(Ops.pow(Ops.constant(graph, beta1, DType.F64), t));
         Value bc2 = Ops.constant(graph, 1.0, DType.F64).sub(Ops.pow(Ops.constant(graph, beta2, DType.F64), t));
@@ -62,11 +68,10 @@ public record AdamW(double beta1, double beta2, double eps, double weightDecay) 
             Value newV = v.mul(beta2).add(g.mul(g).mul(1 - beta2));
             Value denom = newV.sqrt().div(Ops.cast(bc2Sqrt, dt)).add(eps);
             Value newP = decayed.sub(newM.div(denom).mul(Ops.cast(stepSize, dt)));
-            Ops.assign(m, newM);
-            Ops.assign(v, newV);
-            Ops.assign(p, newP);
+            update.assign(m, newM);
+            update.assign(v, newV);
+            update.assign(p, newP);
         }
-        return update;
     }
 
     @Override

@@ -11,6 +11,9 @@ import java.util.List;
  * {@code min(1, maxNorm / (total + 1e-6))}.
  */
 public final class GradientClipping {
+    /** The scope clipping is traced in. */
+    public static final String SCOPE = "grad_clip";
+
     private GradientClipping() {
     }
 
@@ -53,13 +56,16 @@ public final class GradientClipping {
         if (gradients.isEmpty()) {
             throw new IllegalArgumentException("gradient clipping: no gradients");
         }
-        Value total = globalNorm(gradients);
-        Value coef = Ops.constant(total.graph(), maxNorm, total.dtype()).div(total.add(1e-6));
-        Value clamped = Ops.minimum(coef, Ops.constant(total.graph(), 1.0, total.dtype()));
-        List<Value> out = new ArrayList<>(gradients.size());
-        for (Value g : gradients) {
-            out.add(g.mul(clamped));
-        }
-        return new Clipped(List.copyOf(out), total);
+        // in its own scope, which the autocast pass keeps in float32 like the optimizer that follows
+        return gradients.getFirst().graph().inScope(SCOPE, () -> {
+            Value total = globalNorm(gradients);
+            Value coef = Ops.constant(total.graph(), maxNorm, total.dtype()).div(total.add(1e-6));
+            Value clamped = Ops.minimum(coef, Ops.constant(total.graph(), 1.0, total.dtype()));
+            List<Value> out = new ArrayList<>(gradients.size());
+            for (Value g : gradients) {
+                out.add(g.mul(clamped));
+            }
+            return new Clipped(List.copyOf(out), total);
+        });
     }
 }

@@ -4,6 +4,7 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -21,6 +22,11 @@ public final class OptimizerUpdate implements AutoCloseable {
     private final SequencedMap<String, Value> stateInputs = new LinkedHashMap<>();
     private final SequencedMap<String, Tensor> stateTensors = new LinkedHashMap<>();
     private final Tensor lrFeed = Tensor.zeros(dev.frugal.runtime.Shape.scalar(), DType.F64);
+    /** A BOOL scalar that, when true at run time, leaves every assigned value as it was; null: never. */
+    private Value skipStep;
+
+    /** The scope optimizers append their update in (the autocast pass keeps it in float32). */
+    public static final String SCOPE = "optimizer";
 
     /**
      * Starts an update on {@code graph} by declaring its learning-rate data input.
@@ -66,6 +72,38 @@ public final class OptimizerUpdate implements AutoCloseable {
         stateInputs.put(name, in);
         stateTensors.put(name, Tensor.zeros(shape, dtype));
         return in;
+    }
+
+    /**
+     * Makes every later {@link #assign} conditional: where {@code flag} is true at run time the
+     * target keeps its value, so a step the loss scaler skips leaves the parameters and the
+     * optimizer state bit-identical. Set it before the optimizer appends its update.
+     *
+     * @param flag a BOOL scalar of the update's graph
+     * @throws IllegalArgumentException when it is not a BOOL scalar
+     * @throws IllegalStateException when a flag is already set
+     */
+    public void skipStepWhen(Value flag) {
+        if (flag.dtype() != DType.BOOL || flag.shape().numel() != 1) {
+            throw new IllegalArgumentException("skip flag " + flag + ", expected a BOOL scalar");
+        }
+        if (skipStep != null) {
+            throw new IllegalStateException("the step already has a skip flag: " + skipStep);
+        }
+        skipStep = flag;
+    }
+
+    /** The flag set by {@link #skipStepWhen}, or null. */
+    public Value skipStep() {
+        return skipStep;
+    }
+
+    /**
+     * Assigns {@code value} to the parameter or state input {@code target} at the end of the step;
+     * with a skip flag, {@code where(skip, target, value)}.
+     */
+    public void assign(Value target, Value value) {
+        Ops.assign(target, skipStep == null ? value : Ops.where(skipStep, target, value));
     }
 
     /** The state tensors by name, in declaration order (live: the program updates them in place). */

@@ -36,9 +36,15 @@ public record Sgd(double momentum, boolean nesterov, double weightDecay) impleme
     }
 
     @Override
-    public OptimizerUpdate append(List<String> names, List<Value> parameters, List<Value> gradients) {
+    public OptimizerUpdate append(OptimizerUpdate update, List<String> names, List<Value> parameters, List<Value> gradients) {
         OptimizerUpdates.checkLists(names, parameters, gradients);
-        OptimizerUpdate update = new OptimizerUpdate(parameters.getFirst().graph());
+        return parameters.getFirst().graph().inScope(OptimizerUpdate.SCOPE, () -> {
+            appendTo(update, names, parameters, gradients);
+            return update;
+        });
+    }
+
+    private void appendTo(OptimizerUpdate update, List<String> names, List<Value> parameters, List<Value> gradients) {
         for (int i = 0; i < parameters.size(); i++) {
             Value p = parameters.get(i);
             Value g = gradients.get(i);
@@ -49,13 +55,12 @@ public record Sgd(double momentum, boolean nesterov, double weightDecay) impleme
             if (momentum != 0) {
                 Value buf = update.declareState("momentum_buffer/" + names.get(i), p, dt);
                 Value newBuf = buf.mul(momentum).add(g);
-                Ops.assign(buf, newBuf);
+                update.assign(buf, newBuf);
                 g = nesterov ? g.add(newBuf.mul(momentum)) : newBuf;
             }
             Value lr = Ops.cast(update.learningRate(), dt);
-            Ops.assign(p, p.sub(g.mul(lr)));
+            update.assign(p, p.sub(g.mul(lr)));
         }
-        return update;
     }
 
     @Override
