@@ -19,8 +19,9 @@ import java.util.Map;
  * step itself, so nothing is read back to the host to scale, check or skip, and a whole step can
  * be replayed as one CUDA graph.
  *
- * <p>The scaled loss's gradients are unscaled in float32 (the {@code loss_scale} scope), and one
- * count of their non-finite elements becomes the found-inf flag: the optimizer's assignments keep
+ * <p>The scaled loss's gradients are unscaled in float32 (the {@code loss_scale} scope), and
+ * whether any unscaled element is not finite (from each gradient's largest and smallest element)
+ * becomes the found-inf flag: the optimizer's assignments keep
  * their old values when it is set ({@link OptimizerUpdate#skipStepWhen}), and the scale backs
  * off; otherwise the growth tracker counts towards growing the scale. The three state values are
  * declared in the step's {@link OptimizerUpdate} under {@code amp/...}, so checkpoints save and
@@ -89,13 +90,17 @@ public final class LossScaler {
             for (Value g : scaled) {
                 Value inv = Ops.cast(inverse, g.dtype());
                 unscaled.add(Ops.mul(g, inv));
-                // The check unscales again rather than reading the value the optimizer reads: each
-                // product then fuses into its reader's pass, and no float32 copy of a gradient is
-                // stored while every gradient waits for the flag. NaN < inf and inf < inf are both
-                // false, so one count covers NaN and both infinities.
-                Value bad = Ops.cast(Ops.not(Ops.lt(Ops.abs(Ops.mul(g, inv)), Ops.cast(infinity, g.dtype()))), DType.F32);
-                Value count = Ops.sum(bad, false);
-                nonFinite = nonFinite == null ? count : Ops.add(nonFinite, count);
+                // Found-inf without touching a gradient twice: a gradient's largest and smallest
+                // elements (NaN propagates through both) bound every unscaled element, since
+                // |g * inv| <= max(|max g|, |min g|) * inv; so checking the two unscaled extremes
+                // is exact. The reductions read the gradient as it is stored (half precision
+                // included), and no float32 copy or mask of any gradient is kept while every
+                // update waits for the flag. NaN < inf and inf < inf are both false.
+                for (Value extreme : List.of(Ops.max(g, false), Ops.min(g, false))) {
+                    Value unscaledExtreme = Ops.abs(Ops.mul(extreme, inv));
+                    Value bad = Ops.cast(Ops.not(Ops.lt(unscaledExtreme, Ops.cast(infinity, g.dtype()))), DType.F32);
+                    nonFinite = nonFinite == null ? bad : Ops.add(nonFinite, bad);
+                }
             }
             foundNonFinite = Ops.gt(nonFinite, Ops.constant(graph, 0.0, DType.F32));
             update.skipStepWhen(foundNonFinite);
