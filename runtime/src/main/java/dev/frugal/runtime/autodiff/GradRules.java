@@ -28,8 +28,8 @@ import dev.frugal.runtime.graph.Value;
  *   <li>POW: the gradient with respect to the exponent is taken as 0 where the base is 0.</li>
  * </ul>
  * Comparisons, NOT, SIGN, ARGMAX, IOTA, RANDOM_UNIFORM and constants have zero derivative and
- * contribute nothing. MAX_POOL2D_GRAD has no rule (second derivatives through max pooling are
- * not supported) and fails naming the op.
+ * contribute nothing. MAX_POOL2D_GRAD and ATTENTION_GRAD have no rule (second derivatives
+ * through max pooling and fused attention are not supported) and fail naming the op.
  */
 final class GradRules {
     private GradRules() {
@@ -162,6 +162,10 @@ final class GradRules {
                 d[0] = needs[0] ? Ops.conv2dGradInput(x(node, 1), g, p, x.shape()) : null;
                 d[1] = needs[1] ? Ops.conv2d(x, g, p) : null;
             }
+            case ATTENTION -> attention(node, g, needs, d);
+            case ATTENTION_GRAD -> throw new TraceException(node.op(),
+                    "has no gradient rule (second derivatives through fused attention are not supported); needed for node " + node,
+                    CallSite.capture());
             // ---- pooling
             case MAX_POOL2D -> d[0] = Ops.maxPool2dGrad(x(node, 0), g, node.attrs(OpAttrs.Pool2d.class));
             case AVG_POOL2D -> d[0] = Ops.avgPool2dGrad(g, node.attrs(OpAttrs.Pool2d.class), x(node, 0).shape());
@@ -226,6 +230,31 @@ final class GradRules {
         if (needs[1]) {
             Value db = tb ? Ops.matmul(g, a, true, ta) : Ops.matmul(a, g, !ta, false);
             d[1] = Ops.sumToShape(db, b.shape());
+        }
+    }
+
+    /**
+     * Fused attention's gradient: one ATTENTION_GRAD node computes dq, dk and dv together (they
+     * share the recomputed probabilities), packed as [3, B, H, T, D]; each needed one is sliced
+     * off. The node reads the forward output for its row terms {@code sum(dOut * out)}, so the
+     * output is kept for the backward pass (as FlashAttention keeps it) instead of being
+     * recomputed there.
+     *
+     * <p>Why no log-sum-exp input: the IR has one output per node, and the output may be half
+     * precision while the log-sum-exp must be float32, so the forward cannot hand it over in its
+     * own value; a second op computing it in the forward pass would cost a third pass over q kᵀ
+     * there and a value kept alive until the backward pass. The backward kernel recomputes each
+     * row's maximum and sum blockwise instead (one more q kᵀ pass in the backward, about a sixth
+     * of its work), which keeps the graph at two nodes and the forward at the minimum.
+     */
+    private static void attention(Node node, Value g, boolean[] needs, Value[] d) {
+        OpAttrs.Attention p = node.attrs(OpAttrs.Attention.class);
+        Value q = x(node, 0);
+        Value packed = Ops.attentionGrad(q, x(node, 1), x(node, 2), node.output(), g, p);
+        for (int i = 0; i < 3; i++) {
+            if (needs[i]) {
+                d[i] = Ops.reshape(Ops.slice(packed, 0, i, i + 1, 1), q.shape());
+            }
         }
     }
 

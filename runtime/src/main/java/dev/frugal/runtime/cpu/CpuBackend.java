@@ -136,6 +136,7 @@ public final class CpuBackend implements Backend {
             case REDUCE -> CpuReduce.prepare(node, inputSlots, outputSlot, checkNonFinite);
             case CONTRACTION -> switch (node.op()) {
                 case MATMUL -> CpuMatmul.prepare(node, inputSlots, outputSlot, memory);
+                case ATTENTION, ATTENTION_GRAD -> CpuAttention.prepare(node, inputSlots, outputSlot);
                 default -> CpuConvolution.prepare(node, inputSlots, outputSlot, memory);
             };
             case POOL -> CpuPooling.prepare(node, inputSlots, outputSlot);

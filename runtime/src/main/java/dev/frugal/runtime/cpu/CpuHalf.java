@@ -104,6 +104,32 @@ final class CpuHalf {
         }
     }
 
+    /** Widens {@code count} {@code t} elements of {@code src} from element {@code from} into {@code dst[to, to + count)}, on this thread. */
+    static void widen(DType t, MemorySegment src, long from, float[] dst, int to, int count) {
+        if (t == DType.F16) {
+            for (int i = 0; i < count; i++) {
+                dst[to + i] = f16ToFloat(src.getAtIndex(S, from + i));
+            }
+        } else {
+            for (int i = 0; i < count; i++) {
+                dst[to + i] = BFloat16.toFloat(src.getAtIndex(S, from + i));
+            }
+        }
+    }
+
+    /** Rounds {@code src[from, from + count)} to {@code t} into {@code dst} from element {@code to}, on this thread. */
+    static void narrow(DType t, float[] src, int from, int count, MemorySegment dst, long to) {
+        if (t == DType.F16) {
+            for (int i = 0; i < count; i++) {
+                dst.setAtIndex(S, to + i, floatToF16(src[from + i]));
+            }
+        } else {
+            for (int i = 0; i < count; i++) {
+                dst.setAtIndex(S, to + i, BFloat16.fromFloat(src[from + i]));
+            }
+        }
+    }
+
     /** Rounds {@code src[0, count)} to {@code t} into {@code dst} from element {@code to}, on this thread. */
     static void narrow(DType t, float[] src, int count, MemorySegment dst, long to) {
         if (t == DType.F16) {

@@ -194,6 +194,35 @@ public final class Functional {
         return Ops.sub(x, max);
     }
 
+    // ================================================================ attention
+
+    /**
+     * Scaled dot-product attention with the usual scale {@code 1/sqrt(D)}, as PyTorch's
+     * {@code scaled_dot_product_attention(q, k, v, is_causal=causal)}; see
+     * {@link #scaledDotProductAttention(Value, Value, Value, boolean, double)}.
+     */
+    public static Value scaledDotProductAttention(Value q, Value k, Value v, boolean causal) {
+        if (q.rank() != 4) {
+            throw error("scaled_dot_product_attention", "q must be [B, H, T, D] (rank 4), got " + describe(q));
+        }
+        return scaledDotProductAttention(q, k, v, causal, 1.0 / Math.sqrt(q.shape().dim(3)));
+    }
+
+    /**
+     * {@code softmax(q kᵀ * scale + mask) v} as one fused {@link Op#ATTENTION} node, in the
+     * scope {@code scaled_dot_product_attention}: with {@code causal}, query i sees keys 0..i only.
+     * The softmax runs in float32 for every dtype, blockwise, so memory stays O(T) per row
+     * instead of O(T^2); its gradient is one fused {@link Op#ATTENTION_GRAD} node.
+     *
+     * @param q [B, H, T, D], floating
+     * @param k [B, H, T, D], q's dtype
+     * @param v [B, H, T, D], q's dtype
+     * @return [B, H, T, D]
+     */
+    public static Value scaledDotProductAttention(Value q, Value k, Value v, boolean causal, double scale) {
+        return q.graph().inScope("scaled_dot_product_attention", () -> Ops.attention(q, k, v, causal, scale));
+    }
+
     // ================================================================ losses
 
     /** Cross-entropy without label smoothing; see {@link #crossEntropy(Value, Value, double)}. */

@@ -50,6 +50,19 @@ public enum Op {
     CONV2D_GRAD_INPUT(Kind.CONTRACTION),
     /** Gradient of CONV2D with respect to its weight: inputs (x, dy); output has the weight's shape. */
     CONV2D_GRAD_WEIGHT(Kind.CONTRACTION),
+    /**
+     * Fused scaled dot-product attention over inputs (q, k, v), each [B, H, T, D]:
+     * {@code softmax(q kᵀ * scale + causal mask) v}, with the softmax in float32 and computed
+     * blockwise online (no T x T matrix is stored) ({@link OpAttrs.Attention}).
+     */
+    ATTENTION(Kind.CONTRACTION),
+    /**
+     * Gradient of ATTENTION: inputs (q, k, v, out, dOut), each [B, H, T, D]; output [3, B, H, T, D]
+     * holding dq, dk and dv (one value per node, so the three gradients are packed along a new
+     * leading axis and sliced apart). The softmax is recomputed blockwise from q and k
+     * ({@link OpAttrs.Attention}).
+     */
+    ATTENTION_GRAD(Kind.CONTRACTION),
 
     // ---- pooling ({@link OpAttrs.Pool2d}), NCHW
     MAX_POOL2D(Kind.POOL),

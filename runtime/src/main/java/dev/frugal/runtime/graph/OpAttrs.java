@@ -159,6 +159,18 @@ public sealed interface OpAttrs {
         }
     }
 
+    /**
+     * Scaled dot-product attention: whether key j is masked out for query i when j > i
+     * (causal), and the factor applied to {@code q · k} before the softmax (usually
+     * {@code 1/sqrt(D)}).
+     */
+    record Attention(boolean causal, double scale) implements OpAttrs {
+        @Override
+        public String toString() {
+            return (causal ? "causal " : "") + "scale=" + scale;
+        }
+    }
+
     /** Target type of a cast (also the node's dtype; kept for printing). */
     record Cast(DType to) implements OpAttrs {
         @Override

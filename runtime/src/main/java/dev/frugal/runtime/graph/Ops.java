@@ -254,6 +254,71 @@ public final class Ops {
         return a.graph().add(Op.MATMUL, List.of(a, b), new OpAttrs.Matmul(transA, transB), Shape.of(out), a.dtype());
     }
 
+    // ================================================================ attention
+
+    /**
+     * Fused scaled dot-product attention, {@code softmax(q kᵀ * scale + mask) v}, where the mask
+     * (when {@code causal}) hides key j from query i for j > i. The softmax is computed in float32
+     * whatever the operands' dtype, blockwise with a running maximum and sum (FlashAttention's
+     * online softmax), so no T x T matrix is ever stored; its gradient is {@link #attentionGrad}.
+     *
+     * @param q     [B, H, T, D], floating
+     * @param k     [B, H, T, D], same shape and dtype as q
+     * @param v     [B, H, T, D], same shape and dtype as q
+     * @param scale the finite factor applied to {@code q · k}, usually {@code 1/sqrt(D)}
+     * @return [B, H, T, D] in q's dtype
+     */
+    public static Value attention(Value q, Value k, Value v, boolean causal, double scale) {
+        checkAttention(Op.ATTENTION, List.of(q, k, v), List.of("q", "k", "v"));
+        if (!Double.isFinite(scale)) {
+            throw error(Op.ATTENTION, "scale must be a finite number, got " + scale);
+        }
+        return q.graph().add(Op.ATTENTION, List.of(q, k, v), new OpAttrs.Attention(causal, scale), q.shape(), q.dtype());
+    }
+
+    /**
+     * The gradient of {@link #attention} with respect to q, k and v, packed as [3, B, H, T, D]
+     * (index 0 dq, 1 dk, 2 dv) since a node has one output. The kernel recomputes the softmax
+     * blockwise from q and k, and reads {@code out} for the row terms {@code sum(dOut * out)}.
+     *
+     * @param out  the attention's output, [B, H, T, D]
+     * @param dOut the gradient of the output, [B, H, T, D]
+     * @param p    the forward's attributes
+     */
+    public static Value attentionGrad(Value q, Value k, Value v, Value out, Value dOut, OpAttrs.Attention p) {
+        checkAttention(Op.ATTENTION_GRAD, List.of(q, k, v, out, dOut), List.of("q", "k", "v", "out", "dOut"));
+        int[] dims = q.shape().dims();
+        Shape packed = Shape.of(3, dims[0], dims[1], dims[2], dims[3]);
+        return q.graph().add(Op.ATTENTION_GRAD, List.of(q, k, v, out, dOut), p, packed, q.dtype());
+    }
+
+    /** Every operand [B, H, T, D] of one floating dtype and one shape, with T and D at least 1. */
+    private static void checkAttention(Op op, List<Value> operands, List<String> names) {
+        Value q = operands.get(0);
+        StringBuilder all = new StringBuilder();
+        for (int i = 0; i < operands.size(); i++) {
+            all.append(i > 0 ? ", " : "").append(names.get(i)).append(' ').append(describe(operands.get(i)));
+        }
+        for (int i = 0; i < operands.size(); i++) {
+            Value x = operands.get(i);
+            if (x.rank() != 4) {
+                throw error(op, names.get(i) + " must be [B, H, T, D] (rank 4), got " + describe(x) + " (" + all + ")");
+            }
+        }
+        for (int i = 1; i < operands.size(); i++) {
+            sameDtypeOrThrow(op, q, operands.get(i));
+        }
+        floatingOrThrow(op, q);
+        for (int i = 1; i < operands.size(); i++) {
+            if (!operands.get(i).shape().equals(q.shape())) {
+                throw error(op, "shapes differ: " + all + "; " + String.join(", ", names) + " must all be [B, H, T, D] of one shape");
+            }
+        }
+        if (q.shape().dim(2) == 0 || q.shape().dim(3) == 0) {
+            throw error(op, "needs at least one position (T) and one feature (D) per head, got " + all);
+        }
+    }
+
     // ================================================================ movement
 
     /** Same elements in a new shape; one dimension may be -1 (inferred). */

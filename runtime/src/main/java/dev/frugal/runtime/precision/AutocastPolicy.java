@@ -16,8 +16,10 @@ import java.util.stream.Collectors;
  * primitives and composite scopes).
  *
  * <ul>
- *   <li>{@link Rule#LOW}: the contractions (matmul, so linear layers and attention, convolution
- *       and both of its gradients) run in FP16/BF16; their kernels accumulate in float32.</li>
+ *   <li>{@link Rule#LOW}: the contractions (matmul, so linear layers and unfused attention,
+ *       convolution and both of its gradients, fused attention and its gradient) run in
+ *       FP16/BF16; their kernels accumulate in float32 (fused attention also keeps its softmax
+ *       in float32 inside the kernel).</li>
  *   <li>{@link Rule#FP32}: exp, log, pow, sqrt, rsqrt and reciprocal, every sum (so means, norms
  *       and variances), and every floating operation inside a float32 scope: softmax, log-softmax,
  *       the losses, layer norm, and what the trainer appends after the gradients (clipping, loss
@@ -41,7 +43,8 @@ public final class AutocastPolicy {
     /** What the table says about one node. */
     public enum Rule { LOW, FP32, FOLLOW }
 
-    private static final Set<Op> LOW_OPS = EnumSet.of(Op.MATMUL, Op.CONV2D, Op.CONV2D_GRAD_INPUT, Op.CONV2D_GRAD_WEIGHT);
+    private static final Set<Op> LOW_OPS = EnumSet.of(Op.MATMUL, Op.CONV2D, Op.CONV2D_GRAD_INPUT, Op.CONV2D_GRAD_WEIGHT,
+            Op.ATTENTION, Op.ATTENTION_GRAD);
     private static final Set<Op> FP32_OPS = EnumSet.of(Op.EXP, Op.LOG, Op.POW, Op.SQRT, Op.RSQRT, Op.RECIPROCAL, Op.REDUCE_SUM);
     /**
      * Composite scopes computed wholly in float32. The last four are the trainer's: what follows

@@ -177,6 +177,27 @@ class TracingErrorTest {
     }
 
     @Test
+    void attentionNamesTheOpAndEveryShape() {
+        Value q = g.input("q", Shape.of(2, 3, 5, 8), DType.F32);
+        Value k6 = g.input("k6", Shape.of(2, 3, 6, 8), DType.F32);
+        Value kh = g.input("kh", Shape.of(2, 3, 5, 8), DType.F16);
+        Value qi = g.input("qi", Shape.of(2, 3, 5, 8), DType.I32);
+        Value t0 = g.input("t0", Shape.of(2, 3, 0, 8), DType.F32);
+        expect(here(), "attention", () -> Ops.attention(q, k6, q, true, 0.5), "shapes differ", "q q:f32[2,3,5,8]", "k k6:f32[2,3,6,8]",
+                "[B, H, T, D]");
+        expect(here(), "attention", () -> Ops.attention(q, kh, q, false, 0.5), "dtypes differ", "q:f32[2,3,5,8]", "kh:f16[2,3,5,8]");
+        expect(here(), "attention", () -> Ops.attention(a23, q, q, false, 0.5), "q must be [B, H, T, D] (rank 4)", "a:f32[2,3]");
+        expect(here(), "attention", () -> Ops.attention(qi, qi, qi, false, 0.5), "floating-point", "qi:i32[2,3,5,8]");
+        expect(here(), "attention", () -> Ops.attention(q, q, q, false, Double.NaN), "scale must be a finite number");
+        expect(here(), "attention", () -> Ops.attention(t0, t0, t0, false, 1), "at least one position", "[2,3,0,8]");
+        expect(here(), "attention", () -> Functional.scaledDotProductAttention(q, q, k6, true), "v k6:f32[2,3,6,8]");
+        expect(here(), "scaled_dot_product_attention", () -> Functional.scaledDotProductAttention(a23, a23, a23, true),
+                "rank 4", "a:f32[2,3]");
+        OpAttrs.Attention p = new OpAttrs.Attention(true, 0.5);
+        expect(here(), "attention_grad", () -> Ops.attentionGrad(q, q, q, q, k6, p), "dOut k6:f32[2,3,6,8]");
+    }
+
+    @Test
     void assignAndGraphMembership() {
         Value p = g.parameter("p", Shape.of(2, 3), DType.F32);
         expect(here(), "assign", () -> Ops.assign(a23, a23), "must be a parameter or state input");
