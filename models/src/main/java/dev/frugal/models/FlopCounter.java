@@ -16,7 +16,9 @@ import java.util.List;
  *
  * <p>A {@link Op#MATMUL} producing {@code out} with inner dimension {@code k} counts
  * {@code 2 * out.numel() * k}; a {@link Op#CONV2D} with weight {@code [cOut, cIn/groups, kh, kw]}
- * counts {@code 2 * out.numel() * (cIn/groups) * kh * kw}. One multiply-add is two FLOPs. Bias
+ * counts {@code 2 * out.numel() * (cIn/groups) * kh * kw}; a fused {@link Op#ATTENTION} over
+ * {@code [B, H, T, D]} counts its two contractions, {@code 4 * B * H * T * T * D} (causal or not,
+ * as {@code torch.utils.flop_counter} does). One multiply-add is two FLOPs. Bias
  * additions, normalisation, activations, pooling and every other elementwise or movement
  * operation count zero: they are memory-bound and small next to the contractions, and leaving
  * them out keeps the number comparable with published parameter/FLOP tables.
@@ -65,7 +67,7 @@ public final class FlopCounter {
         m.train(training);
     }
 
-    /** FLOPs of the matmul and convolution nodes among {@code nodes} (other nodes count zero). */
+    /** FLOPs of the matmul, convolution and attention nodes among {@code nodes} (other nodes count zero). */
     public static long count(List<Node> nodes) {
         long total = 0;
         for (Node n : nodes) {
@@ -74,7 +76,7 @@ public final class FlopCounter {
         return total;
     }
 
-    /** FLOPs of one node: {@code 2 * output elements * reduction length} for MATMUL and CONV2D, else 0. */
+    /** FLOPs of one node: {@code 2 * output elements * reduction length} for MATMUL and CONV2D, two such products for ATTENTION, else 0. */
     public static long flops(Node n) {
         if (n.op() == Op.MATMUL) {
             OpAttrs.Matmul attrs = n.attrs(OpAttrs.Matmul.class);
@@ -86,6 +88,12 @@ public final class FlopCounter {
             Shape w = n.input(1).shape();
             long perOutput = (long) w.dim(1) * w.dim(2) * w.dim(3);
             return 2 * n.output().shape().numel() * perOutput;
+        }
+        if (n.op() == Op.ATTENTION) {
+            // q kᵀ and p v over every (query, key) pair, as torch.utils.flop_counter counts
+            // scaled_dot_product_attention: the causal mask does not halve the count
+            Shape q = n.input(0).shape();
+            return 4L * q.dim(0) * q.dim(1) * q.dim(2) * q.dim(2) * q.dim(3);
         }
         return 0;
     }

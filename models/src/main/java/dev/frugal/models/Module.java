@@ -204,11 +204,20 @@ public abstract class Module implements AutoCloseable {
     }
 
     /**
-     * Forward multiply-add FLOPs for one sample of shape {@code sampleShape} (no batch axis) and
-     * dtype F32; see {@link FlopCounter#forwardFlops(Module, Shape, DType)} for what is counted.
+     * The dtype {@link #forward} expects its input in: F32 (features, images) unless a subclass
+     * says otherwise (a language model takes I32 token ids).
+     */
+    public DType inputDType() {
+        return DType.F32;
+    }
+
+    /**
+     * Forward multiply-add FLOPs for one sample of shape {@code sampleShape} (no batch axis) in
+     * {@link #inputDType()}; see {@link FlopCounter#forwardFlops(Module, Shape, DType)} for what is
+     * counted.
      */
     public final long forwardFlops(Shape sampleShape) {
-        return FlopCounter.forwardFlops(this, sampleShape, DType.F32);
+        return FlopCounter.forwardFlops(this, sampleShape, inputDType());
     }
 
     // ---------------------------------------------------------------- values

@@ -139,12 +139,12 @@ class ModelZooTest {
         assertEquals(512, s.get("width"));
         assertEquals("deep-mlp:depth=8,width=256", ModelZoo.parse("deep-mlp").toString());
         assertEquals("deep-mlp:depth=8,width=32", ModelZoo.parse(" deep-mlp:width=32 ").toString());
-        assertEquals(List.of("mlp", "cnn-small", "mobilenet-tiny", "deep-mlp"), ModelZoo.names());
+        assertEquals(List.of("mlp", "cnn-small", "mobilenet-tiny", "deep-mlp", "tiny-gpt"), ModelZoo.names());
     }
 
     @Test
     void badSpecsNameTheProblemAndListWhatIsValid() {
-        assertMessage("nope", "unknown model 'nope'", "mlp, cnn-small, mobilenet-tiny, deep-mlp");
+        assertMessage("nope", "unknown model 'nope'", "mlp, cnn-small, mobilenet-tiny, deep-mlp, tiny-gpt");
         assertMessage("deep-mlp:layers=3", "has no option 'layers'", "depth (default 8, 0..4096)", "width (default 256");
         assertMessage("deep-mlp:depth=x", "'depth' must be an integer in 0..4096, got 'x'");
         assertMessage("deep-mlp:depth=-1", "'depth' must be in 0..4096, got -1");

@@ -1,6 +1,7 @@
 package dev.frugal.models.zoo;
 
 import dev.frugal.models.Module;
+import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 
 /**
@@ -40,14 +41,19 @@ public final class Model implements AutoCloseable {
         return module;
     }
 
-    /** One sample's input shape, without the batch axis. */
+    /** One sample's input shape, without the batch axis (for tiny-gpt, {@code [context]} token ids). */
     public Shape inputShape() {
-        return entry.inputShape();
+        return entry.inputShape(spec);
     }
 
-    /** The number of output logits. */
+    /** The dtype of the model's input: F32 images, or I32 token ids for a language model. */
+    public DType inputDType() {
+        return module.inputDType();
+    }
+
+    /** The number of output logits (per position, for a language model: its vocabulary). */
     public int classes() {
-        return entry.classes();
+        return entry.classes(spec);
     }
 
     /** The number of trainable scalars. */
@@ -55,10 +61,10 @@ public final class Model implements AutoCloseable {
         return module.parameterCount();
     }
 
-    /** Forward FLOPs per sample (matmuls and convolutions, 2 per multiply-add; see {@link dev.frugal.models.FlopCounter}). */
+    /** Forward FLOPs per sample (matmuls, convolutions and attention, 2 per multiply-add; see {@link dev.frugal.models.FlopCounter}). */
     public long forwardFlops() {
         if (forwardFlops < 0) {
-            forwardFlops = module.forwardFlops(entry.inputShape());
+            forwardFlops = module.forwardFlops(inputShape());
         }
         return forwardFlops;
     }

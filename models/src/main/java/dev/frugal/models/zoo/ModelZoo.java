@@ -11,7 +11,10 @@ import java.util.stream.Collectors;
 /**
  * The named models Frugal trains out of the box, and the parser for model specs
  * {@code NAME} or {@code NAME:key=value,key=value} (e.g. {@code deep-mlp:depth=64,width=512}).
- * Every zoo model takes 1x28x28 images (MNIST, Fashion-MNIST) and gives 10 logits.
+ * The image classifiers take 1x28x28 images (MNIST, Fashion-MNIST) and give 10 logits;
+ * {@code tiny-gpt} takes {@code [context]} I32 token ids and gives {@code [context, vocab]} logits
+ * (its {@link ZooEntry#inputShape(ModelSpec)} and {@link ZooEntry#classes(ModelSpec)} follow its
+ * options, and {@link Model#inputDType()} says I32).
  *
  * <p>A bad spec is an {@link IllegalArgumentException} whose message names what was wrong and
  * lists what is valid (the model names, or the model's options with defaults and ranges).
@@ -25,6 +28,10 @@ public final class ModelZoo {
     public static final long MOBILENET_TINY_MAX_PARAMETERS = 300_000;
 
     private static final int IMAGE_FEATURES = 28 * 28;
+    /** tiny-gpt's default context: 256 tokens. */
+    private static final int TINY_GPT_CONTEXT = 256;
+    /** tiny-gpt's default vocabulary: the 256 byte values. */
+    private static final int TINY_GPT_VOCAB = 256;
 
     private static final List<ZooEntry> ENTRIES = List.of(
             new ZooEntry("mlp", "multilayer perceptron 784-256-128-10 with ReLU", IMAGE_28, CLASSES,
@@ -43,7 +50,16 @@ public final class ModelZoo {
             new ZooEntry("deep-mlp", "MLP of pre-norm residual blocks (LayerNorm, linear, ReLU, linear)", IMAGE_28, CLASSES,
                     List.of(new ModelOption("depth", 8, 0, 4096, "number of residual blocks"),
                             new ModelOption("width", 256, 1, 16384, "units of every block")),
-                    s -> new DeepMlp(IMAGE_FEATURES, s.get("width"), s.get("depth"), CLASSES)));
+                    s -> new DeepMlp(IMAGE_FEATURES, s.get("width"), s.get("depth"), CLASSES)),
+            new ZooEntry("tiny-gpt", "GPT-style byte/character language model: pre-norm transformer blocks, fused causal attention, tied embedding",
+                    Shape.of(TINY_GPT_CONTEXT), TINY_GPT_VOCAB,
+                    List.of(new ModelOption("layers", 6, 0, 256, "transformer blocks"),
+                            new ModelOption("width", 384, 1, 16384, "model width (a multiple of heads)"),
+                            new ModelOption("heads", 6, 1, 1024, "attention heads per block"),
+                            new ModelOption("context", TINY_GPT_CONTEXT, 1, 65536, "longest sequence, in tokens (input shape [context])"),
+                            new ModelOption("vocab", TINY_GPT_VOCAB, 1, 1 << 20, "tokens in the vocabulary (logits per position)")),
+                    s -> new TinyGpt(s.get("vocab"), s.get("context"), s.get("layers"), s.get("width"), s.get("heads")),
+                    s -> Shape.of(s.get("context")), s -> s.get("vocab")));
 
     private ModelZoo() {
     }
