@@ -5,10 +5,12 @@ import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.trainer.Evaluation;
 import dev.frugal.trainer.Evaluator;
+import dev.frugal.trainer.TrainingTask;
 import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.config.ConfigFiles;
 import dev.frugal.trainer.config.TrainConfig;
+import dev.frugal.trainer.data.BatchSource;
 import dev.frugal.trainer.data.DataLoader;
 import dev.frugal.trainer.data.DatasetLocator;
 import dev.frugal.trainer.data.DatasetSpec;
@@ -18,6 +20,8 @@ import dev.frugal.trainer.run.RunDirectory;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -26,14 +30,15 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code frugal eval RUN_DIR}: rebuilds the run's model from its {@code config.json}, loads the
- * latest checkpoint's weights and prints the test-set accuracy and loss.
+ * latest checkpoint's weights and prints the test-set accuracy and loss, or for a language model
+ * the loss per token on the held-out tail of its text (read again with the run's tokenizer).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Evaluate the latest checkpoint of a run directory on the test set.")
+        description = "Evaluate the latest checkpoint of a run directory on the test set (a language model: on the held-out tail of its text).")
 public final class EvalCommand implements Callable<Integer> {
     @Parameters(paramLabel = "RUN_DIR", description = "A run directory written by frugal train.")
     Path runDir;
-    @Option(names = "--data", paramLabel = "DIR", description = "Directory holding the dataset (default: where the run found it, or the usual search).")
+    @Option(names = "--data", paramLabel = "DIR|FILE", description = "Directory holding the dataset, or a language model's text file (default: where the run found it, or the usual search).")
     Path data;
     @Option(names = "--verbose", description = "Print the stack trace of an error.")
     boolean verbose;
@@ -69,6 +74,9 @@ public final class EvalCommand implements Callable<Integer> {
         if (latest.isEmpty()) {
             throw new IllegalArgumentException(runDir + " has no checkpoint under " + store.root() + " (the run ended before its first epoch?)");
         }
+        if (cfg.textDataset()) {
+            return evaluateText(data != null ? cfg.withOverrides(Map.of("data", data)) : cfg, store, latest.get().step(), latest.get().directory());
+        }
         Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(data != null ? data : cfg.data());
         // the same data as the evaluations during training, so the numbers agree with summary.json
         LoaderOptions options = TrainCommand.evaluationOptions();
@@ -81,6 +89,24 @@ public final class EvalCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             out.printf("%s step %d: test accuracy %.4f, test loss %.4f (%d samples, %s)%n", cfg.model(), c.step(), e.accuracy(), e.loss(),
                     e.samples(), latest.get().directory());
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** A language model: the loss per token on the held-out windows, as the run's evaluations measured it. */
+    private int evaluateText(TrainConfig cfg, CheckpointStore store, long step, Path checkpoint) throws Exception {
+        // the run's own tokenizer, so the held-out tail is the tokens it was trained next to
+        TrainingData.Text text = (TrainingData.Text) TrainingData.load(cfg, runDir, System.err);
+        try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
+             Checkpoint c = store.load(step);
+             BatchSource heldOut = text.evaluation(false);
+             Evaluator evaluator = new Evaluator(m.module(), TrainingTask.forModel(m), Executor.cpu())) {
+            m.module().loadState(c.model());
+            Evaluation e = evaluator.evaluate(heldOut);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(Locale.ROOT, "%s step %d: val loss %.4f nats per token (%.3f bits per %s; %d windows of %d tokens, %s)%n", cfg.model(),
+                    c.step(), e.loss(), e.loss() / Math.log(2), text.corpus().tokenizer().kind(), e.samples(), text.context(), checkpoint);
             out.flush();
         }
         return 0;

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = FrugalVersion.class,
         description = "Frugal: train compact models fast on one NVIDIA GPU, or correctly on a CPU.",
-        subcommands = {TrainCommand.class, PlanCommand.class, EvalCommand.class, DevicesCommand.class, ModelsCommand.class, BenchCommand.class,
+        subcommands = {TrainCommand.class, PlanCommand.class, EvalCommand.class, SampleCommand.class, DevicesCommand.class, ModelsCommand.class, BenchCommand.class,
                 ReportCommand.class, CompareCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FrugalCommand implements Runnable {

@@ -46,8 +46,11 @@ public final class ModelsCommand implements Runnable {
     public ModelsCommand() {
     }
 
-    /** One listed configuration: what {@code frugal models} prints per row. */
-    record Row(ZooEntry entry, String spec, long parameters, long forwardFlops) {
+    /**
+     * One listed configuration: what {@code frugal models} prints per row. The input shape and
+     * class count are the spec's (tiny-gpt's follow its context and vocab options).
+     */
+    record Row(ZooEntry entry, String spec, long parameters, long forwardFlops, int[] inputShape, int classes) {
     }
 
     /** Builds the rows (throwing on a bad spec) and prints them as JSON or as a table. */
@@ -69,7 +72,7 @@ public final class ModelsCommand implements Runnable {
         List<Row> rows = new ArrayList<>();
         for (String s : wanted) {
             try (Model m = ModelZoo.build(s)) {
-                rows.add(new Row(m.entry(), m.spec().toString(), m.parameterCount(), m.forwardFlops()));
+                rows.add(new Row(m.entry(), m.spec().toString(), m.parameterCount(), m.forwardFlops(), m.inputShape().dims(), m.classes()));
             }
         }
         return rows;
@@ -87,10 +90,10 @@ public final class ModelsCommand implements Runnable {
             o.put("parameters", r.parameters());
             o.put("forward_flops", r.forwardFlops());
             ArrayNode shape = o.putArray("input_shape");
-            for (int d : r.entry().inputShape().dims()) {
+            for (int d : r.inputShape()) {
                 shape.add(d);
             }
-            o.put("classes", r.entry().classes());
+            o.put("classes", r.classes());
             o.put("description", r.entry().description());
             ArrayNode options = o.putArray("options");
             for (ModelOption opt : r.entry().options()) {
@@ -126,7 +129,8 @@ public final class ModelsCommand implements Runnable {
                     String.format(Locale.ROOT, "%,d", r.forwardFlops()), r.entry().description());
         }
         out.println();
-        out.println("FORWARD FLOPS: per sample, 2 per multiply-add of matmuls and convolutions (elementwise work not counted).");
+        out.println("FORWARD FLOPS: per sample (for a language model, a window of context tokens), 2 per multiply-add of matmuls,"
+                + " convolutions and attention (elementwise work not counted).");
         out.println("Options (NAME:key=value,...):");
         List<String> seen = new ArrayList<>();
         for (Row r : rows) {

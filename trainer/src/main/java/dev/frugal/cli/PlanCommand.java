@@ -10,6 +10,7 @@ import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.trainer.MemoryBudgetPlanner;
+import dev.frugal.trainer.TrainingTask;
 import dev.frugal.trainer.config.ConfigFiles;
 import dev.frugal.trainer.config.TrainConfig;
 import dev.frugal.runtime.DType;
@@ -35,7 +36,8 @@ import picocli.CommandLine.Option;
  *
  * <p>The evaluation programs coexist with the training step, so the plan counts them too: the
  * test set in the batches {@code frugal train} evaluates it in (1000, or 100 under a memory
- * budget; Fashion-MNIST's 10,000 test images divide evenly), planned first,
+ * budget; Fashion-MNIST's 10,000 test images divide evenly; for a language model, the held-out
+ * text in batches of 16 windows, or 4 under a budget), planned first,
  * the training step getting the rest of the budget ({@link MemoryBudgetPlanner}). The peaks
  * printed ({@code predicted_peak_bytes}, {@code unplanned_peak_bytes}, {@code smallest_peak_bytes})
  * include them; the classes ({@code activation_bytes} and so on) are the training step's.
@@ -86,9 +88,11 @@ public final class PlanCommand implements Callable<Integer> {
         TrainCommand.checkSupported(cfg);
         long budget = cfg.memoryBudgetBytes();
         PrintWriter out = spec.commandLine().getOut();
-        int evalBatch = TrainCommand.evaluationBatch(budget > 0);
         try (Model m = ModelZoo.create(cfg.model(), cfg.seed())) {
-            MemoryBudgetPlanner planner = new MemoryBudgetPlanner(m.module(), m.inputShape(), TrainCommand.stepConfig(cfg), budget,
+            // the model's own task: a language model's step reads token windows, whatever the dataset option says
+            TrainingTask task = TrainingTask.forModel(m);
+            int evalBatch = TrainCommand.evaluationBatch(budget > 0, task);
+            MemoryBudgetPlanner planner = new MemoryBudgetPlanner(m.module(), task, TrainCommand.stepConfig(cfg), budget,
                     List.of(evalBatch));
             Integer max = budget > 0 ? planner.maxBatchSize() : null;
             int batch = cfg.autoBatchSize() ? Math.max(1, max) : cfg.batchSize();

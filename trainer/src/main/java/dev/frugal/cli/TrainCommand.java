@@ -4,7 +4,6 @@ import dev.frugal.memory.ByteFormat;
 import dev.frugal.memory.FrugalOutOfMemoryException;
 import dev.frugal.models.Module;
 import dev.frugal.models.zoo.Model;
-import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.MemoryBudgetExceededException;
 import dev.frugal.runtime.exec.MemoryPlan;
@@ -31,13 +30,12 @@ import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.Trainer;
 import dev.frugal.trainer.TrainerConfig;
 import dev.frugal.trainer.TrainingListener;
+import dev.frugal.trainer.TrainingTask;
 import dev.frugal.trainer.config.ConfigFiles;
 import dev.frugal.trainer.config.TrainConfig;
+import dev.frugal.trainer.data.BatchSource;
 import dev.frugal.trainer.data.DataLoader;
-import dev.frugal.trainer.data.DatasetLocator;
-import dev.frugal.trainer.data.DatasetSpec;
 import dev.frugal.trainer.data.FashionMnist;
-import dev.frugal.trainer.data.ImageDataset;
 import dev.frugal.trainer.data.LastBatchPolicy;
 import dev.frugal.trainer.data.LoaderOptions;
 import dev.frugal.trainer.optim.AdamW;
@@ -47,6 +45,7 @@ import dev.frugal.trainer.run.MetricsLog;
 import dev.frugal.trainer.run.RunDirectory;
 import dev.frugal.trainer.schedule.LrSchedule;
 import dev.frugal.trainer.schedule.LrSchedules;
+import dev.frugal.trainer.text.TokenizerFile;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -65,15 +64,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code frugal train}: trains a zoo model on Fashion-MNIST through the {@link Trainer} API and
- * records the run in a run directory ({@code config.json}, {@code env.json}, {@code metrics.jsonl},
- * {@code summary.json}, {@code checkpoints/}). With no options it trains {@code cnn-small} with
- * its recipe. Options come in layers, later ones winning key by key: the global defaults, the
+ * {@code frugal train}: trains a zoo model through the {@link Trainer} API, an image classifier on
+ * Fashion-MNIST or a language model ({@code tiny-gpt}) on a text file ({@code --dataset text --data
+ * FILE}, see {@link TrainingData}), and records the run in a run directory ({@code config.json},
+ * {@code env.json}, {@code metrics.jsonl}, {@code summary.json}, {@code checkpoints/}, and for text
+ * the tokenizer, {@code tokenizer.json}). With no options it trains {@code cnn-small} with its recipe. Options come in layers, later ones winning key by key: the global defaults, the
  * model's recipe ({@link dev.frugal.trainer.config.ModelRecipes}), {@code --config FILE}, then
  * the flags given ({@link TrainConfig#layered}).
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a model (default: cnn-small on Fashion-MNIST) and write a run directory.",
+        description = {"Train a model (default: cnn-small on Fashion-MNIST; a language model such as tiny-gpt on a text file with --dataset text --data FILE) and write a run directory.",
                 "Options come in layers, later ones winning: global defaults, the model's training recipe (see frugal models), --config FILE, flags."})
 public final class TrainCommand implements Callable<Integer> {
     /** Steps between two step records in metrics.jsonl (the first and last steps are always logged). */
@@ -83,10 +83,14 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "SPEC", description = "Zoo model, NAME or NAME:key=value,... (default cnn-small; see frugal models).")
     String model;
-    @Option(names = "--dataset", description = "Dataset (default fashion-mnist, the only one so far).")
+    @Option(names = "--dataset", description = "fashion-mnist (image classifiers; the default) or text (language models such as tiny-gpt, on the text file --data FILE).")
     String dataset;
-    @Option(names = "--data", paramLabel = "DIR", description = "Directory holding the dataset (otherwise FRUGAL_DATA, the system dataset, the cache, or a download).")
+    @Option(names = "--data", paramLabel = "DIR|FILE", description = "Directory holding Fashion-MNIST (otherwise FRUGAL_DATA, the system dataset, the cache, or a download); for --dataset text, the text file.")
     Path data;
+    @Option(names = "--tokenizer", description = "For --dataset text: byte (UTF-8 bytes, 256 ids; the default) or char (the file's distinct characters); saved in the run directory as tokenizer.json.")
+    String tokenizer;
+    @Option(names = "--val-fraction", paramLabel = "F", description = "For --dataset text: the share of the tokens held out at the end of the file for validation (default 0.1).")
+    Double valFraction;
     @Option(names = "--epochs", description = "Passes over the training data (default: the model's recipe, else 3).")
     Integer epochs;
     @Option(names = "--steps", description = "Stop after this many optimizer steps (default 0: no limit).")
@@ -131,7 +135,7 @@ public final class TrainCommand implements Callable<Integer> {
     String augment;
     @Option(names = "--eval-every", paramLabel = "EPOCHS", description = "Evaluate after every N-th epoch and after the last (default 1).")
     Integer evalEvery;
-    @Option(names = "--early-stopping-metric", description = "test_accuracy, test_loss or train_loss (mean training loss since the previous evaluation); lower is better for a *loss (default test_accuracy).")
+    @Option(names = "--early-stopping-metric", description = "test_accuracy, test_loss or train_loss (mean training loss since the previous evaluation); for --dataset text val_loss or train_loss; lower is better for a *loss (default test_accuracy, for text val_loss).")
     String earlyStoppingMetric;
     @Option(names = "--early-stopping-patience", description = "Evaluations without improvement before stopping (default 0: off).")
     Integer earlyStoppingPatience;
@@ -167,7 +171,7 @@ public final class TrainCommand implements Callable<Integer> {
     /** Builds the trainer; a test puts in one that runs out of memory, to rehearse the retry. */
     @FunctionalInterface
     interface TrainerFactory {
-        Trainer create(Module model, Shape sampleShape, int batchSize, TrainerConfig config);
+        Trainer create(Module model, TrainingTask task, int batchSize, TrainerConfig config);
     }
 
     TrainerFactory trainers = Trainer::new;
@@ -203,6 +207,8 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "model", model);
         put(f, "dataset", dataset);
         put(f, "data", data == null ? null : data.toString());
+        put(f, "tokenizer", tokenizer);
+        put(f, "val-fraction", valFraction);
         put(f, "epochs", epochs);
         put(f, "steps", steps);
         put(f, "batch-size", batchSizeFlag(batchSize));
@@ -260,7 +266,6 @@ public final class TrainCommand implements Callable<Integer> {
     private int train() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         TrainConfig cfg;
-        RunDirectory run;
         if (resume != null) {
             Path saved = resume.resolve(RunDirectory.CONFIG_FILE);
             if (!Files.isRegularFile(saved)) {
@@ -271,25 +276,27 @@ public final class TrainCommand implements Callable<Integer> {
                         + "; drop the other options (" + String.join(", ", flags().keySet()) + (config != null ? ", config" : "") + ")");
             }
             cfg = ConfigFiles.load(saved).resolved();
-            run = RunDirectory.open(resume);
         } else {
             Map<String, Object> file = config != null ? ConfigFiles.readOverrides(config) : Map.of();
             cfg = TrainConfig.layered(file, flags()).resolved();
-            checkSupported(cfg);
-            run = cfg.runDir() != null ? RunDirectory.create(cfg.runDir()) : RunDirectory.createUnder(Path.of("runs"), cfg.model());
         }
         checkSupported(cfg);
+        // the data before the run directory: a missing or unusable file leaves no empty run behind
+        TrainingData data = TrainingData.load(cfg, resume, System.err);
+        cfg = data.configure(cfg);
+        RunDirectory run = resume != null ? RunDirectory.open(resume)
+                : cfg.runDir() != null ? RunDirectory.create(cfg.runDir()) : RunDirectory.createUnder(Path.of("runs"), cfg.model());
         if (cfg.device().equals("auto")) {
             out.println("device: cpu (auto: Frugal's CUDA backend does not exist yet, so training runs on the CPU)");
         }
-        Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(cfg.data());
         try (run;
              Model m = ModelZoo.create(cfg.model(), cfg.seed());
-             DataLoader test = new DataLoader(FashionMnist.test(dataDir), evaluationOptions(cfg.memoryBudgetBytes() > 0))) {
+             BatchSource test = data.evaluation(cfg.memoryBudgetBytes() > 0)) {
+            TrainingTask task = TrainingTask.forModel(m);
             long budget = cfg.memoryBudgetBytes();
             List<Integer> evalSizes = test.batchSizes();
             if (cfg.autoBatchSize()) {
-                MemoryBudgetPlanner planner = new MemoryBudgetPlanner(m.module(), m.inputShape(), stepConfig(cfg), budget, evalSizes);
+                MemoryBudgetPlanner planner = new MemoryBudgetPlanner(m.module(), task, stepConfig(cfg), budget, evalSizes);
                 int best = planner.maxBatchSize();
                 if (best == 0) {
                     throw new IllegalArgumentException("--batch-size auto: not even a batch of 1 fits the memory budget "
@@ -299,9 +306,15 @@ public final class TrainCommand implements Callable<Integer> {
                 out.println("batch size auto: " + best + " (the largest that fits the memory budget " + ByteFormat.format(budget) + ")");
                 cfg = cfg.withOverrides(Map.of("batch-size", best));
             }
-            Built built = buildTrainer(cfg, m, dataDir, test, run, budget, evalSizes, out);
+            Built built = buildTrainer(cfg, m, task, data, run, budget, evalSizes, out);
             cfg = built.cfg();
-            try (DataLoader train = built.train(); Trainer trainer = built.trainer()) {
+            try (BatchSource train = built.train(); Trainer trainer = built.trainer()) {
+                if (data instanceof TrainingData.Text text) {
+                    out.printf(Locale.ROOT, "text %s: %s tokenizer (%d ids), %d training tokens, %d held out; an epoch is %d steps of %d windows"
+                            + " of %d tokens%n", text.corpus().file(), text.corpus().tokenizer().kind(), text.corpus().tokenizer().vocabSize(),
+                            text.corpus().training().length, text.corpus().validation().length, train.batchesPerEpoch(), cfg.batchSize(),
+                            text.context());
+                }
                 if (budget > 0) {
                     MemoryPlan plan = trainer.memoryPlan();
                     out.printf(Locale.ROOT, "memory budget %s: predicted peak %s, checkpointing %s, recompute %.3fx step FLOPs%n",
@@ -311,6 +324,10 @@ public final class TrainCommand implements Callable<Integer> {
                 if (resume == null) {
                     run.writeConfig(plainValues(cfg.toMap()));
                     run.writeEnv();
+                    if (data instanceof TrainingData.Text text) {
+                        // evaluation, sampling and a resumed run decode with exactly this vocabulary
+                        TokenizerFile.write(text.corpus().tokenizer(), run.path());
+                    }
                 }
                 if (resume != null) {
                     if (!trainer.resume(run.path().resolve(CHECKPOINTS))) {
@@ -321,9 +338,9 @@ public final class TrainCommand implements Callable<Integer> {
                 if (built.plateau() != null && resume != null) {
                     // the plateau's state is its evaluation history, which metrics.jsonl keeps
                     built.plateau().replay(EvaluationHistory.read(run.path().resolve(RunDirectory.METRICS_FILE),
-                            built.plateau().settings().metric(), trainer.step()));
+                            built.plateau().settings().metric(), trainer.step(), task.metricNames()));
                 }
-                CurriculumWarmup warmup = curriculumFor(built, cfg, m, dataDir, run, trainer.step(), train.dataset().count());
+                CurriculumWarmup warmup = curriculumFor(built, cfg, m, data, run, trainer.step(), train.sampleCount());
                 // Starting, loading the data and compiling are part of the run a time budget limits.
                 trainer.addSetupSeconds((System.nanoTime() - commandStart) / 1e9);
                 trainer.reserveFinishSeconds(REPORT_SECONDS);
@@ -332,12 +349,11 @@ public final class TrainCommand implements Callable<Integer> {
                 try (Progress progress = new Progress(run.metrics(), cfg.progress() && !noProgress, out)) {
                     r = trainer.fit(train, test, Listeners.all(progress, built.plateau(), warmup));
                 }
-                Map<String, Object> summary = summary(cfg, m, trainer, r);
+                Map<String, Object> summary = summary(cfg, m, data, trainer, r);
                 run.writeSummary(summary);
                 writeReport(run.path(), out);
                 if (r.finalEvaluation() != null) {
-                    out.printf("test accuracy %.4f, test loss %.4f after %d steps (%s)%n", r.finalEvaluation().accuracy(),
-                            r.finalEvaluation().loss(), r.steps(), r.endedBy().label());
+                    out.println(finalLine(data, r));
                 }
                 out.println("run directory: " + run.path());
                 out.flush();
@@ -350,34 +366,43 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** The trainer, its training loader and the configuration they were built with (the batch size may have been halved). */
-    private record Built(TrainConfig cfg, DataLoader train, Trainer trainer, ReduceLrOnPlateau plateau, Curriculum curriculum) {
+    /** The last line about the result: test accuracy and loss, or the held-out loss per token (and in bits). */
+    private static String finalLine(TrainingData data, FitResult r) {
+        Evaluation e = r.finalEvaluation();
+        if (data instanceof TrainingData.Text text) {
+            return String.format(Locale.ROOT, "val loss %.4f nats per token (%.3f bits per %s) after %d steps (%s)", e.loss(),
+                    e.loss() / Math.log(2), text.corpus().tokenizer().kind(), r.steps(), r.endedBy().label());
+        }
+        return String.format("test accuracy %.4f, test loss %.4f after %d steps (%s)", e.accuracy(), e.loss(), r.steps(), r.endedBy().label());
+    }
+
+    /** The trainer, its training batches and the configuration they were built with (the batch size may have been halved). */
+    private record Built(TrainConfig cfg, BatchSource train, Trainer trainer, ReduceLrOnPlateau plateau, Curriculum curriculum) {
     }
 
     /**
-     * Builds the training loader and the trainer. When the memory manager runs out while the
+     * Builds the training batches and the trainer. When the memory manager runs out while the
      * trainer compiles its programs (something else took the memory), halves the batch size and
      * scales the learning rate by the same factor (the linear scaling rule), down to a batch of 1;
      * a resumed run keeps its batch size, since its data order depends on it.
      */
-    private Built buildTrainer(TrainConfig start, Model m, Path dataDir, DataLoader test, RunDirectory run, long budget,
+    private Built buildTrainer(TrainConfig start, Model m, TrainingTask task, TrainingData data, RunDirectory run, long budget,
                                List<Integer> evalSizes, PrintWriter out) throws IOException {
         TrainConfig cfg = start;
         while (true) {
             Curriculum cur = cfg.curriculum() == null ? null : CurriculumSpec.parse(cfg.curriculum()).newCurriculum();
-            DataLoader train = new DataLoader(FashionMnist.train(dataDir), trainingOptions(cfg), cur);
+            BatchSource train = data.training(cfg, cur);
             try {
-                ImageDataset trainSet = train.dataset();
-                cfg.augmentation().checkFits(trainSet.height(), trainSet.width());
                 long planned = plannedSteps(train.batchesPerEpoch(), cfg.epochs(), cfg.steps());
                 LrSchedule lrs = LrSchedules.parse(cfg.schedule(), cfg.effectiveLr(), planned);
-                ReduceLrOnPlateau plateau = cfg.plateau() == null ? null : new ReduceLrOnPlateau(lrs, ReduceLrOnPlateau.Settings.parse(cfg.plateau()));
+                ReduceLrOnPlateau plateau = cfg.plateau() == null ? null
+                        : new ReduceLrOnPlateau(lrs, ReduceLrOnPlateau.Settings.parse(cfg.plateau(), task.metricNames()));
                 TrainerConfig tc = stepConfig(cfg)
                         .withEpochs(cfg.epochs())
                         .withMaxSteps(cfg.steps())
                         .withSchedule(plateau != null ? plateau::lr : lrs::lr)
                         .withEarlyStopping(cfg.earlyStoppingEnabled() ? cfg.earlyStoppingMetric() : null,
-                                Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta())
+                                Math.max(1, cfg.earlyStoppingPatience()), cfg.earlyStoppingMinDelta(), task.metricNames())
                         .withCheckpointDir(run.path().resolve(CHECKPOINTS))
                         .withKeepCheckpoints(cfg.keepCheckpoints())
                         .withEvalEvery(cfg.evalEvery())
@@ -386,14 +411,14 @@ public final class TrainCommand implements Callable<Integer> {
                 if (budget > 0) {
                     tc = tc.withMemoryBudget(budget, evalSizes);
                 }
-                return new Built(cfg, train, trainers.create(m.module(), m.inputShape(), cfg.batchSize(), tc), plateau, cur);
+                return new Built(cfg, train, trainers.create(m.module(), task, cfg.batchSize(), tc), plateau, cur);
             } catch (IllegalArgumentException e) {
                 train.close();
                 if (!(e.getCause() instanceof MemoryBudgetExceededException)) {
                     throw e;
                 }
                 // Say which batch would fit, so the user has a way forward besides a larger budget.
-                int fits = new MemoryBudgetPlanner(m.module(), m.inputShape(), stepConfig(cfg), budget, evalSizes).maxBatchSize();
+                int fits = new MemoryBudgetPlanner(m.module(), task, stepConfig(cfg), budget, evalSizes).maxBatchSize();
                 if (fits > 0 && resume == null && cfg.guardrailList().contains(Guardrail.SHRINK_BATCH)) {
                     // The shrink-batch guardrail: the largest batch that fits, the learning rate scaled with it.
                     int batch = cfg.batchSize();
@@ -431,15 +456,17 @@ public final class TrainCommand implements Callable<Integer> {
     /**
      * Gives the curriculum its scores: read from the spec's file, or (warm-up) from per-sample
      * losses once the warm-up's steps are done; the warm-up's listener does that during the fit
-     * and keeps them in the run directory, so a resumed run reads them back.
+     * and keeps them in the run directory, so a resumed run reads them back. Curricula rank
+     * images ({@link #checkSupported} refuses one for text).
      *
      * @return the warm-up listener, or null when there is none
      */
-    private static CurriculumWarmup curriculumFor(Built built, TrainConfig cfg, Model m, Path dataDir, RunDirectory run, long step, int count)
-            throws IOException {
-        if (built.curriculum() == null) {
+    private static CurriculumWarmup curriculumFor(Built built, TrainConfig cfg, Model m, TrainingData data, RunDirectory run, long step,
+                                                  int count) throws IOException {
+        if (built.curriculum() == null || !(data instanceof TrainingData.Images images)) {
             return null;
         }
+        Path dataDir = images.dir();
         CurriculumSpec spec = CurriculumSpec.parse(cfg.curriculum());
         CurriculumWarmup warmup = null;
         if (spec.scoresFromWarmup()) {
@@ -515,7 +542,7 @@ public final class TrainCommand implements Callable<Integer> {
         return cfg.augmentation().applyTo(options);
     }
 
-    /** Evaluation batch size: large, since evaluation has no backward pass. */
+    /** Evaluation batch size of the image classifiers: large, since evaluation has no backward pass. */
     static final int EVAL_BATCH = 1000;
     /**
      * Evaluation batch size under a memory budget: the evaluation programs are compiled next to
@@ -547,9 +574,21 @@ public final class TrainCommand implements Callable<Integer> {
                 .withNormalization(LoaderOptions.FASHION_MNIST_MEAN, LoaderOptions.FASHION_MNIST_STD);
     }
 
-    /** The evaluation batch size of a run with or without a memory budget. */
+    /** The evaluation batch size of an image classifier's run with or without a memory budget. */
     static int evaluationBatch(boolean budgeted) {
         return budgeted ? BUDGETED_EVAL_BATCH : EVAL_BATCH;
+    }
+
+    /**
+     * The evaluation batch size of a run on a task with or without a memory budget: images as
+     * {@link #evaluationBatch(boolean)}, windows of text as {@link TrainingData.Text#EVAL_BATCH}
+     * (the last batch of the held-out tail may be smaller).
+     */
+    static int evaluationBatch(boolean budgeted, TrainingTask task) {
+        if (task.predictionsPerSample() > 1) {
+            return budgeted ? TrainingData.Text.BUDGETED_EVAL_BATCH : TrainingData.Text.EVAL_BATCH;
+        }
+        return evaluationBatch(budgeted);
     }
 
     /** The configuration with paths as plain strings (Jackson would write them as file: URIs). */
@@ -564,8 +603,14 @@ public final class TrainCommand implements Callable<Integer> {
         if (cfg.device().startsWith("cuda")) {
             throw new IllegalArgumentException("--device " + cfg.device() + ": Frugal's CUDA backend does not exist yet; use --device cpu (or auto)");
         }
-        if (!cfg.dataset().equals("fashion-mnist")) {
-            throw new IllegalArgumentException("unknown dataset '" + cfg.dataset() + "'; valid: fashion-mnist");
+        if (!cfg.dataset().equals(TrainConfig.FASHION_MNIST) && !cfg.textDataset()) {
+            throw new IllegalArgumentException("unknown dataset '" + cfg.dataset() + "'; valid: " + TrainConfig.FASHION_MNIST + ", " + TrainConfig.TEXT);
+        }
+        if (cfg.textDataset() && cfg.curriculum() != null) {
+            throw new IllegalArgumentException("--curriculum ranks training images; a text run draws random windows, so it has none (drop --curriculum)");
+        }
+        if (cfg.textDataset() && !cfg.augment().equals("none")) {
+            throw new IllegalArgumentException("--augment " + cfg.augment() + " crops and flips images; a text run has none (drop --augment)");
         }
     }
 
@@ -577,20 +622,37 @@ public final class TrainCommand implements Callable<Integer> {
         };
     }
 
-    private static Map<String, Object> summary(TrainConfig cfg, Model m, Trainer trainer, FitResult r) {
+    private static Map<String, Object> summary(TrainConfig cfg, Model m, TrainingData data, Trainer trainer, FitResult r) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("model", cfg.model());
         s.put("parameters", m.parameterCount());
         s.put("epochs", r.epochs());
         s.put("steps", r.steps());
-        s.put("test_accuracy", r.finalEvaluation() == null ? null : r.finalEvaluation().accuracy());
-        s.put("test_loss", r.finalEvaluation() == null ? null : r.finalEvaluation().loss());
-        // this fit's evaluations: a budgeted run's last one need not be its best
-        s.put("best_test_accuracy", r.evaluations().stream().mapToDouble(Evaluation::accuracy).max().stream().boxed().findFirst().orElse(null));
+        Evaluation last = r.finalEvaluation();
+        if (data instanceof TrainingData.Text text) {
+            // nats per token of the held-out tail; this fit's evaluations, as for best_test_accuracy
+            s.put(EvaluationMetrics.VAL_LOSS, last == null ? null : last.loss());
+            s.put("best_val_loss", r.evaluations().stream().mapToDouble(Evaluation::loss).min().stream().boxed().findFirst().orElse(null));
+            s.put("tokenizer", text.corpus().tokenizer().kind());
+            s.put("vocab_size", text.corpus().tokenizer().vocabSize());
+            s.put("train_tokens", text.corpus().training().length);
+            s.put("val_tokens", text.corpus().validation().length);
+        } else {
+            s.put("test_accuracy", last == null ? null : last.accuracy());
+            s.put("test_loss", last == null ? null : last.loss());
+            // this fit's evaluations: a budgeted run's last one need not be its best
+            s.put("best_test_accuracy", r.evaluations().stream().mapToDouble(Evaluation::accuracy).max().stream().boxed().findFirst().orElse(null));
+        }
         s.put("train_seconds", r.trainSeconds());
         s.put("samples_per_second", r.samplesPerSecond());
         s.put("step_seconds", r.stepSeconds());
         s.put("step_samples_per_second", r.stepSamplesPerSecond());
+        int perSample = trainer.task().predictionsPerSample();
+        if (perSample > 1) {
+            // a sample is a window of tokens: throughput in tokens, the unit language models are compared in
+            s.put("tokens_per_second", r.samplesPerSecond() * perSample);
+            s.put("step_tokens_per_second", r.stepSamplesPerSecond() * perSample);
+        }
         Usage used = r.usage();
         s.put("wall_seconds", used.wallSeconds());
         s.put("device_seconds", used.deviceSeconds());
@@ -717,13 +779,17 @@ public final class TrainCommand implements Callable<Integer> {
             rec.put("epoch", epoch + 1);
             rec.put("step", step);
             // every metric early stopping can watch, under the name it is configured by
-            for (String name : EvaluationMetrics.NAMES) {
+            for (String name : em.names()) {
                 double v = em.metric(name);
                 rec.put(name, Double.isFinite(v) ? v : null);
             }
             metrics.append(rec);
             if (bar == null) {
-                out.printf("epoch %d (step %d): test accuracy %.4f, test loss %.4f%n", epoch + 1, step, e.accuracy(), e.loss());
+                if (e.hasAccuracy()) {
+                    out.printf("epoch %d (step %d): test accuracy %.4f, test loss %.4f%n", epoch + 1, step, e.accuracy(), e.loss());
+                } else {
+                    out.printf(Locale.ROOT, "epoch %d (step %d): val loss %.4f, train loss %.4f%n", epoch + 1, step, e.loss(), em.trainLoss());
+                }
                 out.flush();
             }
         }

@@ -2,61 +2,77 @@ package dev.frugal.trainer;
 
 import dev.frugal.models.Module;
 import dev.frugal.models.ModuleTrace;
-import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.runtime.exec.Program;
-import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
-import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
-import dev.frugal.trainer.data.Batch;
-import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.trainer.data.BatchSource;
+import dev.frugal.trainer.data.DataBatch;
+import dev.frugal.trainer.data.EpochBatches;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Evaluates an image classifier in eval mode: mean cross-entropy and accuracy over a data set.
- * One program is compiled per batch size met (usually the batch size and a smaller last batch)
- * and bound to the module's own tensors, so it always sees the current weights.
+ * Evaluates a model in eval mode on its {@link TrainingTask}: the mean loss over a data set and,
+ * for a classifier, the accuracy. One program is compiled per batch size met (usually the batch
+ * size and a smaller last batch) and bound to the module's own tensors, so it always sees the
+ * current weights.
  */
 public final class Evaluator implements AutoCloseable {
     private final Module model;
-    private final Shape sampleShape;
+    private final TrainingTask task;
     private final Executor executor;
     private final Map<Integer, EvalProgram> programs = new HashMap<>();
     private boolean closed;
 
-    /** The compiled evaluation program for one batch size. */
-    private record EvalProgram(Value images, Value labels, Program program) {
+    /** The compiled evaluation program for one batch size; {@code correct} is false without an accuracy output. */
+    private record EvalProgram(Value input, Value target, Program program, boolean correct) {
     }
 
     /**
-     * An evaluator of {@code model}; nothing is compiled until the first batch.
+     * An evaluator of an image classifier ({@link ImageClassification}); nothing is compiled until the first batch.
      *
      * @param model an initialised module mapping {@code [batch, ...sampleShape]} to class logits
      * @param sampleShape the shape of one input sample, e.g. {@code [1, 28, 28]}
      * @param executor compiles the programs
      */
     public Evaluator(Module model, Shape sampleShape, Executor executor) {
-        this.model = model;
-        this.sampleShape = sampleShape;
-        this.executor = executor;
+        this(model, new ImageClassification(sampleShape), executor);
     }
 
     /**
-     * Evaluates every batch of {@code loader}'s epoch 0.
+     * An evaluator of {@code model} on {@code task}; nothing is compiled until the first batch.
      *
-     * @param loader the evaluation data
-     * @return mean loss per sample and accuracy
+     * @param model an initialised module mapping the task's input to its output
+     * @param task the inputs a batch feeds, the loss and whether an accuracy is counted
+     * @param executor compiles the programs
+     */
+    public Evaluator(Module model, TrainingTask task, Executor executor) {
+        this.model = model;
+        this.task = task;
+        this.executor = executor;
+    }
+
+    /** The task evaluated. */
+    public TrainingTask task() {
+        return task;
+    }
+
+    /**
+     * Evaluates every batch of {@code source}'s epoch 0.
+     *
+     * @param source the evaluation data
+     * @return the mean loss per prediction (sample or token) and the accuracy (NaN when the task has none)
      * @throws IOException when reading the data fails
      * @throws IllegalArgumentException when the data has no samples
      */
-    public Evaluation evaluate(DataLoader loader) throws IOException {
+    public Evaluation evaluate(BatchSource source) throws IOException {
         if (closed) {
             throw new IllegalStateException("evaluator is closed");
         }
@@ -64,24 +80,30 @@ public final class Evaluator implements AutoCloseable {
         double correct = 0;
         long n = 0;
         Map<Value, Tensor> feeds = new HashMap<>();
-        try (DataLoader.Epoch batches = loader.epoch(0)) {
+        boolean counted = false;
+        try (EpochBatches batches = source.epoch(0)) {
             while (batches.hasNext()) {
-                Batch batch = batches.next();
+                DataBatch batch = batches.next();
                 EvalProgram ep = program(batch.size());
                 feeds.clear();
-                feeds.put(ep.images(), batch.images());
-                feeds.put(ep.labels(), batch.labels());
+                feeds.put(ep.input(), batch.input());
+                feeds.put(ep.target(), batch.target());
                 List<Tensor> out = ep.program().run(feeds);
-                // Summed in double, in batch order, so the result does not depend on timing.
+                // Summed in double, in batch order, so the result does not depend on timing. Every
+                // sample makes the same number of predictions, so weighting by samples is also a
+                // mean per prediction (per token for a language model).
                 lossSum += out.get(0).getFlat(0) * batch.size();
-                correct += out.get(1).getFlat(0);
+                if (ep.correct()) {
+                    correct += out.get(1).getFlat(0);
+                    counted = true;
+                }
                 n += batch.size();
             }
         }
         if (n == 0) {
             throw new IllegalArgumentException("the evaluation data has no samples");
         }
-        return new Evaluation(lossSum / n, correct / n, n);
+        return new Evaluation(lossSum / n, counted ? correct / n : Double.NaN, n);
     }
 
     /** Bytes of the buffers the compiled evaluation programs allocated. */
@@ -125,8 +147,8 @@ public final class Evaluator implements AutoCloseable {
         return executor.plan(eg.graph(), eg.outputs());
     }
 
-    /** The traced evaluation step for one batch size. */
-    private record EvalGraph(Graph graph, ModuleTrace trace, Value images, Value labels, List<Value> outputs) {
+    /** The traced evaluation step for one batch size: the loss, then the correct count when the task has one. */
+    private record EvalGraph(Graph graph, ModuleTrace trace, Value input, Value target, List<Value> outputs) {
     }
 
     /** Traces the evaluation step in eval mode, putting the module's mode back afterwards. */
@@ -139,12 +161,16 @@ public final class Evaluator implements AutoCloseable {
         try {
             Graph g = new Graph("eval-" + n);
             ModuleTrace trace = ModuleTrace.of(g, model);
-            Value x = g.input("images", Shapes.batch(n, sampleShape), DType.F32);
-            Value y = g.input("labels", Shape.of(n), DType.I32);
-            Value logits = trace.forward(x);
-            Value loss = Functional.crossEntropy(logits, y);
-            Value hits = Ops.cast(Ops.eq(Ops.argmax(logits, 1, false), Ops.cast(y, DType.I64)), DType.F32);
-            return new EvalGraph(g, trace, x, y, List.of(loss, Ops.sum(hits, false)));
+            Value x = task.declareInput(g, n);
+            Value y = task.declareTarget(g, n);
+            Value output = trace.forward(x);
+            List<Value> outputs = new ArrayList<>();
+            outputs.add(task.loss(output, y));
+            Value correct = task.correctCount(output, y);
+            if (correct != null) {
+                outputs.add(correct);
+            }
+            return new EvalGraph(g, trace, x, y, List.copyOf(outputs));
         } finally {
             model.train(wasTraining);
         }
@@ -163,7 +189,7 @@ public final class Evaluator implements AutoCloseable {
             p.close();
             throw e;
         }
-        EvalProgram ep = new EvalProgram(eg.images(), eg.labels(), p);
+        EvalProgram ep = new EvalProgram(eg.input(), eg.target(), p, eg.outputs().size() > 1);
         programs.put(n, ep);
         return ep;
     }

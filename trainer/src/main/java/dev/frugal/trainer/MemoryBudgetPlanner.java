@@ -36,14 +36,14 @@ public final class MemoryBudgetPlanner {
     public static final int MAX_BATCH_SIZE = 65536;
 
     private final Module model;
-    private final Shape sampleShape;
+    private final TrainingTask task;
     private final TrainerConfig config;
     private final long budget;
     private final List<Integer> evalBatchSizes;
     private long evaluationBytes = -1;
 
     /**
-     * A planner for training {@code model} with {@code config} within {@code budget}.
+     * A planner for training an image classifier ({@link ImageClassification}) with {@code config} within {@code budget}.
      *
      * @param model an initialised module (its tensors are only read; its train/eval mode is restored)
      * @param sampleShape the shape of one input sample
@@ -55,6 +55,21 @@ public final class MemoryBudgetPlanner {
      *     evaluation batch size is below 1
      */
     public MemoryBudgetPlanner(Module model, Shape sampleShape, TrainerConfig config, long budget, List<Integer> evalBatchSizes) {
+        this(model, new ImageClassification(sampleShape), config, budget, evalBatchSizes);
+    }
+
+    /**
+     * A planner for training {@code model} on {@code task} with {@code config} within {@code budget}.
+     *
+     * @param model an initialised module (its tensors are only read; its train/eval mode is restored)
+     * @param task the inputs a batch feeds and the loss, as the trainer will use them
+     * @param config the optimizer and clipping (as the trainer will use them)
+     * @param budget the memory budget in bytes, or -1 for none (then every plan fits)
+     * @param evalBatchSizes the evaluation batch sizes whose programs coexist with the training step; may be empty
+     * @throws IllegalArgumentException when the budget is neither -1 nor positive, or an
+     *     evaluation batch size is below 1
+     */
+    public MemoryBudgetPlanner(Module model, TrainingTask task, TrainerConfig config, long budget, List<Integer> evalBatchSizes) {
         if (budget < -1 || budget == 0) {
             throw new IllegalArgumentException("memory budget " + budget + " bytes, expected a positive byte count or -1 (none)");
         }
@@ -64,7 +79,7 @@ public final class MemoryBudgetPlanner {
             }
         }
         this.model = model;
-        this.sampleShape = sampleShape;
+        this.task = task;
         this.config = config;
         this.budget = budget;
         this.evalBatchSizes = List.copyOf(evalBatchSizes);
@@ -88,16 +103,16 @@ public final class MemoryBudgetPlanner {
      */
     public long evaluationBytes() {
         if (evaluationBytes < 0) {
-            evaluationBytes = evaluationBytes(model, sampleShape, evalBatchSizes, config);
+            evaluationBytes = evaluationBytes(model, task, evalBatchSizes, config);
         }
         return evaluationBytes;
     }
 
     /** The sum of the evaluation programs' {@link MemoryPlan#managedBytes()}, planned without a budget. */
-    static long evaluationBytes(Module model, Shape sampleShape, List<Integer> evalBatchSizes, TrainerConfig config) {
+    static long evaluationBytes(Module model, TrainingTask task, List<Integer> evalBatchSizes, TrainerConfig config) {
         long total = 0;
         try (CachingAllocator scratch = scratchMemory()) {
-            Evaluator ev = new Evaluator(model, sampleShape, new Executor(new CpuBackend(scratch)).withAutocast(config.mixedPrecision().precision()));
+            Evaluator ev = new Evaluator(model, task, new Executor(new CpuBackend(scratch)).withAutocast(config.mixedPrecision().precision()));
             for (int n : evalBatchSizes) {
                 total += ev.plan(n).managedBytes();
             }
@@ -118,7 +133,7 @@ public final class MemoryBudgetPlanner {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size " + batchSize + ", expected at least 1");
         }
-        try (TrainingStepGraph step = TrainingStepGraph.trace(model, sampleShape, batchSize, config);
+        try (TrainingStepGraph step = TrainingStepGraph.trace(model, task, batchSize, config);
              CachingAllocator scratch = scratchMemory()) {
             if (budget > 0) {
                 long bound = boundBytes(model, step.update());
@@ -137,7 +152,7 @@ public final class MemoryBudgetPlanner {
      * (the configuration's precision; a no-op report for fp32).
      */
     public dev.frugal.runtime.precision.AutocastReport autocastReport(int batchSize) {
-        try (TrainingStepGraph step = TrainingStepGraph.trace(model, sampleShape, batchSize, config)) {
+        try (TrainingStepGraph step = TrainingStepGraph.trace(model, task, batchSize, config)) {
             return TrainingStepGraph.executor(Executor.cpu(), config).autocastReport(step.graph(), step.outputs());
         }
     }

@@ -25,8 +25,9 @@ import dev.frugal.trainer.budget.ResourceMeter;
 import dev.frugal.trainer.budget.Usage;
 import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
-import dev.frugal.trainer.data.Batch;
-import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.trainer.data.BatchSource;
+import dev.frugal.trainer.data.DataBatch;
+import dev.frugal.trainer.data.EpochBatches;
 import dev.frugal.trainer.optim.OptimizerUpdate;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,10 +40,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Trains an image classifier with cross-entropy: the whole step (forward in training mode, loss,
- * gradients, clipping, optimizer update) is traced and compiled once into one program, replayed
- * every step with the batch and the step's learning rate fed in; evaluation (eval mode, loss
- * and correct count) is a second program. The trainer evaluates after every epoch, writes a
+ * Trains a model on a {@link TrainingTask} (an image classifier, or a language model on windows of
+ * text): the whole step (forward in training mode, the task's loss, gradients, clipping, optimizer
+ * update) is traced and compiled once into one program, replayed every step with the batch and
+ * the step's learning rate fed in; evaluation (eval mode, the loss and, for a classifier, the
+ * correct count) is a second program. The trainer evaluates after every epoch, writes a
  * checkpoint after every epoch when asked to, stops early, and stops on a non-finite loss.
  *
  * <p>Everything random is keyed by seeds (initialisation by the model's seed, shuffling and
@@ -57,13 +59,13 @@ public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
 
     private final Module model;
-    private final Shape sampleShape;
+    private final TrainingTask task;
     private final int batchSize;
     private final TrainerConfig config;
 
     private final TrainingStepGraph stepGraph;
-    private final Value images;
-    private final Value labels;
+    private final Value input;
+    private final Value target;
     private final Program stepProgram;
     private final OptimizerUpdate update;
     private final Evaluator evaluator;
@@ -149,15 +151,26 @@ public final class Trainer implements AutoCloseable {
      * @throws FrugalOutOfMemoryException when the memory manager cannot serve the programs
      */
     public Trainer(Module model, Shape sampleShape, int batchSize, TrainerConfig config) {
-        this(model, sampleShape, batchSize, config, null);
+        this(model, new ImageClassification(sampleShape), batchSize, config, null);
     }
 
     /**
-     * Builds and compiles the training step on {@code executor}'s backend, with its memory manager.
-     * Under a memory budget (the configuration's, else the executor's) the evaluation programs of
-     * {@link TrainerConfig#evalBatchSizes()} are compiled first and the step is planned for the
-     * budget less what they hold, as with {@link #Trainer(Module, Shape, int, TrainerConfig)}, but
-     * the memory manager is the executor's (no limit of the trainer's own).
+     * Builds and compiles the training step of {@code model} on {@code task} on the CPU, with a
+     * memory manager of the trainer's own under a memory budget (as
+     * {@link #Trainer(Module, Shape, int, TrainerConfig)}).
+     *
+     * @param model an initialised module mapping the task's input to its output
+     * @param task the inputs a batch feeds, the loss and what an evaluation measures
+     * @param batchSize the training batch size (every training batch must have exactly this size)
+     * @param config how to train
+     */
+    public Trainer(Module model, TrainingTask task, int batchSize, TrainerConfig config) {
+        this(model, task, batchSize, config, null);
+    }
+
+    /**
+     * Builds and compiles an image classifier's training step on {@code executor}'s backend (see
+     * {@link #Trainer(Module, TrainingTask, int, TrainerConfig, Executor)}).
      *
      * @param model an initialised module mapping {@code [batch, ...sampleShape]} images to class logits
      * @param sampleShape the shape of one input sample
@@ -167,16 +180,39 @@ public final class Trainer implements AutoCloseable {
      *     trainer's own under a budget
      */
     public Trainer(Module model, Shape sampleShape, int batchSize, TrainerConfig config, Executor executor) {
+        this(model, new ImageClassification(sampleShape), batchSize, config, executor);
+    }
+
+    /**
+     * Builds and compiles the training step on {@code executor}'s backend, with its memory manager.
+     * Under a memory budget (the configuration's, else the executor's) the evaluation programs of
+     * {@link TrainerConfig#evalBatchSizes()} are compiled first and the step is planned for the
+     * budget less what they hold, as with {@link #Trainer(Module, Shape, int, TrainerConfig)}, but
+     * the memory manager is the executor's (no limit of the trainer's own).
+     *
+     * @param model an initialised module mapping the task's input to its output
+     * @param task the inputs a batch feeds, the loss and what an evaluation measures
+     * @param batchSize the training batch size
+     * @param config how to train
+     * @param executor compiles the programs; null: the CPU, with a memory manager of the
+     *     trainer's own under a budget
+     * @throws IllegalArgumentException also when early stopping watches a metric the task's
+     *     evaluations do not carry
+     */
+    public Trainer(Module model, TrainingTask task, int batchSize, TrainerConfig config, Executor executor) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size " + batchSize + ", expected at least 1");
         }
+        if (config.earlyStopMetric() != null && !task.metricNames().contains(config.earlyStopMetric())) {
+            throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(config.earlyStopMetric(), task.metricNames()));
+        }
         this.model = model;
-        this.sampleShape = sampleShape;
+        this.task = task;
         this.batchSize = batchSize;
         this.config = config;
         this.earlyStopping = newEarlyStopping();
         long budget = config.hasMemoryBudget() ? config.memoryBudget() : executor == null ? -1 : executor.memoryBudget();
-        TrainingStepGraph traced = TrainingStepGraph.trace(model, sampleShape, batchSize, config);
+        TrainingStepGraph traced = TrainingStepGraph.trace(model, task, batchSize, config);
         CachingAllocator memory = null;
         ExternalMemory boundCount = null;
         Compiled compiled;
@@ -185,11 +221,11 @@ public final class Trainer implements AutoCloseable {
             bound = MemoryBudgetPlanner.boundBytes(model, traced.update());
             // The evaluation programs' share of the budget, planned (not allocated) first, so that a
             // step that cannot fit is refused before anything is allocated.
-            long evalBytes = budget > 0 ? MemoryBudgetPlanner.evaluationBytes(model, sampleShape, config.evalBatchSizes(), config) : 0;
+            long evalBytes = budget > 0 ? MemoryBudgetPlanner.evaluationBytes(model, task, config.evalBatchSizes(), config) : 0;
             if (executor != null) {
-                compiled = compile(traced, model, sampleShape, config, executor, budget, evalBytes);
+                compiled = compile(traced, model, task, config, executor, budget, evalBytes);
             } else if (budget <= 0) {
-                compiled = compile(traced, model, sampleShape, config, Executor.cpu(), budget, evalBytes);
+                compiled = compile(traced, model, task, config, Executor.cpu(), budget, evalBytes);
             } else {
                 if (budget <= bound) {
                     throw new IllegalArgumentException(MemoryBudgetPlanner.belowBoundMessage(budget, model, traced.update()));
@@ -198,7 +234,7 @@ public final class Trainer implements AutoCloseable {
                 // The bound tensors live outside the memory manager; it counts them, so that its
                 // limit is the whole budget and its peak the whole training's.
                 boundCount = memory.countExternal(bound, "bound tensors (parameters, buffers, optimizer state)");
-                compiled = compile(traced, model, sampleShape, config, new Executor(new CpuBackend(memory)), budget, evalBytes);
+                compiled = compile(traced, model, task, config, new Executor(new CpuBackend(memory)), budget, evalBytes);
             }
         } catch (RuntimeException | Error e) {
             traced.close();
@@ -210,8 +246,8 @@ public final class Trainer implements AutoCloseable {
         this.boundCounted = boundCount;
         this.boundBytes = bound;
         this.stepGraph = traced;
-        this.images = traced.images();
-        this.labels = traced.labels();
+        this.input = traced.input();
+        this.target = traced.target();
         this.update = traced.update();
         this.stepProgram = compiled.step();
         this.evaluator = compiled.evaluator();
@@ -235,7 +271,7 @@ public final class Trainer implements AutoCloseable {
      * Compiles the training step (under a budget, for the budget less {@code evalBytes}) and then
      * the evaluation programs of the configuration, and binds the step; on failure frees what it made.
      */
-    private static Compiled compile(TrainingStepGraph traced, Module model, Shape sampleShape, TrainerConfig config, Executor ex,
+    private static Compiled compile(TrainingStepGraph traced, Module model, TrainingTask task, TrainerConfig config, Executor ex,
                                     long budget, long evalBytes) {
         Program p = null;
         Evaluator ev = null;
@@ -248,7 +284,7 @@ public final class Trainer implements AutoCloseable {
             }
             traced.bind(p);
             // evaluation has no backward pass, so nothing to recompute: planned without a budget
-            ev = new Evaluator(model, sampleShape, ex.withMemoryBudget(-1).withAutocast(config.mixedPrecision().precision()));
+            ev = new Evaluator(model, task, ex.withMemoryBudget(-1).withAutocast(config.mixedPrecision().precision()));
             for (int n : config.evalBatchSizes()) {
                 ev.prepare(n);
             }
@@ -299,6 +335,11 @@ public final class Trainer implements AutoCloseable {
         if (guard != null) {
             guard.reserveFinish(seconds);
         }
+    }
+
+    /** The task this trainer trains the model on. */
+    public TrainingTask task() {
+        return task;
     }
 
     /** Optimizer steps done so far (including those restored by {@link #resume}). */
@@ -402,18 +443,18 @@ public final class Trainer implements AutoCloseable {
      * evaluating on {@code test} after every {@code evalEvery}-th epoch and at the end (also when
      * the step limit cuts an epoch short), and checkpointing after every epoch.
      *
-     * @param train the training batches; every batch must hold exactly the trainer's batch size
-     *     (use {@code LastBatchPolicy.DROP} unless the batch size divides the dataset)
+     * @param train the training batches, in the task's shapes; every batch must hold exactly the
+     *     trainer's batch size (use {@code LastBatchPolicy.DROP} unless the batch size divides the dataset)
      * @param test the evaluation batches (any batch sizes)
      * @param listener receives steps and evaluations; may be null
      * @return what happened
      * @throws IOException when reading data or writing a checkpoint fails
      */
-    public FitResult fit(DataLoader train, DataLoader test, TrainingListener listener) throws IOException {
+    public FitResult fit(BatchSource train, BatchSource test, TrainingListener listener) throws IOException {
         checkOpen();
         TrainingListener events = listener == null ? new TrainingListener() { } : listener;
-        if (train.options().batchSize() != batchSize) {
-            throw new IllegalArgumentException("the training loader's batch size is " + train.options().batchSize()
+        if (train.batchSize() != batchSize) {
+            throw new IllegalArgumentException("the training loader's batch size is " + train.batchSize()
                     + ", the trainer was compiled for " + batchSize);
         }
         checkEvaluationPrepared(test);
@@ -445,14 +486,15 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The loop of {@link #fit}, from the current step to the end of training. */
-    private FitResult trainEpochs(DataLoader train, DataLoader test, TrainingListener events, int perEpoch) throws IOException {
+    private FitResult trainEpochs(BatchSource train, BatchSource test, TrainingListener events, int perEpoch) throws IOException {
         List<Evaluation> evaluations = new ArrayList<>();
         EndReason reason = EndReason.EPOCHS;
         String message = "";
         Map<Value, Tensor> feeds = new HashMap<>();
         EndReason budgetStop = null;
         long evaluatedAtStep = -1;
-        double finalEvalGuess = test.dataset().count() / 3.0; // seconds per sample unknown yet: refined below
+        int testSamples = test.sampleCount();
+        double finalEvalGuess = testSamples / 3.0; // seconds per sample unknown yet: refined below
         outer:
         while (epoch < config.epochs()) {
             if (stepLimitReached()) {
@@ -462,13 +504,13 @@ public final class Trainer implements AutoCloseable {
             boolean cut = false;
             long loopStart = System.nanoTime();
             Usage before = meter.usage(trainSamples);
-            try (DataLoader.Epoch batches = train.epoch(epoch)) {
+            try (EpochBatches batches = train.epoch(epoch)) {
                 int index = 0;
                 while (batches.hasNext()) {
                     if (guard != null) {
                         // a final evaluation runs forward only, about a third of a training step per sample
                         finalEvalGuess = guard.fastestStepSeconds() < 0 ? finalEvalGuess
-                                : guard.fastestStepSeconds() / batchSize * test.dataset().count() / 3;
+                                : guard.fastestStepSeconds() / batchSize * testSamples / 3;
                         String budget = guard.stopBeforeStep(before, step, finalEvalGuess);
                         publishGuardrails(events);
                         if (budget != null) {
@@ -477,7 +519,7 @@ public final class Trainer implements AutoCloseable {
                             break;
                         }
                     }
-                    Batch batch = batches.next();
+                    DataBatch batch = batches.next();
                     if (index++ < batchInEpoch) {
                         continue; // done before the checkpoint this run resumed from
                     }
@@ -487,8 +529,8 @@ public final class Trainer implements AutoCloseable {
                     }
                     double lr = config.learningRate().applyAsDouble(step);
                     feeds.clear();
-                    feeds.put(images, batch.images());
-                    feeds.put(labels, batch.labels());
+                    feeds.put(input, batch.input());
+                    feeds.put(target, batch.target());
                     update.feedLearningRate(feeds, lr);
                     double loss;
                     try {
@@ -556,7 +598,7 @@ public final class Trainer implements AutoCloseable {
                 mark = evaluated;
                 evaluations.add(ev);
                 EvaluationMetrics metrics = new EvaluationMetrics(cut ? epoch : epoch - 1, step, ev,
-                        trainLossSteps > 0 ? trainLossSum / trainLossSteps : Double.NaN);
+                        trainLossSteps > 0 ? trainLossSum / trainLossSteps : Double.NaN, task.metricNames());
                 trainLossSum = 0;
                 trainLossSteps = 0;
                 events.onEvaluation(metrics);
@@ -632,10 +674,10 @@ public final class Trainer implements AutoCloseable {
      * Evaluates the model in eval mode over every batch of {@code loader}'s epoch 0 (see {@link Evaluator}).
      *
      * @param loader the evaluation data
-     * @return mean loss and accuracy
+     * @return mean loss and accuracy (NaN when the task has none)
      * @throws IOException when reading the data fails
      */
-    public Evaluation evaluate(DataLoader loader) throws IOException {
+    public Evaluation evaluate(BatchSource loader) throws IOException {
         checkOpen();
         checkEvaluationPrepared(loader);
         return evaluator.evaluate(loader);
@@ -645,7 +687,7 @@ public final class Trainer implements AutoCloseable {
      * Under a memory budget, refuses evaluation data whose batch sizes were not compiled before
      * the first step: their programs were not planned into the budget.
      */
-    private void checkEvaluationPrepared(DataLoader loader) throws IOException {
+    private void checkEvaluationPrepared(BatchSource loader) throws IOException {
         if (!config.hasMemoryBudget()) {
             return;
         }

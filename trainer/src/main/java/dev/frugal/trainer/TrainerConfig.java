@@ -24,8 +24,9 @@ import java.util.function.LongToDoubleFunction;
  *     to the program, so changing it never recompiles
  * @param optimizer the optimizer appended to the training graph
  * @param clipNorm the global gradient norm limit; 0 turns clipping off
- * @param earlyStopMetric the metric early stopping watches, one of {@link EvaluationMetrics#NAMES}
- *     ({@code test_accuracy}, {@code test_loss}, {@code train_loss}); lower is better when its name
+ * @param earlyStopMetric the metric early stopping watches, one of the task's
+ *     ({@link TrainingTask#metricNames()}: {@code test_accuracy}, {@code test_loss}, {@code train_loss}
+ *     for an image classifier, {@code val_loss}, {@code train_loss} for a language model); lower is better when its name
  *     ends in {@code loss} ({@link EvaluationMetrics#higherIsBetter}); null turns early stopping off
  * @param patience evaluations without improvement before stopping
  * @param minDelta the smallest change that counts as an improvement
@@ -67,8 +68,9 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
             throw new IllegalArgumentException("clip norm " + clipNorm + ", expected 0 (off) or a finite positive value");
         }
-        if (earlyStopMetric != null && !EvaluationMetrics.isMetric(earlyStopMetric)) {
-            throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(earlyStopMetric));
+        // any task's metric here; the trainer checks it against its task's
+        if (earlyStopMetric != null && !EvaluationMetrics.isMetric(earlyStopMetric, EvaluationMetrics.ALL_NAMES)) {
+            throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(earlyStopMetric, EvaluationMetrics.ALL_NAMES));
         }
         if (patience < 1) {
             throw new IllegalArgumentException("patience " + patience + ", expected at least 1");
@@ -149,8 +151,29 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 
-    /** This configuration with early stopping on {@code metric} (null: off). */
+    /**
+     * This configuration with early stopping on an image classifier's {@code metric} (null: off).
+     *
+     * @throws IllegalArgumentException for a metric not in {@link EvaluationMetrics#NAMES}, listing them
+     */
     public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta) {
+        return withEarlyStopping(metric, newPatience, newMinDelta, EvaluationMetrics.NAMES);
+    }
+
+    /**
+     * This configuration with early stopping on {@code metric} (null: off), one of what the task's
+     * evaluations carry.
+     *
+     * @param metric the metric watched, or null for none
+     * @param newPatience evaluations without improvement before stopping
+     * @param newMinDelta the smallest change that counts as an improvement
+     * @param metrics the task's metrics ({@link TrainingTask#metricNames()})
+     * @throws IllegalArgumentException for a metric not in {@code metrics}, listing them
+     */
+    public TrainerConfig withEarlyStopping(String metric, int newPatience, double newMinDelta, List<String> metrics) {
+        if (metric != null && !EvaluationMetrics.isMetric(metric, metrics)) {
+            throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(metric, metrics));
+        }
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
     }
 

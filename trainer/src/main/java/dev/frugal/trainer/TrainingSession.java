@@ -143,7 +143,9 @@ public final class TrainingSession implements AutoCloseable {
     }
 
     /**
-     * A trainer of a zoo model on this session's device. With a memory budget
+     * A trainer of a zoo model on this session's device, on the model's task
+     * ({@link TrainingTask#forModel}: image classification, or next-token prediction for a
+     * language model, whose data is {@code text.TokenWindows}). With a memory budget
      * ({@link TrainerConfig#withMemoryBudget}) the trainer has a memory manager of its own, limited
      * to the budget less the model's and optimizer's tensors, and compiles every program before
      * its first step (see {@link Trainer}); without one it shares the session's.
@@ -156,7 +158,7 @@ public final class TrainingSession implements AutoCloseable {
      */
     public Trainer trainer(Model model, int batchSize, TrainerConfig config) {
         checkOpen();
-        return own(new Trainer(model.module(), model.inputShape(), batchSize, config, config.hasMemoryBudget() ? null : executor));
+        return own(new Trainer(model.module(), TrainingTask.forModel(model), batchSize, config, config.hasMemoryBudget() ? null : executor));
     }
 
     /**
@@ -170,7 +172,7 @@ public final class TrainingSession implements AutoCloseable {
      */
     public MemoryBudgetPlanner planner(Model model, TrainerConfig config, long budgetBytes, java.util.List<Integer> evalBatchSizes) {
         checkOpen();
-        return new MemoryBudgetPlanner(model.module(), model.inputShape(), config, budgetBytes, evalBatchSizes);
+        return new MemoryBudgetPlanner(model.module(), TrainingTask.forModel(model), config, budgetBytes, evalBatchSizes);
     }
 
     /**
@@ -181,7 +183,7 @@ public final class TrainingSession implements AutoCloseable {
      */
     public Evaluator evaluator(Model model) {
         checkOpen();
-        return own(new Evaluator(model.module(), model.inputShape(), executor));
+        return own(new Evaluator(model.module(), TrainingTask.forModel(model), executor));
     }
 
     private <T extends AutoCloseable> T own(T resource) {

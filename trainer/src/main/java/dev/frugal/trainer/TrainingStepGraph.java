@@ -2,11 +2,9 @@ package dev.frugal.trainer;
 
 import dev.frugal.models.Module;
 import dev.frugal.models.ModuleTrace;
-import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.autodiff.Autodiff;
 import dev.frugal.runtime.exec.Program;
-import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.trainer.amp.LossScaler;
@@ -17,8 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The traced training step of an image classifier: forward in training mode, cross-entropy,
- * gradients (of the scaled loss, unscaled, when the configuration scales the loss:
+ * The traced training step of a model on a {@link TrainingTask}: forward in training mode, the
+ * task's loss, gradients (of the scaled loss, unscaled, when the configuration scales the loss:
  * {@link LossScaler}), optional clipping and the optimizer's update, in one graph whose first (and
  * only) output is the loss. The graph is traced in float32; mixed precision is the executor's
  * autocast pass ({@link #executor}). The one place the step is built, so that what {@link MemoryBudgetPlanner}
@@ -30,23 +28,22 @@ import java.util.List;
 public final class TrainingStepGraph implements AutoCloseable {
     private final Graph graph;
     private final ModuleTrace trace;
-    private final Value images;
-    private final Value labels;
+    private final Value input;
+    private final Value target;
     private final Value loss;
     private final OptimizerUpdate update;
 
-    private TrainingStepGraph(Graph graph, ModuleTrace trace, Value images, Value labels, Value loss, OptimizerUpdate update) {
+    private TrainingStepGraph(Graph graph, ModuleTrace trace, Value input, Value target, Value loss, OptimizerUpdate update) {
         this.graph = graph;
         this.trace = trace;
-        this.images = images;
-        this.labels = labels;
+        this.input = input;
+        this.target = target;
         this.loss = loss;
         this.update = update;
     }
 
     /**
-     * Traces the training step. The module is switched to training mode for the trace and put
-     * back in the mode it was in afterwards, also when tracing fails.
+     * Traces the training step of an image classifier ({@link ImageClassification}).
      *
      * @param model an initialised module mapping {@code [batch, ...sampleShape]} images to class logits
      * @param sampleShape the shape of one input sample, e.g. {@code [1, 28, 28]}
@@ -56,6 +53,21 @@ public final class TrainingStepGraph implements AutoCloseable {
      * @throws IllegalArgumentException when {@code batchSize < 1}
      */
     public static TrainingStepGraph trace(Module model, Shape sampleShape, int batchSize, TrainerConfig config) {
+        return trace(model, new ImageClassification(sampleShape), batchSize, config);
+    }
+
+    /**
+     * Traces the training step. The module is switched to training mode for the trace and put
+     * back in the mode it was in afterwards, also when tracing fails.
+     *
+     * @param model an initialised module mapping the task's input to its output
+     * @param task the inputs a batch feeds and the loss
+     * @param batchSize the batch size the step is traced for
+     * @param config the optimizer and clipping to append
+     * @return the step; close it (or hand its update to a trainer that does) to free the optimizer state
+     * @throws IllegalArgumentException when {@code batchSize < 1}
+     */
+    public static TrainingStepGraph trace(Module model, TrainingTask task, int batchSize, TrainerConfig config) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size " + batchSize + ", expected at least 1");
         }
@@ -64,9 +76,9 @@ public final class TrainingStepGraph implements AutoCloseable {
         try {
             Graph g = new Graph("train-step");
             ModuleTrace trace = ModuleTrace.of(g, model);
-            Value images = g.input("images", Shapes.batch(batchSize, sampleShape), DType.F32);
-            Value labels = g.input("labels", Shape.of(batchSize), DType.I32);
-            Value loss = Functional.crossEntropy(trace.forward(images), labels);
+            Value input = task.declareInput(g, batchSize);
+            Value target = task.declareTarget(g, batchSize);
+            Value loss = task.loss(trace.forward(input), target);
             List<Value> params = trace.parameterValues();
             OptimizerUpdate update = new OptimizerUpdate(g);
             try {
@@ -85,7 +97,7 @@ public final class TrainingStepGraph implements AutoCloseable {
                 update.close();
                 throw e;
             }
-            return new TrainingStepGraph(g, trace, images, labels, loss, update);
+            return new TrainingStepGraph(g, trace, input, target, loss, update);
         } finally {
             model.train(wasTraining);
         }
@@ -110,19 +122,29 @@ public final class TrainingStepGraph implements AutoCloseable {
         return List.of(loss);
     }
 
-    /** The loss value (mean cross-entropy over the batch). */
+    /** The loss value (the task's mean over the batch). */
     public Value loss() {
         return loss;
     }
 
-    /** The images data input, {@code [batch, ...sampleShape]} F32. */
-    public Value images() {
-        return images;
+    /** The model's input, a data input fed each step ({@link dev.frugal.trainer.data.DataBatch#input()}). */
+    public Value input() {
+        return input;
     }
 
-    /** The labels data input, {@code [batch]} I32. */
+    /** The target, a data input fed each step ({@link dev.frugal.trainer.data.DataBatch#target()}). */
+    public Value target() {
+        return target;
+    }
+
+    /** An image classifier's images, {@code [batch, ...sampleShape]} F32: the same as {@link #input()}. */
+    public Value images() {
+        return input;
+    }
+
+    /** An image classifier's labels, {@code [batch]} I32: the same as {@link #target()}. */
     public Value labels() {
-        return labels;
+        return target;
     }
 
     /** The model's trace: its variables as graph inputs. */

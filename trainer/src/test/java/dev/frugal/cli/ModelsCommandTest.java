@@ -51,7 +51,7 @@ class ModelsCommandTest {
 
         assertEquals(0, r.code, r.err);
         JsonNode models = new ObjectMapper().readTree(r.out).get("models");
-        assertEquals(4, models.size());
+        assertEquals(5, models.size());
         JsonNode mlp = models.get(0);
         List<String> fields = new ArrayList<>();
         mlp.fieldNames().forEachRemaining(fields::add);
@@ -71,6 +71,27 @@ class ModelsCommandTest {
     }
 
     @Test
+    void tinyGptIsListedWithItsParametersItsSpecsShapeAndItsRecipe() throws Exception {
+        Result table = execute("models");
+        assertEquals(0, table.code, table.err);
+        String row = table.out.lines().filter(l -> l.startsWith("tiny-gpt:")).findFirst().orElseThrow(() -> new AssertionError(table.out));
+        assertTrue(row.startsWith("tiny-gpt:layers=6,width=384,heads=6,context=256,vocab=256 "), row);
+        assertTrue(table.out.contains("  tiny-gpt: dataset=text "), table.out);
+
+        Result r = execute("models", "--json", "tiny-gpt:layers=2,width=128,heads=4,context=128,vocab=96");
+        assertEquals(0, r.code, r.err);
+        JsonNode m = new ObjectMapper().readTree(r.out).get("models").get(0);
+        long width = 128;
+        long block = 2 * width + (width * 3 * width + 3 * width) + (width * width + width) + 2 * width
+                + (width * 4 * width + 4 * width) + (4 * width * width + width);
+        // token and position embeddings (the output projection is tied to the token embedding), two blocks, the final norm
+        assertEquals(96 * width + 128 * width + 2 * block + 2 * width, m.get("parameters").longValue());
+        assertEquals("[128]", m.get("input_shape").toString(), "[context] token ids, as the spec says");
+        assertEquals(96, m.get("classes").intValue(), "logits per position: the spec's vocabulary");
+        assertEquals("text", m.get("recipe").get("dataset").asText());
+    }
+
+    @Test
     void specsListThoseConfigurations() throws Exception {
         Result r = execute("models", "--json", "deep-mlp:depth=2,width=16");
 
@@ -85,7 +106,7 @@ class ModelsCommandTest {
     void badSpecFailsWithTheValidChoicesAndNoStackTrace() {
         Result r = execute("models", "resnet");
         assertEquals(2, r.code);
-        assertTrue(r.err.contains("unknown model 'resnet'; valid models: mlp, cnn-small, mobilenet-tiny, deep-mlp"), r.err);
+        assertTrue(r.err.contains("unknown model 'resnet'; valid models: mlp, cnn-small, mobilenet-tiny, deep-mlp, tiny-gpt"), r.err);
         assertTrue(!r.err.contains("\tat "), r.err);
 
         r = execute("models", "deep-mlp:size=3");

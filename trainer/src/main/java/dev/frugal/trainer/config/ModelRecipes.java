@@ -54,8 +54,21 @@ public final class ModelRecipes {
                     "lr", 0.05,
                     "momentum", 0.9,
                     "schedule", "one-cycle",
-                    "batch-size", 128)
+                    "batch-size", 128),
             // deep-mlp: no recipe, the global defaults
+            // A language model on a text file (--data FILE), after nanoGPT's character-level
+            // Shakespeare recipe: AdamW at 1e-3 with weight decay 0.1, a short warm-up then cosine
+            // decay, gradients clipped to norm 1 (a text run's early stopping watches val_loss). Not
+            // yet tuned on Frugal; an epoch is training tokens / (batch * context) steps.
+            "tiny-gpt", recipe(
+                    "dataset", "text",
+                    "epochs", 5,
+                    "optimizer", "adamw",
+                    "lr", 0.001,
+                    "weight-decay", 0.1,
+                    "schedule", "warmup-cosine:warmup=5%",
+                    "batch-size", 32,
+                    "clip-norm", 1.0)
     );
 
     /** Recipe keys that only make sense together with the recipe's optimizer. */

@@ -39,8 +39,14 @@ import java.util.regex.Pattern;
  * file, the flags ({@link #layered}).
  *
  * @param model model spec, {@code NAME[:key=value,...]}
- * @param dataset dataset name
- * @param data directory holding the dataset; {@code null}: search the usual places
+ * @param dataset dataset name: {@code fashion-mnist} (image classifiers) or {@code text} (language
+ *     models, on the text file {@code data})
+ * @param data directory holding the dataset, or for {@code text} the text file; {@code null}:
+ *     search the usual places (Fashion-MNIST only)
+ * @param tokenizer how a {@code text} dataset becomes tokens: {@code byte} (UTF-8 bytes, 256 ids)
+ *     or {@code char} (the text's distinct characters); ignored by other datasets
+ * @param valFraction the share of a {@code text} dataset's tokens held out at its end for
+ *     validation, above 0 and below 1; ignored by other datasets
  * @param epochs passes over the training set; at least 1
  * @param steps optimizer steps after which training ends; 0: no limit (the epochs decide)
  * @param batchSize samples per step; at least 1, or {@link #AUTO_BATCH_SIZE} ({@code auto} in files and
@@ -78,9 +84,12 @@ import java.util.regex.Pattern;
  * @param seed seed of initialisation, shuffling, dropout and augmentation
  * @param runDir the run directory; {@code null}: a new one under the runs root
  * @param evalEvery evaluate every this many epochs; at least 1
- * @param earlyStoppingMetric the metric early stopping watches, one of {@link EvaluationMetrics#NAMES}
- *     ({@code test_accuracy}, {@code test_loss}, {@code train_loss}); lower is better when its name
- *     ends in {@code loss} ({@link EvaluationMetrics#higherIsBetter}, used by the trainer too)
+ * @param earlyStoppingMetric the metric early stopping watches, one of the dataset's evaluation
+ *     metrics ({@link #evaluationMetrics(String)}: {@code test_accuracy}, {@code test_loss},
+ *     {@code train_loss} for Fashion-MNIST; {@code val_loss}, {@code train_loss} for text) when
+ *     early stopping is on (any of {@link EvaluationMetrics#ALL_NAMES} otherwise); lower is
+ *     better when its name ends in {@code loss} ({@link EvaluationMetrics#higherIsBetter}, used by
+ *     the trainer too)
  * @param earlyStoppingPatience evaluations without improvement that stop training; 0: early stopping off
  * @param earlyStoppingMinDelta the least change that counts as an improvement; at least 0
  * @param keepCheckpoints how many of the newest checkpoints to keep; at least 1
@@ -91,6 +100,8 @@ public record TrainConfig(
     @JsonProperty("model") String model,
     @JsonProperty("dataset") String dataset,
     @JsonProperty("data") Path data,
+    @JsonProperty("tokenizer") String tokenizer,
+    @JsonProperty("val-fraction") double valFraction,
     @JsonProperty("epochs") int epochs,
     @JsonProperty("steps") long steps,
     @JsonProperty("batch-size") int batchSize,
@@ -129,6 +140,12 @@ public record TrainConfig(
     public static final List<String> OPTIMIZERS = List.of("sgd", "adamw");
     /** The precisions {@code precision} accepts. */
     public static final List<String> PRECISIONS = List.of("fp32", "fp16", "bf16");
+    /** The dataset of image classifiers (the default). */
+    public static final String FASHION_MNIST = "fashion-mnist";
+    /** The dataset of language models: a text file. */
+    public static final String TEXT = "text";
+    /** The tokenizers {@code tokenizer} accepts (see {@code text.Tokenizer}). */
+    public static final List<String> TOKENIZERS = List.of("byte", "char");
 
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d+)?");
     /** Text options whose null means "none". */
@@ -146,6 +163,13 @@ public record TrainConfig(
     public TrainConfig {
         requireText("model", model);
         requireText("dataset", dataset);
+        requireText("tokenizer", tokenizer);
+        if (!TOKENIZERS.contains(tokenizer)) {
+            throw new ConfigException("unknown tokenizer '" + tokenizer + "'; valid: " + String.join(", ", TOKENIZERS));
+        }
+        if (!(valFraction > 0 && valFraction < 1)) {
+            throw new ConfigException("val-fraction must be above 0 and below 1 (the share of the text held out), got " + valFraction);
+        }
         atLeast("epochs", epochs, 1);
         atLeast("steps", steps, 0);
         if (batchSize < 1 && batchSize != AUTO_BATCH_SIZE) {
@@ -212,7 +236,7 @@ public record TrainConfig(
         }
         try {
             if (plateau != null) {
-                ReduceLrOnPlateau.Settings.parse(plateau);
+                ReduceLrOnPlateau.Settings.parse(plateau, evaluationMetrics(dataset));
             }
             if (curriculum != null) {
                 curriculum = CurriculumSpec.parse(curriculum).describe();
@@ -226,12 +250,33 @@ public record TrainConfig(
         }
         atLeast("eval-every", evalEvery, 1);
         requireText("early-stopping-metric", earlyStoppingMetric);
-        if (!EvaluationMetrics.isMetric(earlyStoppingMetric)) {
-            throw new ConfigException("early-stopping-metric: " + EvaluationMetrics.unknownMetricMessage(earlyStoppingMetric));
-        }
         atLeast("early-stopping-patience", earlyStoppingPatience, 0);
+        // the dataset's metrics when early stopping is on; any task's otherwise, so that the global
+        // default (an image classifier's test_accuracy) does not make every text run invalid
+        List<String> watchable = earlyStoppingPatience > 0 ? evaluationMetrics(dataset) : EvaluationMetrics.ALL_NAMES;
+        if (!EvaluationMetrics.isMetric(earlyStoppingMetric, watchable)) {
+            throw new ConfigException("early-stopping-metric: " + EvaluationMetrics.unknownMetricMessage(earlyStoppingMetric,
+                evaluationMetrics(dataset)));
+        }
         finiteAtLeastZero("early-stopping-min-delta", earlyStoppingMinDelta);
         atLeast("keep-checkpoints", keepCheckpoints, 1);
+    }
+
+    /**
+     * What every evaluation of a run on a dataset carries: a text dataset trains a language model,
+     * whose evaluations carry {@link EvaluationMetrics#LANGUAGE_MODEL_NAMES}; any other an image
+     * classifier ({@link EvaluationMetrics#NAMES}).
+     *
+     * @param dataset a dataset name
+     * @return the metric names, the held-out loss first
+     */
+    public static List<String> evaluationMetrics(String dataset) {
+        return TEXT.equals(dataset) ? EvaluationMetrics.LANGUAGE_MODEL_NAMES : EvaluationMetrics.NAMES;
+    }
+
+    /** Whether the run trains a language model on a text file. */
+    public boolean textDataset() {
+        return TEXT.equals(dataset);
     }
 
     /** The precision and loss scaling of the run ({@code precision} with {@code loss-scale} resolved). */
@@ -249,7 +294,7 @@ public record TrainConfig(
      * @return the defaults
      */
     public static TrainConfig defaults() {
-        return new TrainConfig("cnn-small", "fashion-mnist", null, 3, 0, 128, null, "sgd", 0.9, false, null,
+        return new TrainConfig("cnn-small", FASHION_MNIST, null, "byte", 0.1, 3, 0, 128, null, "sgd", 0.9, false, null,
             "constant", 0.0, "none", "fp32", "auto", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
             EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
     }
@@ -259,7 +304,9 @@ public record TrainConfig(
      * {@link #defaults()}, the model's recipe ({@link ModelRecipes#applicable}), the configuration
      * file, the command-line flags. The model (and so the recipe) is the one the file or flags
      * name, else the default model. The maps are merged first and the result is validated once,
-     * so a rule that spans keys (nesterov needs momentum) sees the final values.
+     * so a rule that spans keys (nesterov needs momentum) sees the final values. A run on the
+     * text dataset watches {@code val_loss} for early stopping unless a layer names a metric
+     * (the global default, {@code test_accuracy}, is an image classifier's).
      *
      * @param file options from a configuration file ({@link ConfigFiles#readOverrides}); may be empty
      * @param flags options from the command line; may be empty
@@ -275,6 +322,9 @@ public record TrainConfig(
             merged.putAll(ModelRecipes.applicable(spec, user));
         }
         merged.putAll(user);
+        if (TEXT.equals(merged.get("dataset")) && !merged.containsKey("early-stopping-metric")) {
+            merged.put("early-stopping-metric", EvaluationMetrics.VAL_LOSS);
+        }
         return defaults().withOverrides(merged);
     }
 

@@ -8,7 +8,7 @@ import dev.frugal.runtime.Tensor;
  * buffers: they stay valid only until the next {@code hasNext()}/{@code next()} call on the
  * epoch, after which the buffer is refilled. Copy what must outlive that.
  */
-public final class Batch {
+public final class Batch implements DataBatch {
     private final int epoch;
     private final int index;
     private final Tensor images;
@@ -29,11 +29,13 @@ public final class Batch {
     }
 
     /** The batch's position in its epoch, from 0. */
+    @Override
     public int index() {
         return index;
     }
 
     /** Number of samples (the batch size, or less for a kept last batch). */
+    @Override
     public int size() {
         return samples.length;
     }
@@ -45,6 +47,18 @@ public final class Batch {
 
     /** Labels, i32 {@code [n]}; valid until the epoch advances. */
     public Tensor labels() {
+        return labels;
+    }
+
+    /** The images: an image classifier's input. */
+    @Override
+    public Tensor input() {
+        return images;
+    }
+
+    /** The labels: an image classifier's target. */
+    @Override
+    public Tensor target() {
         return labels;
     }
 

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
@@ -35,7 +34,7 @@ import java.util.concurrent.LinkedBlockingQueue;
  * <p>Closing stops the background thread, waits for it, frees the buffers and closes the dataset.
  * One consumer thread, one epoch at a time.
  */
-public final class DataLoader implements AutoCloseable {
+public final class DataLoader implements BatchSource {
     /** Produces the decoded dataset; called at most once per successful load. */
     @FunctionalInterface
     public interface Source {
@@ -98,6 +97,23 @@ public final class DataLoader implements AutoCloseable {
         return options;
     }
 
+    /** Samples per batch ({@link LoaderOptions#batchSize()}). */
+    @Override
+    public int batchSize() {
+        return options.batchSize();
+    }
+
+    /**
+     * Images in the dataset, which one epoch visits (decodes the dataset if needed).
+     *
+     * @return the count
+     * @throws IOException when the source fails
+     */
+    @Override
+    public int sampleCount() throws IOException {
+        return dataset().count();
+    }
+
     /** The curriculum; null when there is none. */
     public Curriculum curriculum() {
         return curriculum;
@@ -131,6 +147,7 @@ public final class DataLoader implements AutoCloseable {
      * @return the number of batches
      * @throws IOException when the source fails
      */
+    @Override
     public int batchesPerEpoch() throws IOException {
         return batches(dataset().count());
     }
@@ -143,6 +160,7 @@ public final class DataLoader implements AutoCloseable {
      * @return the sizes, ascending; empty for an empty dataset
      * @throws IOException when the source fails
      */
+    @Override
     public List<Integer> batchSizes() throws IOException {
         int count = dataset().count();
         int b = options.batchSize();
@@ -193,6 +211,7 @@ public final class DataLoader implements AutoCloseable {
      * @return the batches, in order; close it to abandon the epoch early
      * @throws IllegalStateException when the loader is closed
      */
+    @Override
     public Epoch epoch(int epoch) {
         Epoch previous;
         synchronized (this) {
@@ -254,7 +273,7 @@ public final class DataLoader implements AutoCloseable {
      * The batches of one epoch, filled ahead by a background thread. A returned batch stays
      * valid until the next {@link #hasNext()} or {@link #next()} call.
      */
-    public final class Epoch implements Iterator<Batch>, AutoCloseable {
+    public final class Epoch implements EpochBatches {
         private final int epoch;
         private final BlockingQueue<Slot> free;
         private final BlockingQueue<Item> ready = new LinkedBlockingQueue<>();

@@ -40,19 +40,21 @@ record PlotSpec(String file, String title, String xField, String xName, Quantity
     private static final Curve TRAIN_LOSS = new Curve("training loss", Source.STEPS, "loss");
     private static final Curve TEST_LOSS = new Curve("test loss", Source.EVALS, "test_loss");
     private static final Curve TEST_ACCURACY = new Curve("test accuracy", Source.EVALS, "test_accuracy");
+    /** A language model's held-out loss; an image classifier's run has none, so the curve is left out. */
+    private static final Curve VAL_LOSS = new Curve("validation loss", Source.EVALS, "val_loss");
 
     /** The plots of one run's report, in page order. */
     static final List<PlotSpec> REPORT = List.of(
         new PlotSpec("loss-step.png", "Loss by step", "step", "step", Quantity.COUNT, "loss", Quantity.PLAIN,
-            List.of(TRAIN_LOSS, TEST_LOSS), null, true),
+            List.of(TRAIN_LOSS, TEST_LOSS, VAL_LOSS), null, true),
         new PlotSpec("accuracy-step.png", "Test accuracy by step", "step", "step", Quantity.COUNT, "test accuracy", Quantity.FRACTION,
             List.of(TEST_ACCURACY), null, false),
         new PlotSpec("loss-wall.png", "Loss by wall time", "wall_seconds", "wall time", Quantity.SECONDS, "loss", Quantity.PLAIN,
-            List.of(TRAIN_LOSS, TEST_LOSS), null, false),
+            List.of(TRAIN_LOSS, TEST_LOSS, VAL_LOSS), null, false),
         new PlotSpec("accuracy-wall.png", "Test accuracy by wall time", "wall_seconds", "wall time", Quantity.SECONDS,
             "test accuracy", Quantity.FRACTION, List.of(TEST_ACCURACY), null, false),
         new PlotSpec("loss-energy.png", "Loss by energy", "energy_joules", "energy", Quantity.JOULES, "loss", Quantity.PLAIN,
-            List.of(TRAIN_LOSS, TEST_LOSS), null, false),
+            List.of(TRAIN_LOSS, TEST_LOSS, VAL_LOSS), null, false),
         new PlotSpec("accuracy-energy.png", "Test accuracy by energy", "energy_joules", "energy", Quantity.JOULES,
             "test accuracy", Quantity.FRACTION, List.of(TEST_ACCURACY), null, false),
         new PlotSpec("lr-step.png", "Learning rate by step", "step", "step", Quantity.COUNT, "learning rate", Quantity.PLAIN,

@@ -55,6 +55,8 @@ final class Summary {
         best.ifPresent(a -> rows.put("Best test accuracy", percent(a) + bestStep(run, a)));
         run.finalAccuracy().ifPresent(a -> rows.put("Final test accuracy", percent(a)));
         number(s, "test_loss").ifPresent(l -> rows.put("Final test loss", String.format(Locale.ROOT, "%.4f", l)));
+        number(s, "val_loss").ifPresent(l -> rows.put("Final validation loss", String.format(Locale.ROOT, "%.4f nats per token", l)));
+        number(s, "best_val_loss").ifPresent(l -> rows.put("Best validation loss", String.format(Locale.ROOT, "%.4f nats per token", l)));
         run.total("wall_seconds").ifPresent(t -> rows.put("Wall time", BudgetUnits.formatDuration(t)));
         number(s, "train_seconds").ifPresent(t -> rows.put("Training time", BudgetUnits.formatDuration(t)));
         run.total("device_seconds").ifPresent(t -> rows.put("Device time", BudgetUnits.formatDuration(t)));
@@ -70,6 +72,7 @@ final class Summary {
         number(s, "samples_per_second").ifPresent(v -> rows.put("Samples per second", String.format(Locale.ROOT, "%.1f", v)
             + number(s, "step_samples_per_second").stream().mapToObj(t -> String.format(Locale.ROOT, " (%.1f in training steps alone)", t))
                 .findFirst().orElse("")));
+        number(s, "tokens_per_second").ifPresent(v -> rows.put("Tokens per second", String.format(Locale.ROOT, "%.1f", v)));
         number(s, "flops_utilisation").ifPresent(u -> rows.put("FLOP utilisation", percent(u) + " of peak"));
         run.peak("peak_device_bytes").ifPresent(b -> rows.put("Peak device memory", ByteFormat.format((long) b)));
         run.peak("peak_host_bytes").ifPresent(b -> rows.put("Peak host memory", ByteFormat.format((long) b)));

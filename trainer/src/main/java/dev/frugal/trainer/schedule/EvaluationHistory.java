@@ -38,19 +38,35 @@ public final class EvaluationHistory {
     }
 
     /**
-     * Reads one metric of every {@code "type":"eval"} record of a {@code metrics.jsonl}.
+     * Reads one metric of every {@code "type":"eval"} record of an image classifier's
+     * {@code metrics.jsonl} (see {@link #read(Path, String, long, List)}).
      *
      * @param metricsFile the run's {@code metrics.jsonl}; a missing file is an empty history
      * @param metric the metric, one of {@link EvaluationMetrics#NAMES}
      * @param upToStep the step the run resumes from: later evaluations are left out
      * @return the evaluations, oldest first
-     * @throws IOException when the file cannot be read, or a line other than an unfinished last
-     *     one is not JSON, or an eval record lacks the step or the metric (the message names the line)
-     * @throws IllegalArgumentException when {@code metric} is not a metric name
+     * @throws IOException as {@link #read(Path, String, long, List)}
+     * @throws IllegalArgumentException when {@code metric} is not an image classifier's metric
      */
     public static List<Entry> read(Path metricsFile, String metric, long upToStep) throws IOException {
-        if (!EvaluationMetrics.isMetric(metric)) {
-            throw new IllegalArgumentException(EvaluationMetrics.unknownMetricMessage(metric));
+        return read(metricsFile, metric, upToStep, EvaluationMetrics.NAMES);
+    }
+
+    /**
+     * Reads one metric of every {@code "type":"eval"} record of a {@code metrics.jsonl}.
+     *
+     * @param metricsFile the run's {@code metrics.jsonl}; a missing file is an empty history
+     * @param metric the metric, one of {@code metrics}
+     * @param upToStep the step the run resumes from: later evaluations are left out
+     * @param metrics what the run's evaluations carry ({@code TrainingTask.metricNames()})
+     * @return the evaluations, oldest first
+     * @throws IOException when the file cannot be read, or a line other than an unfinished last
+     *     one is not JSON, or an eval record lacks the step or the metric (the message names the line)
+     * @throws IllegalArgumentException when {@code metric} is not one of {@code metrics}
+     */
+    public static List<Entry> read(Path metricsFile, String metric, long upToStep, List<String> metrics) throws IOException {
+        if (!EvaluationMetrics.isMetric(metric, metrics)) {
+            throw new IllegalArgumentException(EvaluationMetrics.unknownMetricMessage(metric, metrics));
         }
         List<Entry> entries = new ArrayList<>();
         if (!Files.exists(metricsFile)) {

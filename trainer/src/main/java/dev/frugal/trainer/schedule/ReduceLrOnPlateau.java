@@ -62,7 +62,7 @@ public final class ReduceLrOnPlateau implements TrainingListener {
     /**
      * The settings, with PyTorch's names in parentheses.
      *
-     * @param metric the evaluation metric watched, one of {@link EvaluationMetrics#NAMES}
+     * @param metric the evaluation metric watched, one of the task's ({@link EvaluationMetrics#ALL_NAMES})
      * @param mode which way it improves ({@code mode})
      * @param factor the scale's multiplier on a reduction, in (0, 1) ({@code factor})
      * @param patience evaluations without improvement tolerated; the next one reduces ({@code patience})
@@ -89,8 +89,8 @@ public final class ReduceLrOnPlateau implements TrainingListener {
         public Settings {
             Objects.requireNonNull(mode, "mode");
             Objects.requireNonNull(thresholdMode, "thresholdMode");
-            if (!EvaluationMetrics.isMetric(metric)) {
-                throw new IllegalArgumentException("plateau: " + EvaluationMetrics.unknownMetricMessage(metric));
+            if (!EvaluationMetrics.isMetric(metric, EvaluationMetrics.ALL_NAMES)) {
+                throw new IllegalArgumentException("plateau: " + EvaluationMetrics.unknownMetricMessage(metric, EvaluationMetrics.ALL_NAMES));
             }
             if (!(factor > 0 && factor < 1)) {
                 throw new IllegalArgumentException("plateau: factor must be above 0 and below 1, got " + factor);
@@ -130,6 +130,20 @@ public final class ReduceLrOnPlateau implements TrainingListener {
          * @throws IllegalArgumentException naming the bad key or value and the valid syntax
          */
         public static Settings parse(String spec) {
+            return parse(spec, EvaluationMetrics.NAMES);
+        }
+
+        /**
+         * Parses a spec (see {@link #parse(String)}) for a task whose evaluations carry
+         * {@code metrics}: the metric must be one of them, and without one the spec watches the
+         * first ({@code test_loss} for an image classifier, {@code val_loss} for a language model).
+         *
+         * @param spec the spec
+         * @param metrics the task's metrics ({@code TrainingTask.metricNames()}), the held-out loss first
+         * @return the settings
+         * @throws IllegalArgumentException naming the bad key or value and the valid syntax
+         */
+        public static Settings parse(String spec, List<String> metrics) {
             if (spec == null || spec.isBlank()) {
                 throw new IllegalArgumentException("empty plateau spec; expected " + SYNTAX);
             }
@@ -138,9 +152,9 @@ public final class ReduceLrOnPlateau implements TrainingListener {
                 throw new IllegalArgumentException("expected a spec starting with 'plateau', got '" + parts[0] + "'; expected " + SYNTAX);
             }
             KeyValueSpec options = KeyValueSpec.parse("plateau", parts[1], KEYS, "expected " + SYNTAX);
-            String metric = options.text("metric", DEFAULT_METRIC);
-            if (!EvaluationMetrics.isMetric(metric)) {
-                throw new IllegalArgumentException("plateau: metric: " + EvaluationMetrics.unknownMetricMessage(metric));
+            String metric = options.text("metric", metrics.getFirst());
+            if (!EvaluationMetrics.isMetric(metric, metrics)) {
+                throw new IllegalArgumentException("plateau: metric: " + EvaluationMetrics.unknownMetricMessage(metric, metrics));
             }
             Settings d = defaults(metric);
             Mode mode = options.has("mode") ? choice("mode", options.text("mode"), Mode.class) : d.mode();
