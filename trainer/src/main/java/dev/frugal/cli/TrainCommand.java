@@ -3,6 +3,7 @@ package dev.frugal.cli;
 import dev.frugal.memory.ByteFormat;
 import dev.frugal.memory.FrugalOutOfMemoryException;
 import dev.frugal.models.Module;
+import dev.frugal.models.Variable;
 import dev.frugal.models.zoo.Model;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.MemoryBudgetExceededException;
@@ -46,6 +47,8 @@ import dev.frugal.trainer.run.RunDirectory;
 import dev.frugal.trainer.schedule.LrSchedule;
 import dev.frugal.trainer.schedule.LrSchedules;
 import dev.frugal.trainer.text.TokenizerFile;
+import dev.frugal.trainer.transfer.PretrainedWeights;
+import dev.frugal.trainer.transfer.WeightImportReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -160,6 +163,16 @@ public final class TrainCommand implements Callable<Integer> {
     Path config;
     @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue a run from its latest checkpoint, with its config.json.")
     Path resume;
+    @Option(names = "--init-from", paramLabel = "FILE", description = "Initialise the model from a safetensors file, such as a PyTorch state_dict"
+            + " (safetensors.torch.save_file): tensors are matched by name and shape; the report of what matched, was missing and was"
+            + " unexpected is printed and written to init-report.json.")
+    Path initFrom;
+    @Option(names = "--init-map", paramLabel = "MAP.json", description = "With --init-from: a JSON object {\"frugal.name\": \"file.name\", ...}"
+            + " for the names that differ (the others match by equal names).")
+    Path initMap;
+    @Option(names = "--freeze", paramLabel = "GLOBS", description = "Comma-separated globs over full parameter names (e.g. 'block1.*,block2.*')"
+            + " whose parameters do not train: no gradient, no update, no optimizer state (batch-norm running statistics still update).")
+    String freeze;
     @Option(names = "--no-progress", description = "No progress bar (it is also off when output is not a terminal).")
     boolean noProgress;
     @Option(names = "--verbose", description = "Print the stack trace of an error.")
@@ -242,6 +255,9 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "curriculum", curriculum);
         put(f, "seed", seed);
         put(f, "run-dir", runDir == null ? null : runDir.toString());
+        put(f, "init-from", initFrom == null ? null : initFrom.toString());
+        put(f, "init-map", initMap == null ? null : initMap.toString());
+        put(f, "freeze", freeze);
         return f;
     }
 
@@ -281,6 +297,9 @@ public final class TrainCommand implements Callable<Integer> {
             cfg = TrainConfig.layered(file, flags()).resolved();
         }
         checkSupported(cfg);
+        if (resume == null) {
+            checkInitFiles(cfg);
+        }
         // the data before the run directory: a missing or unusable file leaves no empty run behind
         TrainingData data = TrainingData.load(cfg, resume, System.err);
         cfg = data.configure(cfg);
@@ -293,6 +312,8 @@ public final class TrainCommand implements Callable<Integer> {
              Model m = ModelZoo.create(cfg.model(), cfg.seed());
              BatchSource test = data.evaluation(cfg.memoryBudgetBytes() > 0)) {
             TrainingTask task = TrainingTask.forModel(m);
+            // a resumed run's checkpoint holds every variable, so the pretrained weights are loaded once, at the start
+            WeightImportReport imported = resume == null && cfg.initFrom() != null ? initialise(cfg, m, out) : null;
             long budget = cfg.memoryBudgetBytes();
             List<Integer> evalSizes = test.batchSizes();
             if (cfg.autoBatchSize()) {
@@ -324,6 +345,9 @@ public final class TrainCommand implements Callable<Integer> {
                 if (resume == null) {
                     run.writeConfig(plainValues(cfg.toMap()));
                     run.writeEnv();
+                    if (imported != null) {
+                        run.writeInitReport(imported.toMap());
+                    }
                     if (data instanceof TrainingData.Text text) {
                         // evaluation, sampling and a resumed run decode with exactly this vocabulary
                         TokenizerFile.write(text.corpus().tokenizer(), run.path());
@@ -364,6 +388,15 @@ public final class TrainCommand implements Callable<Integer> {
                 return 0;
             }
         }
+    }
+
+    /** Loads {@code init-from} into the model (renamed by {@code init-map}) and prints what matched. */
+    private static WeightImportReport initialise(TrainConfig cfg, Model m, PrintWriter out) throws IOException {
+        Map<String, String> names = cfg.initMap() == null ? Map.of() : PretrainedWeights.readNameMap(cfg.initMap());
+        WeightImportReport report = PretrainedWeights.load(m.module(), cfg.initFrom(), names);
+        out.println(report.describe());
+        out.flush();
+        return report;
     }
 
     /** The last line about the result: test accuracy and loss, or the held-out loss per token (and in bits). */
@@ -501,14 +534,15 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * What the training step's graph depends on: the optimizer, the clipping and the precision with its loss scaling (the schedule,
+     * What the training step's graph depends on: the optimizer, the clipping, the precision with its loss scaling and the frozen parameters (the schedule,
      * limits and checkpoints are left at their defaults).
      *
      * @param cfg the run's configuration
      * @return the trainer configuration of the step
      */
     static TrainerConfig stepConfig(TrainConfig cfg) {
-        return TrainerConfig.defaults().withOptimizer(optimizer(cfg)).withClipNorm(cfg.clipNorm()).withMixedPrecision(cfg.mixedPrecision());
+        return TrainerConfig.defaults().withOptimizer(optimizer(cfg)).withClipNorm(cfg.clipNorm()).withMixedPrecision(cfg.mixedPrecision())
+                .withFreeze(cfg.freezeGlobs());
     }
 
     /**
@@ -614,6 +648,16 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** A missing {@code --init-from} or {@code --init-map} file fails before the run directory is made. */
+    static void checkInitFiles(TrainConfig cfg) {
+        if (cfg.initFrom() != null && !Files.isRegularFile(cfg.initFrom())) {
+            throw new IllegalArgumentException("--init-from " + cfg.initFrom() + ": no such file; expected a safetensors file of weights");
+        }
+        if (cfg.initMap() != null && !Files.isRegularFile(cfg.initMap())) {
+            throw new IllegalArgumentException("--init-map " + cfg.initMap() + ": no such file; expected a JSON object {\"frugal.name\": \"file.name\"}");
+        }
+    }
+
     static Optimizer optimizer(TrainConfig cfg) {
         return switch (cfg.optimizer()) {
             case "sgd" -> new Sgd(cfg.momentum(), cfg.nesterov(), cfg.effectiveWeightDecay());
@@ -626,6 +670,11 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("model", cfg.model());
         s.put("parameters", m.parameterCount());
+        Map<String, Variable> params = m.module().namedParameters();
+        long frozen = trainer.frozenParameters().stream().mapToLong(name -> params.get(name).numel()).sum();
+        s.put("trainable_parameters", m.parameterCount() - frozen);
+        s.put("frozen_parameters", frozen);
+        s.put("frozen", trainer.frozenParameters());
         s.put("epochs", r.epochs());
         s.put("steps", r.steps());
         Evaluation last = r.finalEvaluation();

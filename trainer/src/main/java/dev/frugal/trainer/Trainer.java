@@ -370,6 +370,16 @@ public final class Trainer implements AutoCloseable {
         return LossScaler.skippedSteps(update.state());
     }
 
+    /** The full names of the parameters this trainer updates, in the model's order. */
+    public List<String> trainableParameters() {
+        return stepGraph.trainableParameters();
+    }
+
+    /** The full names of the parameters this trainer leaves frozen ({@link TrainerConfig#freeze()}), in the model's order. */
+    public List<String> frozenParameters() {
+        return stepGraph.frozenParameters();
+    }
+
     /** The optimizer's state tensors by name (live; what a checkpoint saves). */
     public Map<String, Tensor> optimizerState() {
         return update.state();

@@ -7,6 +7,7 @@ import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.optim.Optimizer;
 import dev.frugal.trainer.optim.Sgd;
 import dev.frugal.trainer.amp.MixedPrecision;
+import dev.frugal.trainer.transfer.FrozenParameters;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
@@ -48,11 +49,16 @@ import java.util.function.LongToDoubleFunction;
  *     counter is readable
  * @param mixedPrecision the precision the step is cast to and its loss scaling
  *     ({@link MixedPrecision#FP32} for plain float32)
+ * @param freeze globs over full parameter names ({@code block1.*}) whose parameters the step
+ *     freezes: no gradient, no optimizer update, no optimizer state ({@link FrozenParameters});
+ *     resolved against the model when the step is traced, where a glob matching nothing, or
+ *     freezing every parameter, is an error; empty: every parameter trains
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
                             String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery,
                             int keepCheckpoints, long memoryBudget, List<Integer> evalBatchSizes,
-                            Budgets runBudgets, List<Guardrail> guardrails, double tdpWatts, MixedPrecision mixedPrecision) {
+                            Budgets runBudgets, List<Guardrail> guardrails, double tdpWatts, MixedPrecision mixedPrecision,
+                            List<String> freeze) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -94,6 +100,15 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (mixedPrecision == null) {
             throw new IllegalArgumentException("mixed precision is required (MixedPrecision.FP32 for none)");
         }
+        if (freeze == null) {
+            throw new IllegalArgumentException("the frozen parameter globs are required (List.of() for none)");
+        }
+        freeze = List.copyOf(freeze);
+        for (String glob : freeze) {
+            if (glob == null || glob.isBlank()) {
+                throw new IllegalArgumentException("freeze: an empty glob in " + freeze + "; expected parameter names or patterns such as 'block1.*'");
+            }
+        }
         if (memoryBudget < -1 || memoryBudget == 0) {
             throw new IllegalArgumentException("memory budget " + memoryBudget + " bytes, expected a positive byte count or -1 (none)");
         }
@@ -115,17 +130,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public static TrainerConfig defaults() {
         return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0, -1, List.of(), Budgets.NONE, Guardrail.DEFAULT,
-                EstimatedEnergyMeter.DEFAULT_TDP_WATTS, MixedPrecision.FP32);
+                EstimatedEnergyMeter.DEFAULT_TDP_WATTS, MixedPrecision.FP32, List.of());
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /** This configuration with a constant learning rate. */
@@ -138,17 +153,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /**
@@ -174,12 +189,12 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (metric != null && !EvaluationMetrics.isMetric(metric, metrics)) {
             throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(metric, metrics));
         }
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
     public TrainerConfig withEvalEvery(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /**
@@ -187,7 +202,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * deleted after each successful save.
      */
     public TrainerConfig withKeepCheckpoints(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /**
@@ -199,7 +214,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMemoryBudget(long bytes, Collection<Integer> evalSizes) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts, mixedPrecision);
+                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 
     /**
@@ -208,13 +223,13 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withRunBudgets(Budgets budgets, List<Guardrail> guardrailsInOrder) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts, mixedPrecision);
+                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts, mixedPrecision, freeze);
     }
 
     /** This configuration with another TDP for the energy estimate. */
     public TrainerConfig withTdpWatts(double watts) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts, mixedPrecision);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts, mixedPrecision, freeze);
     }
 
     /**
@@ -223,7 +238,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMixedPrecision(MixedPrecision amp) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, amp);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, amp, freeze);
+    }
+
+    /**
+     * This configuration freezing the parameters whose full names match {@code globs}
+     * ({@link FrozenParameters}; empty: none). Batch-norm running statistics are buffers, not
+     * parameters: they still update in training mode, as in PyTorch.
+     */
+    public TrainerConfig withFreeze(List<String> globs) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, globs);
     }
 
     /** Whether a memory budget is set. */
@@ -233,6 +258,6 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
     }
 }

@@ -11,8 +11,10 @@ import dev.frugal.trainer.amp.LossScaler;
 import dev.frugal.trainer.amp.LossScaling;
 import dev.frugal.trainer.optim.GradientClipping;
 import dev.frugal.trainer.optim.OptimizerUpdate;
+import dev.frugal.trainer.transfer.FrozenParameters;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SequencedSet;
 
 /**
  * The traced training step of a model on a {@link TrainingTask}: forward in training mode, the
@@ -21,6 +23,11 @@ import java.util.List;
  * only) output is the loss. The graph is traced in float32; mixed precision is the executor's
  * autocast pass ({@link #executor}). The one place the step is built, so that what {@link MemoryBudgetPlanner}
  * plans is exactly what {@link Trainer} compiles and runs.
+ *
+ * <p>Parameters the configuration freezes ({@link TrainerConfig#freeze()}) are left out of the
+ * gradient and the update: the backward pass computes nothing only they need, and the optimizer
+ * keeps no state for them. Buffers (batch-norm running statistics) are not parameters and still
+ * update in training mode, as in PyTorch.
  *
  * <p>Tracing allocates the optimizer's state tensors ({@link OptimizerUpdate}); {@link #close()}
  * frees them. The model's own tensors are only referenced.
@@ -32,8 +39,13 @@ public final class TrainingStepGraph implements AutoCloseable {
     private final Value target;
     private final Value loss;
     private final OptimizerUpdate update;
+    private final List<String> trainable;
+    private final List<String> frozen;
 
-    private TrainingStepGraph(Graph graph, ModuleTrace trace, Value input, Value target, Value loss, OptimizerUpdate update) {
+    private TrainingStepGraph(Graph graph, ModuleTrace trace, Value input, Value target, Value loss, OptimizerUpdate update,
+                              List<String> trainable, List<String> frozen) {
+        this.trainable = trainable;
+        this.frozen = frozen;
         this.graph = graph;
         this.trace = trace;
         this.input = input;
@@ -79,7 +91,20 @@ public final class TrainingStepGraph implements AutoCloseable {
             Value input = task.declareInput(g, batchSize);
             Value target = task.declareTarget(g, batchSize);
             Value loss = task.loss(trace.forward(input), target);
-            List<Value> params = trace.parameterValues();
+            // frozen parameters stay graph inputs (the forward pass reads them) but are left out of
+            // the differentiation, so no gradient is computed for them and the optimizer never sees them
+            SequencedSet<String> frozen = FrozenParameters.resolve(trace.parameters().keySet(), config.freeze());
+            List<String> names = new ArrayList<>();
+            List<Value> params = new ArrayList<>();
+            List<Value> all = trace.parameterValues();
+            int i = 0;
+            for (String name : trace.parameters().keySet()) {
+                if (!frozen.contains(name)) {
+                    names.add(name);
+                    params.add(all.get(i));
+                }
+                i++;
+            }
             OptimizerUpdate update = new OptimizerUpdate(g);
             try {
                 LossScaling scaling = config.mixedPrecision().scaling();
@@ -89,7 +114,7 @@ public final class TrainingStepGraph implements AutoCloseable {
                 if (config.clipNorm() > 0) {
                     grads = GradientClipping.clip(grads, config.clipNorm()).gradients();
                 }
-                config.optimizer().append(update, new ArrayList<>(trace.parameters().keySet()), params, grads);
+                config.optimizer().append(update, names, params, grads);
                 if (scaler != null) {
                     scaler.appendScaleUpdate();
                 }
@@ -97,7 +122,7 @@ public final class TrainingStepGraph implements AutoCloseable {
                 update.close();
                 throw e;
             }
-            return new TrainingStepGraph(g, trace, input, target, loss, update);
+            return new TrainingStepGraph(g, trace, input, target, loss, update, List.copyOf(names), List.copyOf(frozen));
         } finally {
             model.train(wasTraining);
         }
@@ -150,6 +175,16 @@ public final class TrainingStepGraph implements AutoCloseable {
     /** The model's trace: its variables as graph inputs. */
     public ModuleTrace trace() {
         return trace;
+    }
+
+    /** The full names of the parameters this step trains, in the model's order. */
+    public List<String> trainableParameters() {
+        return trainable;
+    }
+
+    /** The full names of the parameters this step freezes ({@link TrainerConfig#freeze()}), in the model's order. */
+    public List<String> frozenParameters() {
+        return frozen;
     }
 
     /** The optimizer's part of the step: its learning-rate input and state tensors. */

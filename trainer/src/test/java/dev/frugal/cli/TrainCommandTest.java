@@ -666,4 +666,67 @@ class TrainCommandTest {
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("unknown size unit 'parsecs'"), bad.err());
     }
+
+    @Test
+    void initFromAndFreezeTrainAHeadOnPretrainedFeatures(@TempDir Path tmp) throws IOException {
+        // pretrained weights as another framework might name them: the head under "head.", plus a tensor nothing takes
+        Path weights = tmp.resolve("pretrained.safetensors");
+        Map<String, float[]> pretrained = new java.util.LinkedHashMap<>();
+        try (dev.frugal.models.zoo.Model source = dev.frugal.models.zoo.ModelZoo.create("mlp", 99);
+             dev.frugal.runtime.Tensor extra = dev.frugal.runtime.Tensor.zeros(dev.frugal.runtime.Shape.of(2), dev.frugal.runtime.DType.F32)) {
+            java.util.SequencedMap<String, dev.frugal.runtime.Tensor> out = new java.util.LinkedHashMap<>();
+            source.module().state().forEach((name, t) -> {
+                out.put(name.startsWith("fc3.") ? "head." + name.substring(4) : name, t);
+                pretrained.put(name, t.toFloatArray());
+            });
+            out.put("aux.weight", extra);
+            dev.frugal.trainer.checkpoint.SafetensorsWriter.write(weights, out, Map.of());
+        }
+        Path map = tmp.resolve("map.json");
+        Files.writeString(map, "{\"fc3.weight\": \"head.weight\", \"fc3.bias\": \"head.bias\"}");
+        Path run = tmp.resolve("run");
+        Result r = frugal(trainArgs(run, "--epochs", "1", "--init-from", weights.toString(), "--init-map", map.toString(),
+                "--freeze", "fc1.*, fc2.*"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("6 matched, 0 missing (kept their initialisation), 1 unexpected (not used)"), r.out());
+        assertTrue(r.out().contains("renamed: head.weight -> fc3.weight") && r.out().contains("unexpected: aux.weight"), r.out());
+
+        JsonNode report = json(run.resolve("init-report.json"));
+        assertEquals(6, report.get("matched").size());
+        assertEquals(0, report.get("missing").size());
+        assertEquals("aux.weight", report.get("unexpected").get(0).asText());
+        JsonNode config = json(run.resolve("config.json"));
+        assertEquals(weights.toString(), config.get("init-from").asText());
+        assertEquals(map.toString(), config.get("init-map").asText());
+        assertEquals("fc1.*,fc2.*", config.get("freeze").asText());
+        JsonNode summary = json(run.resolve("summary.json"));
+        assertEquals(128 * 10 + 10, summary.get("trainable_parameters").asLong(), summary.toString());
+        assertEquals(summary.get("parameters").asLong() - (128 * 10 + 10), summary.get("frozen_parameters").asLong(), summary.toString());
+
+        try (dev.frugal.trainer.checkpoint.Checkpoint c = new dev.frugal.trainer.checkpoint.CheckpointStore(run.resolve(TrainCommand.CHECKPOINTS))
+                .loadLatest().orElseThrow()) {
+            for (String frozen : List.of("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias")) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(pretrained.get(frozen), c.model().get(frozen).toFloatArray(),
+                        frozen + " is frozen at its pretrained value");
+            }
+            assertFalse(java.util.Arrays.equals(pretrained.get("fc3.weight"), c.model().get("fc3.weight").toFloatArray()), "the head trained");
+            assertTrue(c.optimizer().keySet().stream().allMatch(k -> k.equals("step") || k.endsWith("/fc3.weight") || k.endsWith("/fc3.bias")),
+                    "optimizer state for the head alone: " + c.optimizer().keySet());
+        }
+
+        Result glob = frugal(trainArgs(tmp.resolve("glob"), "--freeze", "features.*"));
+        assertEquals(2, glob.code(), glob.out() + glob.err());
+        assertTrue(glob.err().contains("'features.*' matches no parameter") && glob.err().contains("fc1.weight"), glob.err());
+        Result all = frugal(trainArgs(tmp.resolve("all"), "--freeze", "*"));
+        assertEquals(2, all.code());
+        assertTrue(all.err().contains("freeze every parameter"), all.err());
+        String[] narrow = trainArgs(tmp.resolve("shape"), "--init-from", weights.toString());
+        narrow[List.of(narrow).indexOf("--model") + 1] = "mlp:hidden2=64";
+        Result shape = frugal(narrow);
+        assertEquals(2, shape.code());
+        assertTrue(shape.err().contains("'fc2.weight'") && shape.err().contains("[128,256]") && shape.err().contains("[64,256]"), shape.err());
+        Result noMap = frugal(trainArgs(tmp.resolve("nomap"), "--init-map", map.toString()));
+        assertEquals(2, noMap.code());
+        assertTrue(noMap.err().contains("init-map renames the tensors of init-from"), noMap.err());
+    }
 }

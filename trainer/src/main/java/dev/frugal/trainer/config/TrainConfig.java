@@ -8,6 +8,7 @@ import dev.frugal.trainer.budget.EstimatedEnergyMeter;
 import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.data.CurriculumSpec;
 import dev.frugal.trainer.schedule.ReduceLrOnPlateau;
+import dev.frugal.trainer.transfer.FrozenParameters;
 import dev.frugal.runtime.precision.Precision;
 import dev.frugal.trainer.amp.LossScalingSpec;
 import java.lang.reflect.Constructor;
@@ -95,6 +96,13 @@ import java.util.regex.Pattern;
  * @param keepCheckpoints how many of the newest checkpoints to keep; at least 1
  * @param progress show a progress bar (it turns itself off when output is not a terminal)
  * @param resume run directory to resume from; {@code null}: a fresh run
+ * @param initFrom a safetensors file (such as a PyTorch {@code state_dict}) whose tensors initialise
+ *     the model's variables of the same name ({@code PretrainedWeights}); {@code null}: the model's
+ *     own initialisation
+ * @param initMap a JSON object mapping the model's names to the file's where they differ; needs
+ *     {@code init-from}; {@code null}: equal names only
+ * @param freeze comma-separated globs over full parameter names ({@code block1.*,block2.*}) whose
+ *     parameters do not train ({@code FrozenParameters}); stored in canonical form; {@code null}: none
  */
 public record TrainConfig(
     @JsonProperty("model") String model,
@@ -132,7 +140,10 @@ public record TrainConfig(
     @JsonProperty("early-stopping-min-delta") double earlyStoppingMinDelta,
     @JsonProperty("keep-checkpoints") int keepCheckpoints,
     @JsonProperty("progress") boolean progress,
-    @JsonProperty("resume") Path resume) {
+    @JsonProperty("resume") Path resume,
+    @JsonProperty("init-from") Path initFrom,
+    @JsonProperty("init-map") Path initMap,
+    @JsonProperty("freeze") String freeze) {
 
     /** {@code batchSize} meaning {@code auto}: the largest batch that fits the memory budget. */
     public static final int AUTO_BATCH_SIZE = 0;
@@ -149,7 +160,7 @@ public record TrainConfig(
 
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d+)?");
     /** Text options whose null means "none". */
-    private static final List<String> NULLABLE_TEXT = List.of("memory-budget", "budget-time", "budget-energy", "plateau", "curriculum");
+    private static final List<String> NULLABLE_TEXT = List.of("memory-budget", "budget-time", "budget-energy", "plateau", "curriculum", "freeze");
     private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
     // @JsonProperty cannot target record components, so Java propagates it to the accessors
     private static final List<String> KEYS = COMPONENTS.stream()
@@ -260,6 +271,25 @@ public record TrainConfig(
         }
         finiteAtLeastZero("early-stopping-min-delta", earlyStoppingMinDelta);
         atLeast("keep-checkpoints", keepCheckpoints, 1);
+        if (initMap != null && initFrom == null) {
+            throw new ConfigException("init-map renames the tensors of init-from, so it needs init-from (--init-from FILE.safetensors)");
+        }
+        if (freeze != null) {
+            List<String> globs = FrozenParameters.parseGlobs(freeze);
+            if (globs.isEmpty()) {
+                throw new ConfigException("freeze must name parameters, a comma list of globs such as 'block1.*,block2.*', got '" + freeze + "'");
+            }
+            freeze = String.join(",", globs);
+        }
+    }
+
+    /**
+     * The globs of {@code freeze}.
+     *
+     * @return the globs; empty when nothing is frozen
+     */
+    public List<String> freezeGlobs() {
+        return FrozenParameters.parseGlobs(freeze);
     }
 
     /**
@@ -296,7 +326,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", FASHION_MNIST, null, "byte", 0.1, 3, 0, 128, null, "sgd", 0.9, false, null,
             "constant", 0.0, "none", "fp32", "auto", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
-            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null);
+            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null, null, null, null);
     }
 
     /**
@@ -483,7 +513,7 @@ public record TrainConfig(
      *     {@code Number} for numbers). {@code null} is allowed for {@code data}, {@code lr},
      *     {@code weight-decay}, {@code memory-budget}, {@code budget-time}, {@code budget-energy},
      *     {@code plateau}, {@code curriculum},
-     *     {@code run-dir} and {@code resume} and means
+     *     {@code run-dir}, {@code resume}, {@code init-from}, {@code init-map} and {@code freeze} and means
      *     "the default"; {@code batch-size} also takes {@code "auto"}, {@code memory-budget} a size
      *     text or a whole number of bytes
      * @return the new configuration

@@ -40,6 +40,8 @@ public final class RunDirectory implements AutoCloseable {
     public static final String METRICS_FILE = "metrics.jsonl";
     /** The outcome of the run. */
     public static final String SUMMARY_FILE = "summary.json";
+    /** What loading pretrained weights ({@code --init-from}) matched, missed and left unused. */
+    public static final String INIT_REPORT_FILE = "init-report.json";
 
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
     /** More same-second runs of one model than this means something is looping; stop rather than spin. */
@@ -199,6 +201,16 @@ public final class RunDirectory implements AutoCloseable {
      */
     public void writeSummary(Map<String, Object> summary) throws IOException {
         writeJson(SUMMARY_FILE, summary);
+    }
+
+    /**
+     * Writes {@value #INIT_REPORT_FILE} as pretty-printed JSON, atomically.
+     *
+     * @param report what loading the pretrained weights did ({@code WeightImportReport.toMap()})
+     * @throws IOException if serialising or writing fails; the old file, if any, is unchanged
+     */
+    public void writeInitReport(Map<String, Object> report) throws IOException {
+        writeJson(INIT_REPORT_FILE, report);
     }
 
     /**
