@@ -25,11 +25,15 @@ import java.nio.ByteOrder;
  * <p>Every operand is a contiguous buffer; broadcasting turns into stride-0 axes, and
  * {@link StridedLayout} merges what it can, so most calls become a few long rows. float32 rows
  * whose operands step by 1 or 0 (same shapes, a broadcast scalar, a broadcast bias) run on the
- * Vector API for the cheap arithmetic ops, the comparisons, and WHERE with a contiguous condition;
- * everything else runs a scalar loop that computes
- * floating types in double (rounded once on store, which for F32/F16/BF16 equals computing the
- * single correctly-rounded float32 op and rounding) and integer types in long. Rows are split
- * across {@link CpuParallel}'s threads.
+ * Vector API for the cheap arithmetic ops, the comparisons, and WHERE with a contiguous condition.
+ * float32 EXP, ERF, SIGMOID and TANH are computed in float32 by {@link VectorMath}'s fma
+ * polynomials (within 2 ulp of the correctly rounded result, deterministic lane by lane; the
+ * fused kernel uses the same code, so fused and unfused results are bit-identical), on the
+ * Vector API for contiguous rows and through its scalar forms otherwise. Everything else runs a
+ * scalar loop that computes floating types in double (rounded once on store, which for
+ * F32/F16/BF16 equals computing the single correctly-rounded float32 op and rounding; this
+ * includes EXP, ERF, SIGMOID and TANH for F64, F16 and BF16) and integer types in long. Rows are
+ * split across {@link CpuParallel}'s threads.
  */
 final class CpuElementwise {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -171,7 +175,33 @@ final class CpuElementwise {
         };
     }
 
+    /** Whether float32 {@code op} is computed by {@link VectorMath} in float32 rather than in double. */
+    static boolean isF32Math(Op op) {
+        return op == Op.EXP || op == Op.ERF || op == Op.SIGMOID || op == Op.TANH;
+    }
+
+    /**
+     * The float32 result of unary {@code op}: {@link VectorMath} for the ops of
+     * {@link #isF32Math}, else {@link #unary} in double rounded once. The same bits as the
+     * vector loops here and in {@link CpuFusedElementwise}.
+     */
+    static float unaryF32(Op op, float x) {
+        return switch (op) {
+            case EXP -> VectorMath.exp(x);
+            case ERF -> VectorMath.erf(x);
+            case SIGMOID -> VectorMath.sigmoid(x);
+            case TANH -> VectorMath.tanh(x);
+            default -> (float) unary(op, x);
+        };
+    }
+
     private static void unaryRowDouble(Op op, DType t, MemorySegment o, long oo, MemorySegment a, long ao, long as, int n) {
+        if (t == DType.F32 && isF32Math(op)) {
+            for (int i = 0; i < n; i++) {
+                o.setAtIndex(F, oo + i, unaryF32(op, a.getAtIndex(F, ao + i * as)));
+            }
+            return;
+        }
         for (int i = 0; i < n; i++) {
             CpuElements.store(o, t, oo + i, unary(op, CpuElements.load(a, t, ao + i * as)));
         }
@@ -192,8 +222,77 @@ final class CpuElementwise {
         }
     }
 
-    /** Vector API loops for cheap float32 unary ops over contiguous rows; false when the op has none. */
+    /** Vector API loops for float32 unary ops over contiguous rows; false when the op has none. */
     private static boolean unaryF32Vector(Op op, MemorySegment o, long oo, MemorySegment a, long ao, int n) {
+        switch (op) {
+            case EXP -> expF32(o, oo, a, ao, n);
+            case ERF -> erfF32(o, oo, a, ao, n);
+            case SIGMOID -> sigmoidF32(o, oo, a, ao, n);
+            case TANH -> tanhF32(o, oo, a, ao, n);
+            default -> {
+                return cheapUnaryF32Vector(op, o, oo, a, ao, n);
+            }
+        }
+        return true;
+    }
+
+    // One small loop per op with a constant function, so that C2 inlines the Vector API calls. The
+    // tail runs the same code on a masked vector: every lane's result depends only on its input.
+
+    private static void expF32(MemorySegment o, long oo, MemorySegment a, long ao, int n) {
+        long ob = oo * 4;
+        long ab = ao * 4;
+        int i = 0;
+        for (int upper = FS.loopBound(n); i < upper; i += VL) {
+            VectorMath.exp(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE)).intoMemorySegment(o, ob + i * 4L, NATIVE);
+        }
+        if (i < n) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            VectorMath.exp(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE, m)).intoMemorySegment(o, ob + i * 4L, NATIVE, m);
+        }
+    }
+
+    private static void erfF32(MemorySegment o, long oo, MemorySegment a, long ao, int n) {
+        long ob = oo * 4;
+        long ab = ao * 4;
+        int i = 0;
+        for (int upper = FS.loopBound(n); i < upper; i += VL) {
+            VectorMath.erf(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE)).intoMemorySegment(o, ob + i * 4L, NATIVE);
+        }
+        if (i < n) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            VectorMath.erf(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE, m)).intoMemorySegment(o, ob + i * 4L, NATIVE, m);
+        }
+    }
+
+    private static void sigmoidF32(MemorySegment o, long oo, MemorySegment a, long ao, int n) {
+        long ob = oo * 4;
+        long ab = ao * 4;
+        int i = 0;
+        for (int upper = FS.loopBound(n); i < upper; i += VL) {
+            VectorMath.sigmoid(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE)).intoMemorySegment(o, ob + i * 4L, NATIVE);
+        }
+        if (i < n) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            VectorMath.sigmoid(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE, m)).intoMemorySegment(o, ob + i * 4L, NATIVE, m);
+        }
+    }
+
+    private static void tanhF32(MemorySegment o, long oo, MemorySegment a, long ao, int n) {
+        long ob = oo * 4;
+        long ab = ao * 4;
+        int i = 0;
+        for (int upper = FS.loopBound(n); i < upper; i += VL) {
+            VectorMath.tanh(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE)).intoMemorySegment(o, ob + i * 4L, NATIVE);
+        }
+        if (i < n) {
+            VectorMask<Float> m = FS.indexInRange(i, n);
+            VectorMath.tanh(FloatVector.fromMemorySegment(FS, a, ab + i * 4L, NATIVE, m)).intoMemorySegment(o, ob + i * 4L, NATIVE, m);
+        }
+    }
+
+    /** Vector API loops for cheap float32 unary ops over contiguous rows; false when the op has none. */
+    private static boolean cheapUnaryF32Vector(Op op, MemorySegment o, long oo, MemorySegment a, long ao, int n) {
         if (op != Op.NEG && op != Op.ABS && op != Op.RELU && op != Op.SQRT && op != Op.RECIPROCAL) {
             return false;
         }

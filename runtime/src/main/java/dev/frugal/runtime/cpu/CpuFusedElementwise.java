@@ -39,9 +39,12 @@ import java.util.Map;
  * results equal {@code CpuElementwise}'s (which computes in double and rounds once: for these
  * ops rounding the exact result to float32 and then to a half type is the same as rounding it
  * to the half type once, since float32 has more than twice the half types' precision plus two
- * bits); the others (exp, log, tanh, ...) through {@link CpuElementwise#unary}/
- * {@link CpuElementwise#binary} in double, rounded once to float, and only in float32 (a half
- * result would be rounded twice, so those stay unfused). So fused and unfused programs give
+ * bits); exp, erf, sigmoid and tanh on the Vector API through {@link VectorMath}, the same
+ * float32 fma code {@code CpuElementwise} runs for float32 (bit-identical lane by lane); the
+ * others (log, rsqrt, sign, pow) through {@link CpuElementwise#unary}/
+ * {@link CpuElementwise#binary} in double, rounded once to float. The ops outside the cheap set
+ * run only in float32 (a half result would be rounded twice, and {@code CpuElementwise} computes
+ * them for half types in double, so those stay unfused). So fused and unfused programs give
  * bit-identical results.
  */
 final class CpuFusedElementwise {
@@ -339,7 +342,11 @@ final class CpuFusedElementwise {
                     d[i] = (float) CpuElementwise.binary(Op.POW, a[i], b[i]);
                 }
             }
-            default -> { // exp, log, rsqrt, sign, sigmoid, tanh, erf: in double, rounded once
+            case EXP -> exp(a, d, n);
+            case ERF -> erf(a, d, n);
+            case SIGMOID -> sigmoid(a, d, n);
+            case TANH -> tanh(a, d, n);
+            default -> { // log, rsqrt, sign: in double, rounded once
                 Op op = in.op();
                 for (int i = 0; i < len; i++) {
                     d[i] = (float) CpuElementwise.unary(op, a[i]);
@@ -348,6 +355,30 @@ final class CpuFusedElementwise {
         }
         if (in.round() != null) {
             round(d, in.round(), len);
+        }
+    }
+
+    private static void exp(float[] a, float[] d, int n) {
+        for (int i = 0; i < n; i += VL) {
+            VectorMath.exp(FloatVector.fromArray(FS, a, i)).intoArray(d, i);
+        }
+    }
+
+    private static void erf(float[] a, float[] d, int n) {
+        for (int i = 0; i < n; i += VL) {
+            VectorMath.erf(FloatVector.fromArray(FS, a, i)).intoArray(d, i);
+        }
+    }
+
+    private static void sigmoid(float[] a, float[] d, int n) {
+        for (int i = 0; i < n; i += VL) {
+            VectorMath.sigmoid(FloatVector.fromArray(FS, a, i)).intoArray(d, i);
+        }
+    }
+
+    private static void tanh(float[] a, float[] d, int n) {
+        for (int i = 0; i < n; i += VL) {
+            VectorMath.tanh(FloatVector.fromArray(FS, a, i)).intoArray(d, i);
         }
     }
 
