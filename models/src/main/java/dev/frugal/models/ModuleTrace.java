@@ -32,19 +32,22 @@ public final class ModuleTrace {
     private final Module root;
     private final Map<Variable, Value> values = new IdentityHashMap<>();
     private final Map<String, Variable> variables;
+    private final boolean frozen;
 
-    private ModuleTrace(Graph graph, Module root) {
+    private ModuleTrace(Graph graph, Module root, String prefix, boolean frozen) {
         this.graph = graph;
         this.root = root;
+        this.frozen = frozen;
         this.variables = root.namedVariables();
         for (Map.Entry<String, Variable> e : variables.entrySet()) {
             Variable v = e.getValue();
             if (values.containsKey(v)) {
                 throw new IllegalArgumentException("variable '" + e.getKey() + "' appears twice in the module tree (a module added under two names)");
             }
-            Value in = v.kind() == Variable.Kind.PARAMETER
-                    ? graph.parameter(e.getKey(), v.shape(), v.dtype())
-                    : graph.state(e.getKey(), v.shape(), v.dtype());
+            String name = prefix + e.getKey();
+            Value in = v.kind() == Variable.Kind.PARAMETER && !frozen
+                    ? graph.parameter(name, v.shape(), v.dtype())
+                    : graph.state(name, v.shape(), v.dtype());
             values.put(v, in);
         }
     }
@@ -57,7 +60,22 @@ public final class ModuleTrace {
      * @return the trace, to pass to {@link Module#forward}
      */
     public static ModuleTrace of(Graph graph, Module root) {
-        return new ModuleTrace(graph, root);
+        return new ModuleTrace(graph, root, "", false);
+    }
+
+    /**
+     * Declares every variable of {@code root}'s tree, parameters included, as a state input of
+     * {@code graph} named {@code prefix} + its full name: a module the graph reads but does not
+     * train (a distillation teacher), traced next to another module whose names it shares. Such a
+     * trace has no {@link #parameterValues()}, so nothing differentiates with respect to it.
+     *
+     * @param graph the graph to trace into
+     * @param root the module tree
+     * @param prefix what the input names start with, e.g. {@code "teacher."}
+     * @return the trace
+     */
+    public static ModuleTrace frozen(Graph graph, Module root, String prefix) {
+        return new ModuleTrace(graph, root, prefix, true);
     }
 
     /** The graph being traced into. */
@@ -94,9 +112,12 @@ public final class ModuleTrace {
         return variables;
     }
 
-    /** The graph inputs of the trainable parameters, in the tree's stable order (for {@code Autodiff.grad}). */
+    /** The graph inputs of the trainable parameters, in the tree's stable order (for {@code Autodiff.grad}); none for a {@link #frozen} trace. */
     public List<Value> parameterValues() {
         List<Value> out = new ArrayList<>();
+        if (frozen) {
+            return List.of();
+        }
         for (Variable v : variables.values()) {
             if (v.kind() == Variable.Kind.PARAMETER) {
                 out.add(values.get(v));
@@ -105,9 +126,12 @@ public final class ModuleTrace {
         return Collections.unmodifiableList(out);
     }
 
-    /** The trainable parameters by full name, in the same order as {@link #parameterValues()}. */
+    /** The trainable parameters by full name, in the same order as {@link #parameterValues()}; none for a {@link #frozen} trace. */
     public Map<String, Variable> parameters() {
         Map<String, Variable> out = new LinkedHashMap<>();
+        if (frozen) {
+            return Map.of();
+        }
         variables.forEach((name, v) -> {
             if (v.kind() == Variable.Kind.PARAMETER) {
                 out.put(name, v);

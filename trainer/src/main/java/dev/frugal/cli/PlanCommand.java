@@ -9,6 +9,8 @@ import dev.frugal.memory.ByteFormat;
 import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.runtime.exec.MemoryPlan;
+import dev.frugal.trainer.Distillation;
+import dev.frugal.trainer.ImageClassification;
 import dev.frugal.trainer.MemoryBudgetPlanner;
 import dev.frugal.trainer.TrainingTask;
 import dev.frugal.trainer.config.ConfigFiles;
@@ -88,9 +90,15 @@ public final class PlanCommand implements Callable<Integer> {
         TrainCommand.checkSupported(cfg);
         long budget = cfg.memoryBudgetBytes();
         PrintWriter out = spec.commandLine().getOut();
-        try (Model m = ModelZoo.create(cfg.model(), cfg.seed())) {
+        try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
+             Model teacher = cfg.teacher() == null ? null : TrainCommand.Teacher.load(cfg).model()) {
             // the model's own task: a language model's step reads token windows, whatever the dataset option says
             TrainingTask task = TrainingTask.forModel(m);
+            if (teacher != null) {
+                // a config file's teacher: the step that frugal train would compile runs it too
+                task = new Distillation((ImageClassification) task, teacher.module(),
+                        cfg.distillTemperature(), cfg.distillAlpha());
+            }
             int evalBatch = TrainCommand.evaluationBatch(budget > 0, task);
             MemoryBudgetPlanner planner = new MemoryBudgetPlanner(m.module(), task, TrainCommand.stepConfig(cfg), budget,
                     List.of(evalBatch));

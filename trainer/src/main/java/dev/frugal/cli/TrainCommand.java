@@ -9,7 +9,12 @@ import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.MemoryBudgetExceededException;
 import dev.frugal.runtime.exec.MemoryPlan;
 import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.trainer.Distillation;
 import dev.frugal.trainer.EndReason;
+import dev.frugal.trainer.ImageClassification;
+import dev.frugal.trainer.NextTokenPrediction;
+import dev.frugal.trainer.checkpoint.Checkpoint;
+import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.Evaluation;
 import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.FitResult;
@@ -173,6 +178,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--freeze", paramLabel = "GLOBS", description = "Comma-separated globs over full parameter names (e.g. 'block1.*,block2.*')"
             + " whose parameters do not train: no gradient, no update, no optimizer state (batch-norm running statistics still update).")
     String freeze;
+    @Option(names = "--teacher", paramLabel = "RUN_DIR", description = "Knowledge distillation: train the model against the soft targets of the"
+            + " image classifier trained in RUN_DIR (its config.json's model with its latest checkpoint's weights, run in eval mode and not trained);"
+            + " the loss is alpha * T^2 * KL(teacher || student, at temperature T) + (1 - alpha) * cross-entropy with the labels.")
+    Path teacher;
+    @Option(names = "--distill-temperature", paramLabel = "T", description = "With --teacher: the softmax temperature, above 0 (default 4).")
+    Double distillTemperature;
+    @Option(names = "--distill-alpha", paramLabel = "A", description = "With --teacher: the weight of the teacher's soft targets, in [0, 1] (default 0.9).")
+    Double distillAlpha;
     @Option(names = "--no-progress", description = "No progress bar (it is also off when output is not a terminal).")
     boolean noProgress;
     @Option(names = "--verbose", description = "Print the stack trace of an error.")
@@ -258,6 +271,9 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "init-from", initFrom == null ? null : initFrom.toString());
         put(f, "init-map", initMap == null ? null : initMap.toString());
         put(f, "freeze", freeze);
+        put(f, "teacher", teacher == null ? null : teacher.toString());
+        put(f, "distill-temperature", distillTemperature);
+        put(f, "distill-alpha", distillAlpha);
         return f;
     }
 
@@ -303,15 +319,31 @@ public final class TrainCommand implements Callable<Integer> {
         // the data before the run directory: a missing or unusable file leaves no empty run behind
         TrainingData data = TrainingData.load(cfg, resume, System.err);
         cfg = data.configure(cfg);
-        RunDirectory run = resume != null ? RunDirectory.open(resume)
-                : cfg.runDir() != null ? RunDirectory.create(cfg.runDir()) : RunDirectory.createUnder(Path.of("runs"), cfg.model());
+        // the teacher before the run directory too: a bad one leaves no run behind
+        Teacher teacherRun = cfg.teacher() == null ? null : Teacher.load(cfg);
+        RunDirectory run;
+        try {
+            run = resume != null ? RunDirectory.open(resume)
+                    : cfg.runDir() != null ? RunDirectory.create(cfg.runDir()) : RunDirectory.createUnder(Path.of("runs"), cfg.model());
+        } catch (IOException | RuntimeException e) {
+            if (teacherRun != null) {
+                teacherRun.model().close();
+            }
+            throw e;
+        }
         if (cfg.device().equals("auto")) {
             out.println("device: cpu (auto: Frugal's CUDA backend does not exist yet, so training runs on the CPU)");
         }
         try (run;
+             Model teacherModel = teacherRun == null ? null : teacherRun.model();
              Model m = ModelZoo.create(cfg.model(), cfg.seed());
              BatchSource test = data.evaluation(cfg.memoryBudgetBytes() > 0)) {
             TrainingTask task = TrainingTask.forModel(m);
+            if (teacherRun != null) {
+                task = new Distillation((ImageClassification) task, teacherModel.module(), cfg.distillTemperature(), cfg.distillAlpha());
+                out.printf(Locale.ROOT, "distilling from %s (%s, step %d): temperature %s, alpha %s%n", teacherRun.runDir(), teacherRun.spec(),
+                        teacherRun.step(), cfg.distillTemperature(), cfg.distillAlpha());
+            }
             // a resumed run's checkpoint holds every variable, so the pretrained weights are loaded once, at the start
             WeightImportReport imported = resume == null && cfg.initFrom() != null ? initialise(cfg, m, out) : null;
             long budget = cfg.memoryBudgetBytes();
@@ -374,6 +406,15 @@ public final class TrainCommand implements Callable<Integer> {
                     r = trainer.fit(train, test, Listeners.all(progress, built.plateau(), warmup));
                 }
                 Map<String, Object> summary = summary(cfg, m, data, trainer, r);
+                if (teacherRun != null) {
+                    Map<String, Object> t = new LinkedHashMap<>();
+                    t.put("run_dir", teacherRun.runDir().toString());
+                    t.put("model", teacherRun.spec());
+                    t.put("step", teacherRun.step());
+                    t.put("temperature", cfg.distillTemperature());
+                    t.put("alpha", cfg.distillAlpha());
+                    summary.put("teacher", t);
+                }
                 run.writeSummary(summary);
                 writeReport(run.path(), out);
                 if (r.finalEvaluation() != null) {
@@ -386,6 +427,69 @@ public final class TrainCommand implements Callable<Integer> {
                     return 3;
                 }
                 return 0;
+            }
+        }
+    }
+
+    /**
+     * A distillation teacher: the zoo model of a run directory's {@code config.json} with its latest
+     * checkpoint's weights.
+     *
+     * @param runDir the teacher's run directory
+     * @param spec its model
+     * @param step the step of the checkpoint loaded
+     * @param model the model, loaded; the caller closes it
+     */
+    record Teacher(Path runDir, String spec, long step, Model model) {
+        /**
+         * Loads {@code cfg.teacher()}, checking that teacher and student are image classifiers of
+         * the same input shape and classes.
+         *
+         * @throws IllegalArgumentException naming the run directory, or both models, when not
+         */
+        static Teacher load(TrainConfig cfg) throws IOException {
+            Path dir = cfg.teacher();
+            String flag = "--teacher " + dir;
+            Path configFile = dir.resolve(RunDirectory.CONFIG_FILE);
+            if (!Files.isRegularFile(configFile)) {
+                throw new IllegalArgumentException(flag + ": no " + RunDirectory.CONFIG_FILE + " there; expected a run directory of frugal train");
+            }
+            TrainConfig tcfg = ConfigFiles.load(configFile);
+            String spec = tcfg.model();
+            try (Model student = ModelZoo.build(cfg.model()); Model shape = ModelZoo.build(spec)) {
+                if (NextTokenPrediction.isLanguageModel(student.entry()) || cfg.textDataset()) {
+                    throw new IllegalArgumentException(flag + ": distillation trains image classifiers; the student " + cfg.model()
+                            + " is a language model");
+                }
+                if (NextTokenPrediction.isLanguageModel(shape.entry()) || tcfg.textDataset()) {
+                    throw new IllegalArgumentException(flag + ": distillation needs an image classifier as the teacher; " + spec
+                            + " is a language model");
+                }
+                checkCompatible(flag, spec, shape.inputShape(), shape.classes(), cfg.model(), student.inputShape(), student.classes());
+            }
+            CheckpointStore store = new CheckpointStore(dir.resolve(CHECKPOINTS));
+            var latest = store.latest();
+            if (latest.isEmpty()) {
+                throw new IllegalArgumentException(flag + ": no checkpoint under " + store.root() + " (the teacher's run ended before its first one?)");
+            }
+            Model m = ModelZoo.create(spec, tcfg.seed());
+            try (Checkpoint c = store.load(latest.get().step())) {
+                m.module().loadState(c.model());
+                m.module().eval();
+                return new Teacher(dir, spec, c.step(), m);
+            } catch (IOException | RuntimeException e) {
+                m.close();
+                throw e;
+            }
+        }
+
+        /** Teacher and student must classify the same images into the same classes; the message names both. */
+        static void checkCompatible(String flag, String teacher, dev.frugal.runtime.Shape teacherInput, int teacherClasses,
+                                    String student, dev.frugal.runtime.Shape studentInput, int studentClasses) {
+            if (!teacherInput.equals(studentInput) || teacherClasses != studentClasses) {
+                throw new IllegalArgumentException(flag + ": the teacher " + teacher + " classifies images of " + teacherInput + " into "
+                        + teacherClasses + " classes, the student " + student + " images of " + studentInput + " into " + studentClasses
+                        + "; they must agree");
             }
         }
     }

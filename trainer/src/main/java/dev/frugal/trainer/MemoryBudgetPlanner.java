@@ -5,6 +5,7 @@ import dev.frugal.memory.ByteFormat;
 import dev.frugal.memory.CachingAllocator;
 import dev.frugal.memory.HostRawAllocator;
 import dev.frugal.models.Module;
+import dev.frugal.models.ModuleTrace;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.cpu.CpuBackend;
@@ -136,9 +137,9 @@ public final class MemoryBudgetPlanner {
         try (TrainingStepGraph step = TrainingStepGraph.trace(model, task, batchSize, config);
              CachingAllocator scratch = scratchMemory()) {
             if (budget > 0) {
-                long bound = boundBytes(model, step.update());
+                long bound = boundBytes(model, step);
                 if (budget <= bound) {
-                    throw new IllegalArgumentException(belowBoundMessage(budget, model, step.update()));
+                    throw new IllegalArgumentException(belowBoundMessage(budget, model, step));
                 }
             }
             long stepBudget = budget > 0 ? Math.max(0, budget - evaluationBytes()) : -1;
@@ -202,8 +203,17 @@ public final class MemoryBudgetPlanner {
         return new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults());
     }
 
-    static long boundBytes(Module model, OptimizerUpdate update) {
-        return tensorBytes(model.state().values()) + tensorBytes(update.state().values());
+    /** The tensors a step binds: the model's, the optimizer state, and those of the modules it only reads (a teacher's). */
+    static long boundBytes(Module model, TrainingStepGraph step) {
+        return tensorBytes(model.state().values()) + tensorBytes(step.update().state().values()) + readOnlyBytes(step);
+    }
+
+    private static long readOnlyBytes(TrainingStepGraph step) {
+        long total = 0;
+        for (ModuleTrace t : step.readOnlyTraces()) {
+            total += tensorBytes(t.root().state().values());
+        }
+        return total;
     }
 
     private static long tensorBytes(Iterable<Tensor> tensors) {
@@ -215,7 +225,9 @@ public final class MemoryBudgetPlanner {
     }
 
     /** The message for a budget that the bound tensors alone exceed, with the bytes of each. */
-    static String belowBoundMessage(long budget, Module model, OptimizerUpdate update) {
+    static String belowBoundMessage(long budget, Module model, TrainingStepGraph step) {
+        OptimizerUpdate update = step.update();
+        long readOnly = readOnlyBytes(step);
         long parameters = 0;
         for (var v : model.namedParameters().values()) {
             parameters += v.numel() * v.dtype().byteSize();
@@ -224,7 +236,8 @@ public final class MemoryBudgetPlanner {
         long state = tensorBytes(update.state().values());
         return "memory budget " + ByteFormat.exact(budget) + " is below what the model and optimizer hold before any activation: "
                 + ByteFormat.exact(parameters) + " of parameters + " + ByteFormat.exact(modelBytes - parameters) + " of model buffers + "
-                + ByteFormat.exact(state) + " of optimizer state = " + ByteFormat.exact(modelBytes + state);
+                + ByteFormat.exact(state) + " of optimizer state" + (readOnly > 0 ? " + " + ByteFormat.exact(readOnly) + " of the teacher's tensors" : "")
+                + " = " + ByteFormat.exact(modelBytes + state + readOnly);
     }
 
     /** The message for a training step that cannot fit, with the evaluation programs' share and the step's plan. */

@@ -218,7 +218,7 @@ public final class Trainer implements AutoCloseable {
         Compiled compiled;
         long bound;
         try {
-            bound = MemoryBudgetPlanner.boundBytes(model, traced.update());
+            bound = MemoryBudgetPlanner.boundBytes(model, traced);
             // The evaluation programs' share of the budget, planned (not allocated) first, so that a
             // step that cannot fit is refused before anything is allocated.
             long evalBytes = budget > 0 ? MemoryBudgetPlanner.evaluationBytes(model, task, config.evalBatchSizes(), config) : 0;
@@ -228,7 +228,7 @@ public final class Trainer implements AutoCloseable {
                 compiled = compile(traced, model, task, config, Executor.cpu(), budget, evalBytes);
             } else {
                 if (budget <= bound) {
-                    throw new IllegalArgumentException(MemoryBudgetPlanner.belowBoundMessage(budget, model, traced.update()));
+                    throw new IllegalArgumentException(MemoryBudgetPlanner.belowBoundMessage(budget, model, traced));
                 }
                 memory = limitedMemory(budget);
                 // The bound tensors live outside the memory manager; it counts them, so that its

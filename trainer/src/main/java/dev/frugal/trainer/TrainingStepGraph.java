@@ -29,6 +29,10 @@ import java.util.SequencedSet;
  * keeps no state for them. Buffers (batch-norm running statistics) are not parameters and still
  * update in training mode, as in PyTorch.
  *
+ * <p>The task may trace more than the model into the step ({@link TrainingTask#stepLoss}): a
+ * {@link Distillation} teacher runs in eval mode on the same input, its variables state inputs
+ * ({@link #readOnlyTraces()}) that get no gradient and no optimizer state.
+ *
  * <p>Tracing allocates the optimizer's state tensors ({@link OptimizerUpdate}); {@link #close()}
  * frees them. The model's own tensors are only referenced.
  */
@@ -41,9 +45,11 @@ public final class TrainingStepGraph implements AutoCloseable {
     private final OptimizerUpdate update;
     private final List<String> trainable;
     private final List<String> frozen;
+    private final List<ModuleTrace> readOnly;
 
     private TrainingStepGraph(Graph graph, ModuleTrace trace, Value input, Value target, Value loss, OptimizerUpdate update,
-                              List<String> trainable, List<String> frozen) {
+                              List<String> trainable, List<String> frozen, List<ModuleTrace> readOnly) {
+        this.readOnly = readOnly;
         this.trainable = trainable;
         this.frozen = frozen;
         this.graph = graph;
@@ -90,7 +96,9 @@ public final class TrainingStepGraph implements AutoCloseable {
             ModuleTrace trace = ModuleTrace.of(g, model);
             Value input = task.declareInput(g, batchSize);
             Value target = task.declareTarget(g, batchSize);
-            Value loss = task.loss(trace.forward(input), target);
+            // the task's step loss: a distillation task also traces its teacher here, as state inputs
+            TrainingTask.StepLoss stepLoss = task.stepLoss(input, trace.forward(input), target);
+            Value loss = stepLoss.loss();
             // frozen parameters stay graph inputs (the forward pass reads them) but are left out of
             // the differentiation, so no gradient is computed for them and the optimizer never sees them
             SequencedSet<String> frozen = FrozenParameters.resolve(trace.parameters().keySet(), config.freeze());
@@ -122,7 +130,8 @@ public final class TrainingStepGraph implements AutoCloseable {
                 update.close();
                 throw e;
             }
-            return new TrainingStepGraph(g, trace, input, target, loss, update, List.copyOf(names), List.copyOf(frozen));
+            return new TrainingStepGraph(g, trace, input, target, loss, update, List.copyOf(names), List.copyOf(frozen),
+                    stepLoss.frozen());
         } finally {
             model.train(wasTraining);
         }
@@ -187,6 +196,14 @@ public final class TrainingStepGraph implements AutoCloseable {
         return frozen;
     }
 
+    /**
+     * The traces of the modules the loss reads that do not train (a distillation teacher's):
+     * state inputs bound with the model's, with no gradient and no optimizer state.
+     */
+    public List<ModuleTrace> readOnlyTraces() {
+        return readOnly;
+    }
+
     /** The optimizer's part of the step: its learning-rate input and state tensors. */
     public OptimizerUpdate update() {
         return update;
@@ -199,6 +216,9 @@ public final class TrainingStepGraph implements AutoCloseable {
      */
     public void bind(Program program) {
         trace.bind(program);
+        for (ModuleTrace t : readOnly) {
+            t.bind(program);
+        }
         update.bind(program);
     }
 

@@ -1,5 +1,6 @@
 package dev.frugal.trainer;
 
+import dev.frugal.models.ModuleTrace;
 import dev.frugal.models.zoo.Model;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Value;
@@ -16,7 +17,9 @@ import java.util.List;
  * <ul>
  *   <li>{@link ImageClassification}: images and class labels, cross-entropy, accuracy;</li>
  *   <li>{@link NextTokenPrediction}: windows of token ids and the next token at every position,
- *       cross-entropy over all positions, no accuracy.</li>
+ *       cross-entropy over all positions, no accuracy;</li>
+ *   <li>{@link Distillation}: an image classifier trained against a teacher's soft targets as
+ *       well as the labels (evaluated as the classifier it wraps).</li>
  * </ul>
  */
 public interface TrainingTask {
@@ -46,6 +49,33 @@ public interface TrainingTask {
      * @return the loss
      */
     Value loss(Value output, Value target);
+
+    /**
+     * The loss the training step minimises, traced into the step graph, with the modules it reads
+     * besides the model: {@link #loss} and none, unless the task traces more on the same input (a
+     * distillation teacher). Evaluation uses {@link #loss}.
+     *
+     * @param input {@link #declareInput}
+     * @param output the model's output on {@code input}
+     * @param target {@link #declareTarget}
+     * @return the loss and the traces to bind next to the model's
+     */
+    default StepLoss stepLoss(Value input, Value output, Value target) {
+        return new StepLoss(loss(output, target), List.of());
+    }
+
+    /**
+     * A training step's loss and the traces of the modules it reads that do not train (declared
+     * with {@link ModuleTrace#frozen}): the step binds their tensors with the model's.
+     *
+     * @param loss the scalar loss
+     * @param frozen the other modules' traces; empty for most tasks
+     */
+    record StepLoss(Value loss, List<ModuleTrace> frozen) {
+        public StepLoss {
+            frozen = List.copyOf(frozen);
+        }
+    }
 
     /**
      * The number of correct predictions in the batch, an F32 scalar, or null when the task

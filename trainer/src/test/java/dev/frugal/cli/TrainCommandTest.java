@@ -729,4 +729,100 @@ class TrainCommandTest {
         assertEquals(2, noMap.code());
         assertTrue(noMap.err().contains("init-map renames the tensors of init-from"), noMap.err());
     }
+
+    /** A student run of a small mlp: the trainArgs plumbing with another model. */
+    private static String[] studentArgs(Path runDir, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", "--model", "mlp:hidden1=32,hidden2=16", "--batch-size", "64", "--optimizer", "adamw",
+                "--data", data.toString(), "--seed", "3", "--no-progress", "--epochs", "1", "--run-dir", runDir.toString()));
+        args.addAll(List.of(extra));
+        return args.toArray(String[]::new);
+    }
+
+    @Test
+    void aStudentDistilsFromATeachersRunAndTheRunRecordsIt(@TempDir Path tmp) throws IOException {
+        Path teacher = tmp.resolve("teacher");
+        Result t = frugal(trainArgs(teacher, "--epochs", "2"));
+        assertEquals(0, t.code(), t.err());
+        Path student = tmp.resolve("student");
+        Result r = frugal(studentArgs(student, "--teacher", teacher.toString(), "--distill-temperature", "2", "--distill-alpha", "0.5"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("distilling from " + teacher + " (mlp, step 20): temperature 2.0, alpha 0.5"), r.out());
+        JsonNode config = json(student.resolve("config.json"));
+        assertEquals(teacher.toString(), config.get("teacher").asText());
+        assertEquals(2.0, config.get("distill-temperature").asDouble());
+        assertEquals(0.5, config.get("distill-alpha").asDouble());
+        JsonNode summary = json(student.resolve("summary.json"));
+        assertEquals("mlp:hidden1=32,hidden2=16", summary.get("model").asText());
+        assertEquals(teacher.toString(), summary.get("teacher").get("run_dir").asText(), summary.toString());
+        assertEquals("mlp", summary.get("teacher").get("model").asText(), summary.toString());
+        assertEquals(20, summary.get("teacher").get("step").asLong(), summary.toString());
+        assertTrue(summary.get("test_accuracy").asDouble() > 0.5, summary.toString());
+        // a run without a teacher records the defaults and no teacher
+        JsonNode plain = json(teacher.resolve("config.json"));
+        assertTrue(plain.get("teacher").isNull(), plain.toString());
+        assertEquals(4.0, plain.get("distill-temperature").asDouble());
+        assertEquals(0.9, plain.get("distill-alpha").asDouble());
+        assertFalse(json(teacher.resolve("summary.json")).has("teacher"));
+
+        // the teacher's checkpoint is only read
+        try (dev.frugal.trainer.checkpoint.Checkpoint c = new dev.frugal.trainer.checkpoint.CheckpointStore(teacher.resolve(TrainCommand.CHECKPOINTS))
+                .loadLatest().orElseThrow()) {
+            assertEquals(20, c.step());
+        }
+
+        // frugal plan with a configuration file's teacher plans the step with the teacher's tensors bound
+        Path withTeacher = tmp.resolve("distil.json");
+        Files.writeString(withTeacher, new ObjectMapper().writeValueAsString(Map.of("teacher", teacher.toString())));
+        Result planned = frugal("plan", "--model", "mlp:hidden1=32,hidden2=16", "--batch-size", "64", "--json", "--config", withTeacher.toString());
+        assertEquals(0, planned.code(), planned.out() + planned.err());
+        Result alone = frugal("plan", "--model", "mlp:hidden1=32,hidden2=16", "--batch-size", "64", "--json");
+        assertEquals(0, alone.code(), alone.out() + alone.err());
+        long teacherBytes = 4L * (784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
+        assertEquals(teacherBytes, new ObjectMapper().readTree(planned.out()).get("state_bytes").asLong()
+                - new ObjectMapper().readTree(alone.out()).get("state_bytes").asLong(), planned.out());
+
+        // a resumed student keeps its teacher
+        Result resumed = frugal("train", "--resume", student.toString(), "--no-progress");
+        assertEquals(0, resumed.code(), resumed.out() + resumed.err());
+        assertTrue(resumed.out().contains("distilling from " + teacher), resumed.out());
+    }
+
+    @Test
+    void aBadTeacherIsRefusedBeforeTheRunDirectoryIsMade(@TempDir Path tmp) throws IOException {
+        Result notRun = frugal(studentArgs(tmp.resolve("a"), "--teacher", tmp.toString()));
+        assertEquals(2, notRun.code());
+        assertTrue(notRun.err().contains("--teacher " + tmp + ": no config.json there; expected a run directory of frugal train"), notRun.err());
+        assertFalse(Files.exists(tmp.resolve("a")), "no run directory is left behind");
+
+        // a language model's run cannot teach an image classifier
+        Path lm = tmp.resolve("lm");
+        Files.createDirectories(lm);
+        Files.writeString(lm.resolve("config.json"), "{\"model\": \"tiny-gpt:layers=1,width=8,heads=1,context=16\", \"dataset\": \"text\","
+                + " \"early-stopping-metric\": \"val_loss\"}");
+        Result language = frugal(studentArgs(tmp.resolve("b"), "--teacher", lm.toString()));
+        assertEquals(2, language.code());
+        assertTrue(language.err().contains("needs an image classifier as the teacher") && language.err().contains("tiny-gpt"), language.err());
+        assertFalse(Files.exists(tmp.resolve("b")));
+
+        // a run directory without a checkpoint
+        Path empty = tmp.resolve("empty");
+        Files.createDirectories(empty);
+        Files.writeString(empty.resolve("config.json"), "{\"model\": \"mlp\"}");
+        Result noCheckpoint = frugal(studentArgs(tmp.resolve("c"), "--teacher", empty.toString()));
+        assertEquals(2, noCheckpoint.code());
+        assertTrue(noCheckpoint.err().contains("no checkpoint under"), noCheckpoint.err());
+
+        IllegalArgumentException shapes = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> TrainCommand.Teacher.checkCompatible("--teacher t", "big", dev.frugal.runtime.Shape.of(3, 32, 32), 100,
+                        "small", dev.frugal.runtime.Shape.of(1, 28, 28), 10));
+        assertTrue(shapes.getMessage().contains("the teacher big classifies images of") && shapes.getMessage().contains("into 100 classes")
+                && shapes.getMessage().contains("the student small images of") && shapes.getMessage().contains("into 10"), shapes.getMessage());
+
+        Result alpha = frugal(studentArgs(tmp.resolve("d"), "--teacher", empty.toString(), "--distill-alpha", "1.5"));
+        assertEquals(2, alpha.code());
+        assertTrue(alpha.err().contains("distill-alpha must be in [0, 1]"), alpha.err());
+        Result temperature = frugal(studentArgs(tmp.resolve("e"), "--teacher", empty.toString(), "--distill-temperature", "0"));
+        assertEquals(2, temperature.code());
+        assertTrue(temperature.err().contains("distill-temperature must be a finite number above 0"), temperature.err());
+    }
 }

@@ -103,6 +103,11 @@ import java.util.regex.Pattern;
  *     {@code init-from}; {@code null}: equal names only
  * @param freeze comma-separated globs over full parameter names ({@code block1.*,block2.*}) whose
  *     parameters do not train ({@code FrozenParameters}); stored in canonical form; {@code null}: none
+ * @param teacher the run directory of a trained image classifier whose soft targets the model is
+ *     distilled from ({@code Distillation}); {@code null}: no distillation
+ * @param distillTemperature the distillation's softmax temperature; above 0
+ * @param distillAlpha the weight of the teacher's soft targets in the loss (the labels get
+ *     {@code 1 - alpha}); in [0, 1]
  */
 public record TrainConfig(
     @JsonProperty("model") String model,
@@ -143,7 +148,10 @@ public record TrainConfig(
     @JsonProperty("resume") Path resume,
     @JsonProperty("init-from") Path initFrom,
     @JsonProperty("init-map") Path initMap,
-    @JsonProperty("freeze") String freeze) {
+    @JsonProperty("freeze") String freeze,
+    @JsonProperty("teacher") Path teacher,
+    @JsonProperty("distill-temperature") double distillTemperature,
+    @JsonProperty("distill-alpha") double distillAlpha) {
 
     /** {@code batchSize} meaning {@code auto}: the largest batch that fits the memory budget. */
     public static final int AUTO_BATCH_SIZE = 0;
@@ -281,6 +289,15 @@ public record TrainConfig(
             }
             freeze = String.join(",", globs);
         }
+        if (!(distillTemperature > 0) || !Double.isFinite(distillTemperature)) {
+            throw new ConfigException("distill-temperature must be a finite number above 0, got " + distillTemperature);
+        }
+        if (!(distillAlpha >= 0 && distillAlpha <= 1)) {
+            throw new ConfigException("distill-alpha must be in [0, 1] (the weight of the teacher's soft targets), got " + distillAlpha);
+        }
+        if (teacher != null && TEXT.equals(dataset)) {
+            throw new ConfigException("teacher: distillation trains image classifiers, not a language model on the text dataset");
+        }
     }
 
     /**
@@ -326,7 +343,8 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", FASHION_MNIST, null, "byte", 0.1, 3, 0, 128, null, "sgd", 0.9, false, null,
             "constant", 0.0, "none", "fp32", "auto", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
-            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null, null, null, null);
+            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null, null, null, null,
+            null, 4.0, 0.9);
     }
 
     /**
@@ -513,7 +531,7 @@ public record TrainConfig(
      *     {@code Number} for numbers). {@code null} is allowed for {@code data}, {@code lr},
      *     {@code weight-decay}, {@code memory-budget}, {@code budget-time}, {@code budget-energy},
      *     {@code plateau}, {@code curriculum},
-     *     {@code run-dir}, {@code resume}, {@code init-from}, {@code init-map} and {@code freeze} and means
+     *     {@code run-dir}, {@code resume}, {@code init-from}, {@code init-map}, {@code freeze} and {@code teacher} and means
      *     "the default"; {@code batch-size} also takes {@code "auto"}, {@code memory-budget} a size
      *     text or a whole number of bytes
      * @return the new configuration
