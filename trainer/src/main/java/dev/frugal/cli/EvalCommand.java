@@ -83,7 +83,7 @@ public final class EvalCommand implements Callable<Integer> {
         try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
              Checkpoint c = store.load(latest.get().step());
              DataLoader test = new DataLoader(FashionMnist.test(dataDir), options);
-             Evaluator evaluator = new Evaluator(m.module(), m.inputShape(), Executor.cpu())) {
+             Evaluator evaluator = new Evaluator(m.module(), m.inputShape(), evaluationExecutor(cfg))) {
             m.module().loadState(c.model());
             Evaluation e = evaluator.evaluate(test);
             PrintWriter out = spec.commandLine().getOut();
@@ -94,6 +94,11 @@ public final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The executor the run's own evaluations used: the CPU, in the run's precision (the autocast pass for fp16/bf16). */
+    private static Executor evaluationExecutor(TrainConfig cfg) {
+        return Executor.cpu().withAutocast(cfg.mixedPrecision().precision());
+    }
+
     /** A language model: the loss per token on the held-out windows, as the run's evaluations measured it. */
     private int evaluateText(TrainConfig cfg, CheckpointStore store, long step, Path checkpoint) throws Exception {
         // the run's own tokenizer, so the held-out tail is the tokens it was trained next to
@@ -101,7 +106,7 @@ public final class EvalCommand implements Callable<Integer> {
         try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
              Checkpoint c = store.load(step);
              BatchSource heldOut = text.evaluation(false);
-             Evaluator evaluator = new Evaluator(m.module(), TrainingTask.forModel(m), Executor.cpu())) {
+             Evaluator evaluator = new Evaluator(m.module(), TrainingTask.forModel(m), evaluationExecutor(cfg))) {
             m.module().loadState(c.model());
             Evaluation e = evaluator.evaluate(heldOut);
             PrintWriter out = spec.commandLine().getOut();

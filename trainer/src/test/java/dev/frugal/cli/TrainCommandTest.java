@@ -395,6 +395,11 @@ class TrainCommandTest {
         }
         assertTrue(!steps.isEmpty() && steps.stream().allMatch(n -> n.get("loss_scale").asDouble() > 0 && n.has("skipped_steps")), steps.toString());
         assertTrue(Files.isRegularFile(run.resolve("report.html")));
+        // frugal eval evaluates in the run's precision, so it agrees with the run's own evaluation
+        Result e = frugal("eval", run.toString(), "--data", data.toString());
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().contains(String.format(java.util.Locale.ROOT, "test accuracy %.4f, test loss %.4f",
+                s.get("test_accuracy").asDouble(), s.get("test_loss").asDouble())), e.out() + " vs " + s);
 
         Path bf = tmp.resolve("bf16");
         Result br = frugal(trainArgs(bf, "--steps", "8", "--precision", "bf16"));
