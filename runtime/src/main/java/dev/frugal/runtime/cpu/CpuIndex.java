@@ -99,7 +99,7 @@ final class CpuIndex {
                     }
                 });
                 if (half) {
-                    CpuMatmul.narrow(t, acc32, dst, outNumel);
+                    CpuHalf.narrow(t, acc32, 0, dst, 0, outNumel);
                 }
             }
 

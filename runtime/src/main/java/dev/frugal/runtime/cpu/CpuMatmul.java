@@ -1,19 +1,15 @@
 package dev.frugal.runtime.cpu;
 
 import dev.frugal.runtime.DType;
-import dev.frugal.runtime.cpu.kernels.CpuParallel;
 import dev.frugal.runtime.cpu.kernels.Gemm;
 import dev.frugal.runtime.exec.Buffer;
 import dev.frugal.runtime.exec.Kernel;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.OpAttrs;
-import dev.frugal.runtime.numeric.BFloat16;
-import dev.frugal.runtime.numeric.Float16;
 
 import dev.frugal.memory.CachingAllocator;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -80,10 +76,10 @@ final class CpuMatmul {
                 MemorySegment b = CpuElements.seg(slots, in[1]);
                 MemorySegment c = CpuElements.seg(slots, out);
                 if (half) {
-                    widen(t, a, a32, aNum);
-                    widen(t, b, b32, bNum);
+                    CpuHalf.widen(t, a, 0, a32, 0, aNum);
+                    CpuHalf.widen(t, b, 0, b32, 0, bNum);
                     gemm(DType.F32, a32, b32, c32);
-                    narrow(t, c32, c, cNum);
+                    CpuHalf.narrow(t, c32, 0, c, 0, cNum);
                 } else {
                     gemm(t, a, b, c);
                 }
@@ -154,15 +150,5 @@ final class CpuMatmul {
             s *= d;
         }
         return st;
-    }
-
-    /** Widens {@code count} F16/BF16 elements into float32, in parallel. */
-    static void widen(DType t, MemorySegment src, MemorySegment dst, long count) {
-        CpuHalf.widen(t, src, 0, dst, 0, count);
-    }
-
-    /** Rounds {@code count} float32 elements to F16/BF16 (nearest even), in parallel. */
-    static void narrow(DType t, MemorySegment src, MemorySegment dst, long count) {
-        CpuHalf.narrow(t, src, 0, dst, 0, count);
     }
 }
