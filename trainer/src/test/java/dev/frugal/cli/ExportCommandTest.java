@@ -1,9 +1,11 @@
 package dev.frugal.cli;
 
+import static dev.frugal.cli.TrainCommandTest.frugal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.frugal.cli.TrainCommandTest.Result;
 import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.trainer.checkpoint.Checkpoint;
@@ -12,20 +14,14 @@ import dev.frugal.trainer.data.Batch;
 import dev.frugal.trainer.data.DataLoader;
 import dev.frugal.trainer.data.FashionMnist;
 import dev.frugal.trainer.export.OnnxRuntimeAccess;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /**
  * {@code frugal export} end to end: a short training run of every image zoo model on a small
@@ -39,47 +35,10 @@ class ExportCommandTest {
     @TempDir
     static Path data;
 
-    record Result(int code, String out, String err) {
-    }
-
-    static Result frugal(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = FrugalCommand.newCommandLine();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int code = cli.execute(args);
-        return new Result(code, out.toString(), err.toString());
-    }
-
     @BeforeAll
     static void writeDataset() throws IOException {
-        writeSplit("train", 128, 1);
-        writeSplit("t10k", 64, 2);
-    }
-
-    /** Images whose class shows as a bright band at a class-dependent row, plus noise. */
-    private static void writeSplit(String prefix, int count, long seed) throws IOException {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        try (OutputStream fi = Files.newOutputStream(data.resolve(prefix + "-images-idx3-ubyte"));
-             OutputStream fl = Files.newOutputStream(data.resolve(prefix + "-labels-idx1-ubyte"));
-             DataOutputStream images = new DataOutputStream(fi);
-             DataOutputStream labels = new DataOutputStream(fl)) {
-            images.writeInt(0x803);
-            images.writeInt(count);
-            images.writeInt(28);
-            images.writeInt(28);
-            labels.writeInt(0x801);
-            labels.writeInt(count);
-            for (int i = 0; i < count; i++) {
-                int label = rnd.nextInt(10);
-                labels.writeByte(label);
-                for (int p = 0; p < 28 * 28; p++) {
-                    int row = p / 28;
-                    images.writeByte(Math.min(255, rnd.nextInt(60) + (Math.abs(row - (2 + 2 * label)) <= 1 ? 180 : 0)));
-                }
-            }
-        }
+        TrainCommandTest.writeSplit(data, "train", 128, 1);
+        TrainCommandTest.writeSplit(data, "t10k", 64, 2);
     }
 
     private static Path train(Path run, String model) {

@@ -55,15 +55,15 @@ class TrainCommandTest {
 
     @BeforeAll
     static void writeDataset() throws IOException {
-        writeSplit("train", 640, 1);
-        writeSplit("t10k", 200, 2);
+        writeSplit(data, "train", 640, 1);
+        writeSplit(data, "t10k", 200, 2);
     }
 
-    /** Images whose class shows as a bright band at a class-dependent row, plus noise. */
-    private static void writeSplit(String prefix, int count, long seed) throws IOException {
+    /** An IDX split in {@code dir}: images whose class shows as a bright band at a class-dependent row, plus noise. */
+    static void writeSplit(Path dir, String prefix, int count, long seed) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
-        try (OutputStream fi = Files.newOutputStream(data.resolve(prefix + "-images-idx3-ubyte"));
-             OutputStream fl = Files.newOutputStream(data.resolve(prefix + "-labels-idx1-ubyte"));
+        try (OutputStream fi = Files.newOutputStream(dir.resolve(prefix + "-images-idx3-ubyte"));
+             OutputStream fl = Files.newOutputStream(dir.resolve(prefix + "-labels-idx1-ubyte"));
              DataOutputStream images = new DataOutputStream(fi);
              DataOutputStream labels = new DataOutputStream(fl)) {
             images.writeInt(0x803);
