@@ -45,6 +45,11 @@ class ModelZooTest {
         try (Model m = ModelZoo.build("cnn-small:channels1=4,channels2=8,hidden=16")) {
             assertEquals(4 * 9 + 8 * 4 * 9 + 2 * 4 + 2 * 8 + 8 * 49 * 16 + 16 + 16 * 10 + 10, m.parameterCount());
         }
+        try (Model wide = ModelZoo.build("cnn-small:width=2");
+             Model spelled = ModelZoo.build("cnn-small:channels1=64,channels2=128,hidden=256")) {
+            assertEquals(spelled.parameterCount(), wide.parameterCount());
+            assertEquals(spelled.forwardFlops(), wide.forwardFlops());
+        }
     }
 
     @Test
