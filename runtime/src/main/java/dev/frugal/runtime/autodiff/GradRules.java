@@ -27,7 +27,7 @@ import dev.frugal.runtime.graph.Value;
  *   <li>MAX_POOL2D: whatever the backend's MAX_POOL2D_GRAD picks (one position per window).</li>
  *   <li>POW: the gradient with respect to the exponent is taken as 0 where the base is 0.</li>
  * </ul>
- * Comparisons, NOT, SIGN, ARGMAX, IOTA, RANDOM_UNIFORM and constants have zero derivative and
+ * Comparisons, NOT, SIGN, ROUND (piecewise constant), ARGMAX, IOTA, RANDOM_UNIFORM and constants have zero derivative and
  * contribute nothing. MAX_POOL2D_GRAD and ATTENTION_GRAD have no rule (second derivatives
  * through max pooling and fused attention are not supported) and fail naming the op.
  */
@@ -47,7 +47,7 @@ final class GradRules {
         Value y = node.output();
         switch (node.op()) {
             // ---- no derivative (zero almost everywhere, or not a function of floating inputs)
-            case INPUT, CONSTANT, IOTA, RANDOM_UNIFORM, NOT, SIGN, LT, LE, GT, GE, EQ, NE, ARGMAX, ASSIGN -> {
+            case INPUT, CONSTANT, IOTA, RANDOM_UNIFORM, NOT, SIGN, ROUND, LT, LE, GT, GE, EQ, NE, ARGMAX, ASSIGN -> {
             }
             // ---- unary
             case NEG -> d[0] = Ops.neg(g);

@@ -167,6 +167,8 @@ final class CpuElementwise {
             case RECIPROCAL -> 1.0 / x;
             case ABS -> Math.abs(x);
             case SIGN -> Math.signum(x);
+            // ties to even; exact for every float, so rounding the result back to F32/F16/BF16 is exact too
+            case ROUND -> Math.rint(x);
             case RELU -> Math.max(x, 0.0);
             case SIGMOID -> 1.0 / (1.0 + Math.exp(-x));
             case TANH -> Math.tanh(x);
@@ -214,6 +216,7 @@ final class CpuElementwise {
                 case NEG -> -x;
                 case ABS -> Math.abs(x);
                 case SIGN -> Long.signum(x);
+                case ROUND -> x;
                 case RELU -> Math.max(x, 0);
                 case NOT -> x != 0 ? 0 : 1;
                 default -> throw new UnsupportedOperationException(op.printName() + " is not defined for " + t);

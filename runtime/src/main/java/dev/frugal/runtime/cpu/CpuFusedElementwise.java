@@ -41,7 +41,7 @@ import java.util.Map;
  * to the half type once, since float32 has more than twice the half types' precision plus two
  * bits); exp, erf, sigmoid and tanh on the Vector API through {@link VectorMath}, the same
  * float32 fma code {@code CpuElementwise} runs for float32 (bit-identical lane by lane); the
- * others (log, rsqrt, sign, pow) through {@link CpuElementwise#unary}/
+ * others (log, rsqrt, sign, round, pow) through {@link CpuElementwise#unary}/
  * {@link CpuElementwise#binary} in double, rounded once to float. The ops outside the cheap set
  * run only in float32 (a half result would be rounded twice, and {@code CpuElementwise} computes
  * them for half types in double, so those stay unfused). So fused and unfused programs give
@@ -70,7 +70,7 @@ final class CpuFusedElementwise {
 
     /** The ops whose float32 result rounded to a half type equals the exact result rounded once. */
     private static final java.util.Set<Op> HALF_EXACT = java.util.EnumSet.of(Op.NEG, Op.ABS, Op.RELU, Op.SQRT, Op.RECIPROCAL,
-            Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MAXIMUM, Op.MINIMUM);
+            Op.ROUND, Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.MAXIMUM, Op.MINIMUM);
 
     private static boolean isHalf(DType t) {
         return t == DType.F16 || t == DType.BF16;
@@ -346,7 +346,7 @@ final class CpuFusedElementwise {
             case ERF -> erf(a, d, n);
             case SIGMOID -> sigmoid(a, d, n);
             case TANH -> tanh(a, d, n);
-            default -> { // log, rsqrt, sign: in double, rounded once
+            default -> { // log, rsqrt, sign, round: in double, rounded once (exact for round)
                 Op op = in.op();
                 for (int i = 0; i < len; i++) {
                     d[i] = (float) CpuElementwise.unary(op, a[i]);

@@ -190,6 +190,15 @@ public final class Graph {
         return scopes.isEmpty() ? "" : scopes.peek();
     }
 
+    /**
+     * The scope nodes added now are labelled with ("" outside every scope). A pass that traces
+     * into a scratch graph and copies the nodes here ({@link #addDerived}) traces inside this
+     * scope, so the copies keep it (a copy made inside {@code stop_gradient} stays stopped).
+     */
+    public String scope() {
+        return currentScope();
+    }
+
     /** A readable listing, one node per line with its type, attributes and call site. */
     @Override
     public String toString() {

@@ -23,6 +23,12 @@ public enum Op {
     NEG(Kind.UNARY), EXP(Kind.UNARY), LOG(Kind.UNARY), SQRT(Kind.UNARY), RSQRT(Kind.UNARY),
     RECIPROCAL(Kind.UNARY), ABS(Kind.UNARY), SIGN(Kind.UNARY), RELU(Kind.UNARY),
     SIGMOID(Kind.UNARY), TANH(Kind.UNARY), ERF(Kind.UNARY),
+    /**
+     * Rounds to the nearest integer, ties to even (IEEE roundToIntegralTiesToEven: C's
+     * {@code nearbyint}, {@code torch.round}, ONNX Round), keeping the dtype. Its derivative is zero
+     * almost everywhere; fake quantization gets its straight-through gradient from its own construction.
+     */
+    ROUND(Kind.UNARY),
     /** Logical not of a BOOL value. */
     NOT(Kind.UNARY),
     /** Converts to the node's dtype (round-to-nearest-even for F16/BF16, truncation for integers). */

@@ -67,6 +67,8 @@ public final class Ops {
     public static Value sigmoid(Value x) { return unary(Op.SIGMOID, x, true); }
     public static Value tanh(Value x) { return unary(Op.TANH, x, true); }
     public static Value erf(Value x) { return unary(Op.ERF, x, true); }
+    /** Round half to even ({@link Op#ROUND}); integers are returned unchanged by the kernel. */
+    public static Value round(Value x) { return unary(Op.ROUND, x, false); }
 
     /** Logical not of a BOOL value. */
     public static Value not(Value x) {

@@ -93,6 +93,30 @@ class CpuElementwiseTest {
         unaryFloating(Op.ABS, Ops::abs, Math::abs, -5, 5);
         unaryFloating(Op.SIGN, Ops::sign, Math::signum, -5, 5);
         unaryFloating(Op.RELU, Ops::relu, v -> v > 0 ? v : 0, -5, 5);
+        unaryFloating(Op.ROUND, Ops::round, Math::rint, -50, 50);
+    }
+
+    /** ROUND is round half to even (torch.round, std::nearbyint, ONNX Round), never half away from zero. */
+    @Test
+    void roundTiesGoToEven() {
+        double[] xs = {-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 0.49999997, -0.49999997, 126.5, 127.5, -128.5, 1e7 + 0.5, 0.0, -0.0, 3.7, -3.7};
+        double[] even = {-2, -2, -0.0, 0, 2, 2, 4, 0, -0.0, 126, 128, -128, 1e7, 0, -0.0, 4, -4};
+        for (DType t : CpuReference.FLOATING) {
+            Graph g = new Graph("round");
+            Value x = g.input("x", Shape.of(xs.length), t);
+            try (Tensor xt = Tensor.of(xs, t, xs.length)) {
+                double[] in = xt.toDoubleArray();
+                double[] out = GraphRun.run(g, Ops.round(x), Map.of(x, xt));
+                for (int i = 0; i < xs.length; i++) {
+                    // the input as stored in t (0.49999997 and 1e7 + 0.5 are not representable in every type), rounded to even
+                    double expected = Math.rint(in[i]);
+                    assertEquals(expected, out[i], 0.0, ctx("round", t, xs[i]));
+                    if (in[i] == xs[i]) {
+                        assertEquals(even[i], out[i], 0.0, ctx("round (exact input)", t, xs[i]));
+                    }
+                }
+            }
+        }
     }
 
     @Test
@@ -102,6 +126,7 @@ class CpuElementwiseTest {
             unary(Op.ABS, Ops::abs, Math::abs, t, 0, 0);
             unary(Op.SIGN, Ops::sign, Math::signum, t, 0, 0);
             unary(Op.RELU, Ops::relu, v -> Math.max(v, 0), t, 0, 0);
+            unary(Op.ROUND, Ops::round, v -> v, t, 0, 0);
         }
         unary(Op.NOT, Ops::not, v -> v != 0 ? 0 : 1, DType.BOOL, 0, 0);
     }

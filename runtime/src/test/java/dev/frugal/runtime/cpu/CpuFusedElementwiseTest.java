@@ -36,7 +36,7 @@ class CpuFusedElementwiseTest {
 
     @ParameterizedTest
     @EnumSource(value = Op.class, names = {"NEG", "EXP", "LOG", "SQRT", "RSQRT", "RECIPROCAL", "ABS", "SIGN", "RELU",
-            "SIGMOID", "TANH", "ERF"})
+            "SIGMOID", "TANH", "ERF", "ROUND"})
     void unaryOpsMatchTheUnfusedKernel(Op op) {
         for (int[] dims : SHAPES) {
             // u(x) * b: the unary op is a non-last member, then the product is stored
@@ -137,7 +137,8 @@ class CpuFusedElementwiseTest {
                 Value wide = Ops.mul(Ops.cast(selected, DType.F32), row);              // widening cast is exact
                 Value other = Ops.cast(Ops.cast(a, half == DType.F16 ? DType.BF16 : DType.F16), half); // half to half rounds
                 Value bool = Ops.cast(Ops.sub(x, y), DType.BOOL);
-                return List.of(selected, wide, other, bool);
+                Value rounded = Ops.round(Ops.mul(a, rowHalf));                          // exact in half precision too
+                return List.of(selected, wide, other, bool, rounded);
             }, true);
         }
         // a half group fuses the casts around it: one pass from the float32 inputs to the float32 output
@@ -244,6 +245,7 @@ class CpuFusedElementwiseTest {
             case RECIPROCAL -> Ops.reciprocal(x);
             case ABS -> Ops.abs(x);
             case SIGN -> Ops.sign(x);
+            case ROUND -> Ops.round(Ops.mul(x, Ops.constant(x.graph(), 7.5, x.dtype()))); // spread over many integers and ties
             case RELU -> Ops.relu(x);
             case SIGMOID -> Ops.sigmoid(x);
             case TANH -> Ops.tanh(x);
