@@ -13,6 +13,7 @@ import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.trainer.checkpoint.AtomicFiles;
+import dev.frugal.trainer.quant.QuantizedModule;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -34,6 +35,10 @@ import java.util.Set;
  * input and output. Two traces rather than one because a trace at batch 1 cannot tell a batch
  * axis from any other axis of size 1 (and tracing skips expansions to the same shape). A graph
  * with an op ONNX cannot express fails with the op and its call site before anything is built.
+ *
+ * <p>A {@link QuantizedModule} (an int8 run) is exported in QDQ form ({@link QdqExport}): its
+ * unquantized graph, with each quantized weight stored as INT8 behind DequantizeLinear and each
+ * quantized contraction's input passed through QuantizeLinear -> DequantizeLinear.
  */
 public final class OnnxExporter {
     /** The batch sizes of the two traces: distinct, and both above 1. */
@@ -82,6 +87,10 @@ public final class OnnxExporter {
         }
         OnnxGraphBuilder onnx = new OnnxGraphBuilder(graphName);
         OnnxOpMapping mapping = new OnnxOpMapping(onnx, BATCH1, BATCH2, INPUT);
+        QdqExport qdq = model instanceof QuantizedModule q ? QdqExport.of(q) : null;
+        if (qdq != null) {
+            mapping.quantize(qdq);
+        }
         for (int i = 0; i < live1.size(); i++) {
             Node a = live1.get(i);
             Node b = live2.get(i);
@@ -97,8 +106,13 @@ public final class OnnxExporter {
                     onnx.input(INPUT, inputType, symbolic(mapping, a.output()), BATCH);
                 } else {
                     Variable v = t1.trace().variables().get(in.name());
-                    onnx.initializer(in.name(), v.dtype(), v.shape().dims(), littleEndian(in.name(), v.value()));
-                    mapping.bind(bn, in.name());
+                    if (qdq != null && qdq.quantizesWeight(in.name())) {
+                        // an int8 weight: INT8 initializer -> DequantizeLinear stands for it
+                        mapping.bind(bn, qdq.weight(onnx, in.name(), v.value()));
+                    } else {
+                        onnx.initializer(in.name(), v.dtype(), v.shape().dims(), littleEndian(in.name(), v.value()));
+                        mapping.bind(bn, in.name());
+                    }
                 }
             } else {
                 mapping.map(bn);
@@ -129,7 +143,9 @@ public final class OnnxExporter {
         Graph g = new Graph("export-" + batch);
         ModuleTrace trace = ModuleTrace.of(g, model);
         Value x = g.input(INPUT, Shape.of(dims), inputType);
-        return new Trace(trace, x, trace.forward(x));
+        // a quantized model is traced unquantized; its quantization becomes QDQ nodes (QdqExport)
+        Value out = model instanceof QuantizedModule q ? q.forwardUnquantized(trace, x) : trace.forward(x);
+        return new Trace(trace, x, out);
     }
 
     /** The nodes {@code output} needs, in trace order (effects are not exported). */

@@ -103,6 +103,21 @@ public final class OnnxGraphBuilder {
      * @param rawLittleEndian the elements in row-major order, little-endian, as ONNX's raw_data
      */
     public void initializer(String tensorName, DType dtype, int[] dims, byte[] rawLittleEndian) {
+        initializer(tensorName, elementType(dtype), dims, rawLittleEndian);
+    }
+
+    /** ONNX's {@code TensorProto.DataType} INT8 (no Frugal dtype has it: QDQ weights are stored so). */
+    public static final int INT8 = 3;
+    /** ONNX's {@code TensorProto.DataType} UINT8. */
+    public static final int UINT8 = 2;
+
+    /**
+     * Adds an initializer of ONNX element type {@code elementType} ({@link #INT8}, {@link #UINT8}, or
+     * {@link #elementType(DType)}'s).
+     *
+     * @param rawLittleEndian the elements in row-major order, little-endian, as ONNX's raw_data
+     */
+    public void initializer(String tensorName, int elementType, int[] dims, byte[] rawLittleEndian) {
         if (!names.add(tensorName)) {
             throw new IllegalArgumentException("ONNX tensor name '" + tensorName + "' is used twice");
         }
@@ -110,7 +125,7 @@ public final class OnnxGraphBuilder {
         for (int d : dims) {
             t.varint(1, d);
         }
-        t.varint(2, elementType(dtype)).string(8, tensorName).bytes(9, rawLittleEndian);
+        t.varint(2, elementType).string(8, tensorName).bytes(9, rawLittleEndian);
         initializers.add(t);
     }
 
@@ -123,6 +138,14 @@ public final class OnnxGraphBuilder {
         String n = fresh("const");
         names.remove(n);
         initializer(n, DType.I64, new int[] {values.length}, b.array());
+        return n;
+    }
+
+    /** A fresh initializer named after {@code hint}; returns its name. */
+    public String constant(String hint, int elementType, int[] dims, byte[] rawLittleEndian) {
+        String n = fresh(hint);
+        names.remove(n);
+        initializer(n, elementType, dims, rawLittleEndian);
         return n;
     }
 

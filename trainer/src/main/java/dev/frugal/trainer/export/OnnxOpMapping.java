@@ -29,7 +29,7 @@ import java.util.Set;
 final class OnnxOpMapping {
     /** The ops an exported graph may contain. */
     static final Set<Op> SUPPORTED = EnumSet.of(Op.INPUT, Op.CONSTANT, Op.IOTA,
-            Op.NEG, Op.EXP, Op.LOG, Op.SQRT, Op.RSQRT, Op.RECIPROCAL, Op.ABS, Op.SIGN, Op.RELU, Op.SIGMOID, Op.TANH, Op.ERF, Op.NOT, Op.CAST,
+            Op.NEG, Op.EXP, Op.LOG, Op.SQRT, Op.RSQRT, Op.RECIPROCAL, Op.ABS, Op.SIGN, Op.ROUND, Op.RELU, Op.SIGMOID, Op.TANH, Op.ERF, Op.NOT, Op.CAST,
             Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.MAXIMUM, Op.MINIMUM,
             Op.LT, Op.LE, Op.GT, Op.GE, Op.EQ, Op.NE, Op.WHERE,
             Op.REDUCE_SUM, Op.REDUCE_MAX, Op.REDUCE_MIN, Op.ARGMAX,
@@ -47,6 +47,7 @@ final class OnnxOpMapping {
     private final Map<Integer, String> names = new HashMap<>();
     private final Map<Integer, Node> twins = new HashMap<>();
     private String batchSize; // [1] INT64: the data input's batch, made on first need
+    private QdqExport qdq; // the int8 QDQ nodes of a quantized model; null: float32
 
     /**
      * @param onnx receives the ONNX nodes
@@ -59,6 +60,11 @@ final class OnnxOpMapping {
         this.batch1 = batch1;
         this.batch2 = batch2;
         this.dataInput = dataInput;
+    }
+
+    /** Makes every quantized contraction read its input through QuantizeLinear -> DequantizeLinear ({@link QdqExport}). */
+    void quantize(QdqExport plan) {
+        this.qdq = plan;
     }
 
     /** Records that {@code node}'s value is the ONNX tensor {@code name} (graph inputs, initializers). */
@@ -121,6 +127,7 @@ final class OnnxOpMapping {
             case RECIPROCAL -> unary("Reciprocal", n);
             case ABS -> unary("Abs", n);
             case SIGN -> unary("Sign", n);
+            case ROUND -> unary("Round", n); // ONNX Round: ties to even, as Frugal's
             case RELU -> unary("Relu", n);
             case SIGMOID -> unary("Sigmoid", n);
             case TANH -> unary("Tanh", n);
@@ -162,7 +169,7 @@ final class OnnxOpMapping {
             case CONV2D -> {
                 OpAttrs.Conv2d c = n.attrs(OpAttrs.Conv2d.class);
                 int[] w = n.input(1).shape().dims();
-                yield onnx.node("Conv", List.of(in(n, 0), in(n, 1)), ints("kernel_shape", w[2], w[3]), ints("strides", c.strideH(), c.strideW()),
+                yield onnx.node("Conv", List.of(contractionInput(n), in(n, 1)), ints("kernel_shape", w[2], w[3]), ints("strides", c.strideH(), c.strideW()),
                         ints("pads", c.padH(), c.padW(), c.padH(), c.padW()), ints("dilations", c.dilationH(), c.dilationW()),
                         intAttr("group", c.groups()));
             }
@@ -218,14 +225,28 @@ final class OnnxOpMapping {
         return onnx.node(op, List.of(in(n, 0), in(n, 1)));
     }
 
+    /**
+     * The first operand of a CONV2D or MATMUL: through QuantizeLinear -> DequantizeLinear when the
+     * contraction is quantized (its weight, a parameter, is then already an INT8 initializer read
+     * through DequantizeLinear).
+     */
+    private String contractionInput(Node n) {
+        Value w = n.input(1);
+        if (qdq != null && w.node().op() == Op.INPUT && qdq.quantizesInputOf(w.node().attrs(OpAttrs.Input.class).name())) {
+            return qdq.activation(onnx, in(n, 0), w.node().attrs(OpAttrs.Input.class).name());
+        }
+        return in(n, 0);
+    }
+
     private String matmul(Node n) {
         OpAttrs.Matmul m = n.attrs(OpAttrs.Matmul.class);
         Value a = n.input(0);
         Value b = n.input(1);
+        String aName = contractionInput(n);
         if (a.rank() == 2 && b.rank() == 2) {
-            return onnx.node("Gemm", List.of(name(a), name(b)), intAttr("transA", m.transA() ? 1 : 0), intAttr("transB", m.transB() ? 1 : 0));
+            return onnx.node("Gemm", List.of(aName, name(b)), intAttr("transA", m.transA() ? 1 : 0), intAttr("transB", m.transB() ? 1 : 0));
         }
-        String an = m.transA() ? transposeLastTwo(name(a), a.rank()) : name(a);
+        String an = m.transA() ? transposeLastTwo(aName, a.rank()) : aName;
         String bn = m.transB() ? transposeLastTwo(name(b), b.rank()) : name(b);
         return onnx.node("MatMul", List.of(an, bn));
     }
