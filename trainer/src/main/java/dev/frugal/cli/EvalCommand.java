@@ -80,15 +80,15 @@ public final class EvalCommand implements Callable<Integer> {
         Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(data != null ? data : cfg.data());
         // the same data as the evaluations during training, so the numbers agree with summary.json
         LoaderOptions options = TrainCommand.evaluationOptions();
-        try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
-             Checkpoint c = store.load(latest.get().step());
+        // a structured-pruning run evaluates its smaller model
+        RunModel run = RunModel.load(runDir, cfg);
+        try (Model m = run.model();
              DataLoader test = new DataLoader(FashionMnist.test(dataDir), options);
              Evaluator evaluator = new Evaluator(m.module(), m.inputShape(), evaluationExecutor(cfg))) {
-            m.module().loadState(c.model());
             Evaluation e = evaluator.evaluate(test);
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("%s step %d: test accuracy %.4f, test loss %.4f (%d samples, %s)%n", cfg.model(), c.step(), e.accuracy(), e.loss(),
-                    e.samples(), latest.get().directory());
+            out.printf("%s step %d: test accuracy %.4f, test loss %.4f (%d samples, %s)%n", run.label(), run.step(), e.accuracy(), e.loss(),
+                    e.samples(), run.source());
             out.flush();
         }
         return 0;

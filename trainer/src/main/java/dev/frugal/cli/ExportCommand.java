@@ -1,9 +1,6 @@
 package dev.frugal.cli;
 
 import dev.frugal.models.zoo.Model;
-import dev.frugal.models.zoo.ModelZoo;
-import dev.frugal.trainer.checkpoint.Checkpoint;
-import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.config.ConfigFiles;
 import dev.frugal.trainer.config.TrainConfig;
 import dev.frugal.trainer.export.OnnxExporter;
@@ -70,18 +67,13 @@ public final class ExportCommand implements Callable<Integer> {
         if (cfg.textDataset()) {
             throw new IllegalArgumentException("ONNX export of language models is not supported (" + cfg.model() + "); it covers the image models");
         }
-        CheckpointStore store = new CheckpointStore(runDir.resolve(TrainCommand.CHECKPOINTS));
-        var latest = store.latest();
-        if (latest.isEmpty()) {
-            throw new IllegalArgumentException(runDir + " has no checkpoint under " + store.root() + " (the run ended before its first epoch?)");
-        }
         Path target = output != null ? output : runDir.resolve(DEFAULT_FILE);
-        try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
-             Checkpoint c = store.load(latest.get().step())) {
-            m.module().loadState(c.model());
+        // a structured-pruning run exports its smaller model
+        RunModel run = RunModel.load(runDir, cfg);
+        try (Model m = run.model()) {
             OnnxExporter.write(m.module(), m.inputShape(), m.inputDType(), m.name(), target);
             PrintWriter out = spec.commandLine().getOut();
-            out.printf(Locale.ROOT, "%s step %d: wrote %s (ONNX opset %d, %d bytes, dynamic batch)%n", cfg.model(), c.step(), target,
+            out.printf(Locale.ROOT, "%s step %d: wrote %s (ONNX opset %d, %d bytes, dynamic batch)%n", run.label(), run.step(), target,
                     dev.frugal.trainer.export.OnnxGraphBuilder.OPSET, Files.size(target));
             out.flush();
         }

@@ -8,8 +8,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelOption;
 import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.models.zoo.PrunableChannels;
 import dev.frugal.models.zoo.ZooEntry;
 import dev.frugal.trainer.config.ModelRecipes;
+import dev.frugal.trainer.prune.PruningPreview;
+import dev.frugal.trainer.prune.PruningSpec;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,6 +38,10 @@ public final class ModelsCommand implements Runnable {
     @Option(names = "--json", description = "Print JSON: {\"models\":[{\"name\",\"spec\",\"parameters\",\"forward_flops\",...,\"recipe\"}]}.")
     boolean json;
 
+    @Option(names = "--prune", paramLabel = "SPEC", description = "Also show what pruning would leave (as frugal train --prune takes it):"
+            + " parameters and forward FLOPs before and after; structured pruning names the smaller model.")
+    String prune;
+
     @Parameters(paramLabel = "SPEC", arity = "0..*",
             description = "Model specs to list, NAME or NAME:key=value,... (default: every zoo model with its default options).")
     List<String> specs = new ArrayList<>();
@@ -50,13 +57,13 @@ public final class ModelsCommand implements Runnable {
      * One listed configuration: what {@code frugal models} prints per row. The input shape and
      * class count are the spec's (tiny-gpt's follow its context and vocab options).
      */
-    record Row(ZooEntry entry, String spec, long parameters, long forwardFlops, int[] inputShape, int classes) {
+    record Row(ZooEntry entry, String spec, long parameters, long forwardFlops, int[] inputShape, int classes, PruningPreview pruned) {
     }
 
     /** Builds the rows (throwing on a bad spec) and prints them as JSON or as a table. */
     @Override
     public void run() {
-        List<Row> rows = rows(specs);
+        List<Row> rows = rows(specs, prune == null ? null : PruningSpec.parse(prune));
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(toJson(rows));
@@ -68,11 +75,30 @@ public final class ModelsCommand implements Runnable {
 
     /** The rows for the given specs, or for every zoo model's defaults when none are given. */
     static List<Row> rows(List<String> specs) {
-        List<String> wanted = specs == null || specs.isEmpty() ? ModelZoo.names() : specs;
+        return rows(specs, null);
+    }
+
+    /**
+     * The rows for the given specs (every zoo model's defaults when none are given), with what
+     * {@code pruning} would leave of each (null: no pruning shown). Structured pruning of a model
+     * without channel groups fails when the model was asked for by name, and is left out of the
+     * default listing.
+     */
+    static List<Row> rows(List<String> specs, PruningSpec pruning) {
+        boolean all = specs == null || specs.isEmpty();
+        List<String> wanted = all ? ModelZoo.names() : specs;
         List<Row> rows = new ArrayList<>();
         for (String s : wanted) {
             try (Model m = ModelZoo.build(s)) {
-                rows.add(new Row(m.entry(), m.spec().toString(), m.parameterCount(), m.forwardFlops(), m.inputShape().dims(), m.classes()));
+                PruningPreview pruned = null;
+                if (pruning != null) {
+                    if (all && pruning.method() == PruningSpec.Method.STRUCTURED && !PrunableChannels.supports(m.name())) {
+                        continue;
+                    }
+                    pruned = PruningPreview.of(m, pruning);
+                }
+                rows.add(new Row(m.entry(), m.spec().toString(), m.parameterCount(), m.forwardFlops(), m.inputShape().dims(), m.classes(),
+                        pruned));
             }
         }
         return rows;
@@ -104,6 +130,15 @@ public final class ModelsCommand implements Runnable {
                 p.put("max", opt.max());
                 p.put("description", opt.description());
             }
+            if (r.pruned() != null) {
+                PruningPreview p = r.pruned();
+                ObjectNode pruned = o.putObject("pruned");
+                pruned.put("prune", p.spec().toString());
+                pruned.put("model", p.prunedModel());
+                pruned.put("parameters", p.parametersAfter());
+                pruned.put("forward_flops", p.flopsAfter());
+                pruned.put("flops_ratio", p.flopsRatio());
+            }
             ObjectNode recipe = o.putObject("recipe");
             for (Map.Entry<String, Object> e : ModelRecipes.forModel(r.entry().name()).entrySet()) {
                 recipe.set(e.getKey(), mapper.valueToTree(e.getValue()));
@@ -129,6 +164,9 @@ public final class ModelsCommand implements Runnable {
                     String.format(Locale.ROOT, "%,d", r.forwardFlops()), r.entry().description());
         }
         out.println();
+        if (rows.stream().anyMatch(r -> r.pruned() != null)) {
+            printPruned(rows, out);
+        }
         out.println("FORWARD FLOPS: per sample (for a language model, a window of context tokens), 2 per multiply-add of matmuls,"
                 + " convolutions and attention (elementwise work not counted).");
         out.println("Options (NAME:key=value,...):");
@@ -151,5 +189,19 @@ public final class ModelsCommand implements Runnable {
         for (String name : seen) {
             out.printf(Locale.ROOT, "  %s: %s%n", name, ModelRecipes.describe(ModelRecipes.forModel(name)));
         }
+    }
+
+    /** Before and after pruning, one line per row. */
+    private static void printPruned(List<Row> rows, PrintWriter out) {
+        PruningSpec spec = rows.stream().filter(r -> r.pruned() != null).findFirst().orElseThrow().pruned().spec();
+        out.println("Pruned (" + spec + "):");
+        for (Row r : rows) {
+            PruningPreview p = r.pruned();
+            boolean structured = spec.method() == PruningSpec.Method.STRUCTURED;
+            out.printf(Locale.ROOT, "  %s -> %s: parameters %,d -> %,d%s, forward FLOPs %,d -> %,d (%.2fx)%s%n", r.spec(), p.prunedModel(),
+                    p.parametersBefore(), p.parametersAfter(), structured ? "" : " non-zero", p.flopsBefore(), p.flopsAfter(), p.flopsRatio(),
+                    structured ? "" : " (dense kernels)");
+        }
+        out.println();
     }
 }

@@ -16,6 +16,7 @@ import dev.frugal.trainer.NextTokenPrediction;
 import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.Evaluation;
+import dev.frugal.trainer.Evaluator;
 import dev.frugal.trainer.EvaluationMetrics;
 import dev.frugal.trainer.FitResult;
 import dev.frugal.trainer.MemoryBudgetPlanner;
@@ -47,6 +48,11 @@ import dev.frugal.trainer.data.LoaderOptions;
 import dev.frugal.trainer.optim.AdamW;
 import dev.frugal.trainer.optim.Optimizer;
 import dev.frugal.trainer.optim.Sgd;
+import dev.frugal.trainer.prune.PrunedModel;
+import dev.frugal.trainer.prune.Pruner;
+import dev.frugal.trainer.prune.Pruning;
+import dev.frugal.trainer.prune.PruningSummary;
+import dev.frugal.trainer.quant.QuantizedModels;
 import dev.frugal.trainer.run.MetricsLog;
 import dev.frugal.trainer.run.RunDirectory;
 import dev.frugal.trainer.schedule.LrSchedule;
@@ -186,6 +192,15 @@ public final class TrainCommand implements Callable<Integer> {
     Double distillTemperature;
     @Option(names = "--distill-alpha", paramLabel = "A", description = "With --teacher: the weight of the teacher's soft targets, in [0, 1] (default 0.9).")
     Double distillAlpha;
+    @Option(names = "--prune", paramLabel = "SPEC", description = "Prune while training: magnitude:SPARSITY[,scope=global|layer] zeroes"
+            + " the smallest convolution and linear weights; structured:SPARSITY[,norm=l1|l2] removes that share of each layer's channels"
+            + " (mlp, cnn-small) and writes the smaller model to RUN_DIR/pruned. When: schedule=cubic[,start=10%%,end=60%%,every=N]"
+            + " (gradual, the default) or schedule=once[,at=50%%] (then fine-tune for the rest of the run).")
+    String prune;
+    @Option(names = "--quantize", paramLabel = "SPEC", description = "Quantization-aware training: int8[:ops=conv2d+matmul,momentum=0.01]"
+            + " fake-quantizes the weights (per output channel, symmetric) and inputs (per tensor, observed range) of convolutions and"
+            + " matmuls, with a straight-through gradient; frugal eval and frugal export then use the int8 model. Float32 only.")
+    String quantize;
     @Option(names = "--no-progress", description = "No progress bar (it is also off when output is not a terminal).")
     boolean noProgress;
     @Option(names = "--verbose", description = "Print the stack trace of an error.")
@@ -274,6 +289,8 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "teacher", teacher == null ? null : teacher.toString());
         put(f, "distill-temperature", distillTemperature);
         put(f, "distill-alpha", distillAlpha);
+        put(f, "prune", prune);
+        put(f, "quantize", quantize);
         return f;
     }
 
@@ -336,7 +353,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         try (run;
              Model teacherModel = teacherRun == null ? null : teacherRun.model();
-             Model m = ModelZoo.create(cfg.model(), cfg.seed());
+             Model m = QuantizedModels.create(cfg.model(), cfg.seed(), cfg.quantization());
              BatchSource test = data.evaluation(cfg.memoryBudgetBytes() > 0)) {
             TrainingTask task = TrainingTask.forModel(m);
             if (teacherRun != null) {
@@ -415,6 +432,12 @@ public final class TrainCommand implements Callable<Integer> {
                     t.put("alpha", cfg.distillAlpha());
                     summary.put("teacher", t);
                 }
+                if (cfg.quantization() != null) {
+                    summary.put("quantization", QuantizedModels.summary(m, "quantization-aware training"));
+                }
+                if (trainer.pruner() != null) {
+                    summary.put("pruning", finishPruning(cfg, m, trainer.pruner(), run.path(), test, out));
+                }
                 run.writeSummary(summary);
                 writeReport(run.path(), out);
                 if (r.finalEvaluation() != null) {
@@ -428,6 +451,30 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 return 0;
             }
+        }
+    }
+
+    /**
+     * The end of a pruned run: for structured pruning, the smaller model is built from the kept
+     * channels, written to {@code RUN_DIR/pruned} and evaluated on the test set (it must agree with
+     * the masked model's own evaluation); the summary block for either method.
+     */
+    private static Map<String, Object> finishPruning(TrainConfig cfg, Model m, Pruner pruner, Path runDir, BatchSource test,
+                                                     PrintWriter out) throws IOException {
+        if (!pruner.pruning().structured()) {
+            Map<String, Object> block = PruningSummary.of(m, pruner, null, null);
+            out.printf(Locale.ROOT, "pruned %s: %.1f%% of the convolution and linear weights are zero (%d of %d parameters left non-zero)%n",
+                    pruner.pruning().spec(), 100 * pruner.maskedShare(), (Long) block.get("parameters_after"), m.parameterCount());
+            return block;
+        }
+        try (Model pruned = PrunedModel.write(m, pruner, runDir, cfg.seed());
+             Evaluator evaluator = new Evaluator(pruned.module(), pruned.inputShape(),
+                     Executor.cpu().withAutocast(cfg.mixedPrecision().precision()))) {
+            Evaluation e = evaluator.evaluate(test);
+            out.printf(Locale.ROOT, "pruned model %s: %d -> %d parameters, %d -> %d forward FLOPs per sample (%.2fx), test accuracy %.4f (%s)%n",
+                    pruned.spec(), m.parameterCount(), pruned.parameterCount(), m.forwardFlops(), pruned.forwardFlops(),
+                    (double) pruned.forwardFlops() / m.forwardFlops(), e.accuracy(), PrunedModel.file(runDir));
+            return PruningSummary.of(m, pruner, pruned, e.accuracy());
         }
     }
 
@@ -646,7 +693,7 @@ public final class TrainCommand implements Callable<Integer> {
      */
     static TrainerConfig stepConfig(TrainConfig cfg) {
         return TrainerConfig.defaults().withOptimizer(optimizer(cfg)).withClipNorm(cfg.clipNorm()).withMixedPrecision(cfg.mixedPrecision())
-                .withFreeze(cfg.freezeGlobs());
+                .withFreeze(cfg.freezeGlobs()).withPruning(pruning(cfg));
     }
 
     /**
@@ -750,6 +797,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (cfg.textDataset() && !cfg.augment().equals("none")) {
             throw new IllegalArgumentException("--augment " + cfg.augment() + " crops and flips images; a text run has none (drop --augment)");
         }
+        pruning(cfg); // a model without channel groups under structured pruning fails here, before the run directory is made
+    }
+
+    /** The run's pruning for its model; null without {@code --prune}. */
+    static Pruning pruning(TrainConfig cfg) {
+        return cfg.pruning() == null ? null : Pruning.of(cfg.pruning(), ModelZoo.parse(cfg.model()));
     }
 
     /** A missing {@code --init-from} or {@code --init-map} file fails before the run directory is made. */

@@ -29,6 +29,7 @@ import dev.frugal.trainer.data.BatchSource;
 import dev.frugal.trainer.data.DataBatch;
 import dev.frugal.trainer.data.EpochBatches;
 import dev.frugal.trainer.optim.OptimizerUpdate;
+import dev.frugal.trainer.prune.Pruner;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,6 +116,8 @@ public final class Trainer implements AutoCloseable {
     private double energyBefore;
     /** Keeps the run within its time, energy and step budgets; null without such budgets. */
     private final BudgetGuard guard;
+    /** Rewrites the pruning masks on the schedule; null without pruning or before the first fit. */
+    private Pruner pruner;
     /** Every guardrail applied during this trainer's fits. */
     private final List<GuardrailAction> guardrailActions = new ArrayList<>();
     /** FLOPs of one training step by the memory plan, recomputation included. */
@@ -337,6 +340,14 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    /**
+     * The pruning of the current or last fit (its masks, schedule and kept channels); null without
+     * pruning ({@link TrainerConfig#pruning()}) or before the first fit.
+     */
+    public Pruner pruner() {
+        return pruner;
+    }
+
     /** The task this trainer trains the model on. */
     public TrainingTask task() {
         return task;
@@ -473,6 +484,10 @@ public final class Trainer implements AutoCloseable {
         if (config.maxSteps() > 0) {
             planned = Math.min(planned, config.maxSteps());
         }
+        if (stepGraph.pruningMasks() != null) {
+            // the schedule spans the steps planned now; a resumed run's masks come back with the optimizer state
+            pruner = new Pruner(stepGraph.pruningMasks(), model.state(), update.state(), planned);
+        }
         if (energyMeter == null) {
             energyMeter = EnergyMeter.forCpu(java.nio.file.Path.of("/sys/class/powercap"), config.tdpWatts(), LOG::info);
         }
@@ -536,6 +551,9 @@ public final class Trainer implements AutoCloseable {
                     if (batch.size() != batchSize) {
                         throw new IllegalArgumentException("training batch " + batch.index() + " of epoch " + epoch + " holds " + batch.size()
                                 + " samples, the step was compiled for " + batchSize + "; drop the last batch (LastBatchPolicy.DROP)");
+                    }
+                    if (pruner != null) {
+                        pruner.beforeStep(step);
                     }
                     double lr = config.learningRate().applyAsDouble(step);
                     feeds.clear();

@@ -6,6 +6,7 @@ import dev.frugal.trainer.budget.EstimatedEnergyMeter;
 import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.optim.Optimizer;
 import dev.frugal.trainer.optim.Sgd;
+import dev.frugal.trainer.prune.Pruning;
 import dev.frugal.trainer.amp.MixedPrecision;
 import dev.frugal.trainer.transfer.FrozenParameters;
 import java.nio.file.Path;
@@ -53,12 +54,14 @@ import java.util.function.LongToDoubleFunction;
  *     freezes: no gradient, no optimizer update, no optimizer state ({@link FrozenParameters});
  *     resolved against the model when the step is traced, where a glob matching nothing, or
  *     freezing every parameter, is an error; empty: every parameter trains
+ * @param pruning masks the step keeps on chosen weights and the schedule that rewrites them
+ *     ({@link dev.frugal.trainer.prune.Pruner}); null: no pruning
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
                             String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery,
                             int keepCheckpoints, long memoryBudget, List<Integer> evalBatchSizes,
                             Budgets runBudgets, List<Guardrail> guardrails, double tdpWatts, MixedPrecision mixedPrecision,
-                            List<String> freeze) {
+                            List<String> freeze, Pruning pruning) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -130,17 +133,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public static TrainerConfig defaults() {
         return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0, -1, List.of(), Budgets.NONE, Guardrail.DEFAULT,
-                EstimatedEnergyMeter.DEFAULT_TDP_WATTS, MixedPrecision.FP32, List.of());
+                EstimatedEnergyMeter.DEFAULT_TDP_WATTS, MixedPrecision.FP32, List.of(), null);
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /** This configuration with a constant learning rate. */
@@ -153,17 +156,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /**
@@ -189,12 +192,12 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (metric != null && !EvaluationMetrics.isMetric(metric, metrics)) {
             throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(metric, metrics));
         }
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
     public TrainerConfig withEvalEvery(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /**
@@ -202,7 +205,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * deleted after each successful save.
      */
     public TrainerConfig withKeepCheckpoints(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /**
@@ -214,7 +217,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMemoryBudget(long bytes, Collection<Integer> evalSizes) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /**
@@ -223,13 +226,13 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withRunBudgets(Budgets budgets, List<Guardrail> guardrailsInOrder) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts, mixedPrecision, freeze);
+                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts, mixedPrecision, freeze, pruning);
     }
 
     /** This configuration with another TDP for the energy estimate. */
     public TrainerConfig withTdpWatts(double watts) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts, mixedPrecision, freeze);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts, mixedPrecision, freeze, pruning);
     }
 
     /**
@@ -238,7 +241,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMixedPrecision(MixedPrecision amp) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, amp, freeze);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, amp, freeze, pruning);
     }
 
     /**
@@ -248,7 +251,16 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withFreeze(List<String> globs) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, globs);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, globs, pruning);
+    }
+
+    /**
+     * This configuration pruning the model as {@code p} says (null: no pruning): the step keeps the
+     * masks and the trainer updates them on the schedule.
+     */
+    public TrainerConfig withPruning(Pruning p) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, p);
     }
 
     /** Whether a memory budget is set. */
@@ -258,6 +270,6 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
     }
 }

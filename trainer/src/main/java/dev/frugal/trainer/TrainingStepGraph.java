@@ -11,6 +11,7 @@ import dev.frugal.trainer.amp.LossScaler;
 import dev.frugal.trainer.amp.LossScaling;
 import dev.frugal.trainer.optim.GradientClipping;
 import dev.frugal.trainer.optim.OptimizerUpdate;
+import dev.frugal.trainer.prune.PruningMasks;
 import dev.frugal.trainer.transfer.FrozenParameters;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +34,9 @@ import java.util.SequencedSet;
  * {@link Distillation} teacher runs in eval mode on the same input, its variables state inputs
  * ({@link #readOnlyTraces()}) that get no gradient and no optimizer state.
  *
+ * <p>With pruning ({@link TrainerConfig#pruning()}) the step holds a 0/1 mask per pruned parameter in
+ * the optimizer state and multiplies it into the parameter's update ({@link PruningMasks}).
+ *
  * <p>Tracing allocates the optimizer's state tensors ({@link OptimizerUpdate}); {@link #close()}
  * frees them. The model's own tensors are only referenced.
  */
@@ -46,10 +50,12 @@ public final class TrainingStepGraph implements AutoCloseable {
     private final List<String> trainable;
     private final List<String> frozen;
     private final List<ModuleTrace> readOnly;
+    private final PruningMasks pruningMasks;
 
     private TrainingStepGraph(Graph graph, ModuleTrace trace, Value input, Value target, Value loss, OptimizerUpdate update,
-                              List<String> trainable, List<String> frozen, List<ModuleTrace> readOnly) {
+                              List<String> trainable, List<String> frozen, List<ModuleTrace> readOnly, PruningMasks pruningMasks) {
         this.readOnly = readOnly;
+        this.pruningMasks = pruningMasks;
         this.trainable = trainable;
         this.frozen = frozen;
         this.graph = graph;
@@ -114,7 +120,12 @@ public final class TrainingStepGraph implements AutoCloseable {
                 i++;
             }
             OptimizerUpdate update = new OptimizerUpdate(g);
+            PruningMasks masks = null;
             try {
+                if (config.pruning() != null) {
+                    // before the optimizer appends its update, so every assignment to a pruned parameter is masked
+                    masks = PruningMasks.declare(config.pruning(), config.pruning().targets(model), names, params, update);
+                }
                 LossScaling scaling = config.mixedPrecision().scaling();
                 LossScaler scaler = scaling == null ? null : LossScaler.declare(scaling, update, g);
                 // with loss scaling: gradients of loss * scale, unscaled, and the step skipped when one is not finite
@@ -131,7 +142,7 @@ public final class TrainingStepGraph implements AutoCloseable {
                 throw e;
             }
             return new TrainingStepGraph(g, trace, input, target, loss, update, List.copyOf(names), List.copyOf(frozen),
-                    stepLoss.frozen());
+                    stepLoss.frozen(), masks);
         } finally {
             model.train(wasTraining);
         }
@@ -202,6 +213,11 @@ public final class TrainingStepGraph implements AutoCloseable {
      */
     public List<ModuleTrace> readOnlyTraces() {
         return readOnly;
+    }
+
+    /** The pruning masks of the step ({@link TrainerConfig#pruning()}); null without pruning. */
+    public PruningMasks pruningMasks() {
+        return pruningMasks;
     }
 
     /** The optimizer's part of the step: its learning-rate input and state tensors. */

@@ -69,6 +69,15 @@ public final class Model implements AutoCloseable {
         return forwardFlops;
     }
 
+    /**
+     * The same model (entry, spec, input shape, classes) with {@code replacement} as its module
+     * tree: a wrapper around this model's module whose variables keep their full names, such as
+     * int8 fake quantization's. The returned model owns the tree; close it instead of this one.
+     */
+    public Model withModule(Module replacement) {
+        return new Model(entry, spec, replacement);
+    }
+
     /** Frees the module's tensors. */
     @Override
     public void close() {

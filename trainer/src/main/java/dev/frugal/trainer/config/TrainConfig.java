@@ -7,6 +7,7 @@ import dev.frugal.trainer.budget.Budgets;
 import dev.frugal.trainer.budget.EstimatedEnergyMeter;
 import dev.frugal.trainer.budget.Guardrail;
 import dev.frugal.trainer.data.CurriculumSpec;
+import dev.frugal.trainer.prune.PruningSpec;
 import dev.frugal.trainer.schedule.ReduceLrOnPlateau;
 import dev.frugal.trainer.transfer.FrozenParameters;
 import dev.frugal.runtime.precision.Precision;
@@ -108,6 +109,10 @@ import java.util.regex.Pattern;
  * @param distillTemperature the distillation's softmax temperature; above 0
  * @param distillAlpha the weight of the teacher's soft targets in the loss (the labels get
  *     {@code 1 - alpha}); in [0, 1]
+ * @param prune what to prune and when ({@code PruningSpec}: {@code magnitude:0.8},
+ *     {@code structured:0.5,schedule=once,at=60%}, ...); stored in canonical form; {@code null}: no pruning
+ * @param quantize int8 quantization-aware training ({@code QuantizationSpec}: {@code int8},
+ *     {@code int8:ops=conv2d,momentum=0.01}); stored in canonical form; float32 only; {@code null}: none
  */
 public record TrainConfig(
     @JsonProperty("model") String model,
@@ -151,7 +156,9 @@ public record TrainConfig(
     @JsonProperty("freeze") String freeze,
     @JsonProperty("teacher") Path teacher,
     @JsonProperty("distill-temperature") double distillTemperature,
-    @JsonProperty("distill-alpha") double distillAlpha) {
+    @JsonProperty("distill-alpha") double distillAlpha,
+    @JsonProperty("prune") String prune,
+    @JsonProperty("quantize") String quantize) {
 
     /** {@code batchSize} meaning {@code auto}: the largest batch that fits the memory budget. */
     public static final int AUTO_BATCH_SIZE = 0;
@@ -168,7 +175,8 @@ public record TrainConfig(
 
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d+)?");
     /** Text options whose null means "none". */
-    private static final List<String> NULLABLE_TEXT = List.of("memory-budget", "budget-time", "budget-energy", "plateau", "curriculum", "freeze");
+    private static final List<String> NULLABLE_TEXT = List.of("memory-budget", "budget-time", "budget-energy", "plateau", "curriculum", "freeze",
+        "prune", "quantize");
     private static final List<RecordComponent> COMPONENTS = List.of(TrainConfig.class.getRecordComponents());
     // @JsonProperty cannot target record components, so Java propagates it to the accessors
     private static final List<String> KEYS = COMPONENTS.stream()
@@ -298,6 +306,18 @@ public record TrainConfig(
         if (teacher != null && TEXT.equals(dataset)) {
             throw new ConfigException("teacher: distillation trains image classifiers, not a language model on the text dataset");
         }
+        if (prune != null) {
+            try {
+                prune = PruningSpec.parse(prune).toString();
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("prune: " + e.getMessage());
+            }
+        }
+        quantize = checkedQuantize(quantize, precision);
+        if (prune != null && quantize != null && PruningSpec.parse(prune).method() == PruningSpec.Method.STRUCTURED) {
+            throw new ConfigException("prune structured and quantize are not supported together yet: the smaller model is rebuilt from the"
+                + " zoo spec, without the quantization observers; use one of them (magnitude pruning works with quantize)");
+        }
     }
 
     /**
@@ -307,6 +327,34 @@ public record TrainConfig(
      */
     public List<String> freezeGlobs() {
         return FrozenParameters.parseGlobs(freeze);
+    }
+
+    /** {@code quantize} in canonical form, checked: a valid spec, and a float32 run (fake quantization's rounding is exact only in float32). */
+    private static String checkedQuantize(String quantize, String precision) {
+        if (quantize == null) {
+            return null;
+        }
+        String canonical;
+        try {
+            canonical = dev.frugal.trainer.quant.QuantizationSpec.parse(quantize).toString();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        if (!"fp32".equals(precision)) {
+            throw new ConfigException("quantize: int8 quantization-aware training runs in float32 (its fake quantization computes the int8 grid"
+                + " exactly only there); drop --precision " + precision + " or --quantize");
+        }
+        return canonical;
+    }
+
+    /** The quantization {@code quantize} asks for; null when none. */
+    public dev.frugal.trainer.quant.QuantizationSpec quantization() {
+        return quantize == null ? null : dev.frugal.trainer.quant.QuantizationSpec.parse(quantize);
+    }
+
+    /** The pruning {@code prune} asks for; null when none. */
+    public PruningSpec pruning() {
+        return prune == null ? null : PruningSpec.parse(prune);
     }
 
     /**
@@ -344,7 +392,7 @@ public record TrainConfig(
         return new TrainConfig("cnn-small", FASHION_MNIST, null, "byte", 0.1, 3, 0, 128, null, "sgd", 0.9, false, null,
             "constant", 0.0, "none", "fp32", "auto", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
             EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null, null, null, null,
-            null, 4.0, 0.9);
+            null, 4.0, 0.9, null, null);
     }
 
     /**
@@ -531,7 +579,7 @@ public record TrainConfig(
      *     {@code Number} for numbers). {@code null} is allowed for {@code data}, {@code lr},
      *     {@code weight-decay}, {@code memory-budget}, {@code budget-time}, {@code budget-energy},
      *     {@code plateau}, {@code curriculum},
-     *     {@code run-dir}, {@code resume}, {@code init-from}, {@code init-map}, {@code freeze} and {@code teacher} and means
+     *     {@code run-dir}, {@code resume}, {@code init-from}, {@code init-map}, {@code freeze}, {@code teacher} and {@code prune} and means
      *     "the default"; {@code batch-size} also takes {@code "auto"}, {@code memory-budget} a size
      *     text or a whole number of bytes
      * @return the new configuration

@@ -7,6 +7,7 @@ import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SequencedMap;
@@ -24,6 +25,8 @@ public final class OptimizerUpdate implements AutoCloseable {
     private final Tensor lrFeed = Tensor.zeros(dev.frugal.runtime.Shape.scalar(), DType.F64);
     /** A BOOL scalar that, when true at run time, leaves every assigned value as it was; null: never. */
     private Value skipStep;
+    /** Per parameter, a 0/1 mask multiplied into its assigned value (pruning); parameters absent are unmasked. */
+    private final Map<Value, Value> masks = new HashMap<>();
 
     /** The scope optimizers append their update in (the autocast pass keeps it in float32). */
     public static final String SCOPE = "optimizer";
@@ -64,13 +67,28 @@ public final class OptimizerUpdate implements AutoCloseable {
      * @return the state input
      */
     public Value declareState(String name, dev.frugal.runtime.Shape shape, DType dtype, Graph graph) {
+        return declareState(name, shape, dtype, graph, 0);
+    }
+
+    /**
+     * Declares a state input filled with {@code initial} and allocates its tensor (a pruning mask
+     * starts at 1: nothing pruned).
+     *
+     * @param name the state name, unique within this update
+     * @param shape its shape
+     * @param dtype its dtype
+     * @param graph the training graph
+     * @param initial the value every element starts at
+     * @return the state input
+     */
+    public Value declareState(String name, dev.frugal.runtime.Shape shape, DType dtype, Graph graph, double initial) {
         if (stateInputs.containsKey(name)) {
             throw new IllegalArgumentException("optimizer state '" + name + "' declared twice");
         }
         // The "optim." prefix keeps optimizer inputs apart from the model's own variable names.
         Value in = graph.state("optim." + name, shape, dtype);
         stateInputs.put(name, in);
-        stateTensors.put(name, Tensor.zeros(shape, dtype));
+        stateTensors.put(name, initial == 0 ? Tensor.zeros(shape, dtype) : Tensor.full(shape, dtype, initial));
         return in;
     }
 
@@ -99,11 +117,32 @@ public final class OptimizerUpdate implements AutoCloseable {
     }
 
     /**
-     * Assigns {@code value} to the parameter or state input {@code target} at the end of the step;
-     * with a skip flag, {@code where(skip, target, value)}.
+     * Makes every later {@link #assign} to {@code parameter} multiply the new value by {@code mask},
+     * so pruned weights stay exactly zero whatever the optimizer computes for them. Set it before
+     * the optimizer appends its update.
+     *
+     * @param parameter a parameter input of the update's graph
+     * @param mask a float state input of the parameter's shape holding 0 (pruned) or 1
+     * @throws IllegalArgumentException when the shapes differ or the parameter is already masked
+     */
+    public void maskParameter(Value parameter, Value mask) {
+        if (!mask.shape().equals(parameter.shape())) {
+            throw new IllegalArgumentException("mask " + mask + " for parameter " + parameter + ": expected the parameter's shape " + parameter.shape());
+        }
+        if (masks.putIfAbsent(parameter, mask) != null) {
+            throw new IllegalArgumentException("parameter " + parameter + " is already masked");
+        }
+    }
+
+    /**
+     * Assigns {@code value} to the parameter or state input {@code target} at the end of the step:
+     * times its mask when the target is a masked parameter ({@link #maskParameter}), and with a skip
+     * flag, {@code where(skip, target, value)}.
      */
     public void assign(Value target, Value value) {
-        Ops.assign(target, skipStep == null ? value : Ops.where(skipStep, target, value));
+        Value mask = masks.get(target);
+        Value v = mask == null ? value : value.mul(mask);
+        Ops.assign(target, skipStep == null ? v : Ops.where(skipStep, target, v));
     }
 
     /** The state tensors by name, in declaration order (live: the program updates them in place). */

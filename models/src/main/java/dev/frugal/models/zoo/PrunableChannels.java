@@ -1,0 +1,99 @@
+package dev.frugal.models.zoo;
+
+import dev.frugal.models.zoo.ChannelGroup.Member;
+import dev.frugal.models.zoo.ChannelGroup.Role;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The channel groups of the zoo models that structured pruning can shrink, and the spec of the
+ * smaller model once channels are removed. A model is listed here when every group's size is one
+ * of its options, so the pruned network is an ordinary zoo model (checkpoints, evaluation and
+ * export need nothing new).
+ *
+ * <p>Not listed: {@code mobilenet-tiny} (one {@code width} option sets every block), {@code deep-mlp}
+ * and {@code tiny-gpt} (the residual stream ties every block's width together). Declaring them
+ * needs per-layer options first.
+ */
+public final class PrunableChannels {
+    private PrunableChannels() {
+    }
+
+    /** The zoo models with channel groups. */
+    public static List<String> models() {
+        return List.of("mlp", "cnn-small");
+    }
+
+    /** Whether {@code name} declares channel groups. */
+    public static boolean supports(String name) {
+        return models().contains(name);
+    }
+
+    /**
+     * The channel groups of a model, in forward order.
+     *
+     * @throws IllegalArgumentException for a model that declares none (naming the models that do)
+     */
+    public static List<ChannelGroup> of(ModelSpec spec) {
+        return switch (spec.name()) {
+            case "mlp" -> List.of(
+                    linearUnits("hidden1", spec.get("hidden1"), "fc1", "fc2", 1),
+                    linearUnits("hidden2", spec.get("hidden2"), "fc2", "fc3", 1));
+            case "cnn-small" -> {
+                int width = spec.get("width");
+                yield List.of(
+                        convBlockChannels("channels1", spec.get("channels1") * width, "block1", "block2.0.weight", 1),
+                        // fc1 reads the flattened C x 7 x 7 map of block 2: 49 inputs per channel
+                        convBlockChannels("channels2", spec.get("channels2") * width, "block2", "fc1.weight", 7 * 7),
+                        linearUnits("hidden", spec.get("hidden") * width, "fc1", "fc2", 1));
+            }
+            default -> throw new IllegalArgumentException("structured pruning: model '" + spec.name()
+                    + "' declares no prunable channel groups; models that do: " + String.join(", ", models()));
+        };
+    }
+
+    /**
+     * The spec of the model with {@code kept} channels in each group: the group options set to
+     * their kept counts, and for {@code cnn-small} the width multiplier reset to 1 (the counts are
+     * absolute).
+     *
+     * @param spec the unpruned spec
+     * @param kept channels kept per group option; every group of the model must be given
+     * @throws IllegalArgumentException for a missing group or a count outside {@code [1, size]}
+     */
+    public static ModelSpec prunedSpec(ModelSpec spec, Map<String, Integer> kept) {
+        Map<String, Integer> options = new LinkedHashMap<>(spec.options());
+        for (ChannelGroup g : of(spec)) {
+            Integer k = kept.get(g.option());
+            if (k == null || k < 1 || k > g.size()) {
+                throw new IllegalArgumentException("pruned " + spec.name() + ": group " + g.option() + " keeps " + k
+                        + " channels, expected 1.." + g.size());
+            }
+            options.put(g.option(), k);
+        }
+        if (options.containsKey("width") && spec.name().equals("cnn-small")) {
+            options.put("width", 1);
+        }
+        return new ModelSpec(spec.name(), options);
+    }
+
+    /** Units of linear layer {@code producer} ({@code [out, in]} weight and bias), read by {@code consumer}. */
+    private static ChannelGroup linearUnits(String option, int size, String producer, String consumer, int block) {
+        return new ChannelGroup(option, size, List.of(
+                Member.of(producer + ".weight", 0, Role.SOURCE),
+                Member.of(producer + ".bias", 0, Role.FOLLOWER),
+                new Member(consumer + ".weight", 1, block, Role.CONSUMER)));
+    }
+
+    /** Filters of a conv, batch-norm, ReLU, pool block ({@code block.0} the conv, {@code block.1} the norm). */
+    private static ChannelGroup convBlockChannels(String option, int size, String block, String consumerWeight, int consumerBlock) {
+        return new ChannelGroup(option, size, List.of(
+                Member.of(block + ".0.weight", 0, Role.SOURCE),
+                Member.of(block + ".1.weight", 0, Role.FOLLOWER),
+                Member.of(block + ".1.bias", 0, Role.FOLLOWER),
+                Member.of(block + ".1.running_mean", 0, Role.FOLLOWER),
+                Member.of(block + ".1.running_var", 0, Role.FOLLOWER),
+                new Member(consumerWeight, 1, consumerBlock, Role.CONSUMER)));
+    }
+}

@@ -1,0 +1,139 @@
+package dev.frugal.models;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.frugal.models.zoo.ChannelGroup;
+import dev.frugal.models.zoo.ChannelSurgery;
+import dev.frugal.models.zoo.Model;
+import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.models.zoo.PrunableChannels;
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.Program;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Value;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Removing channels must not change what the network computes when those channels were already
+ * zeroed (their sources and followers), which is how pruning masks them during training.
+ */
+class ChannelSurgeryTest {
+    @Test
+    void removingZeroedChannelsKeepsTheLogits() {
+        check("cnn-small:channels1=6,channels2=8,hidden=12", Map.of(
+                "channels1", new int[] {0, 2, 5}, "channels2", new int[] {1, 2, 3, 6, 7}, "hidden", new int[] {0, 4, 5, 11}),
+                "cnn-small:channels1=3,channels2=5,hidden=4,width=1");
+        check("mlp:hidden1=10,hidden2=6", Map.of("hidden1", new int[] {1, 3, 9}, "hidden2", new int[] {0, 5}),
+                "mlp:hidden1=3,hidden2=2");
+    }
+
+    @Test
+    void widthMultiplierIsResolvedIntoAbsoluteCounts() {
+        try (Model m = ModelZoo.create("cnn-small:channels1=2,channels2=3,hidden=4,width=2", 1)) {
+            List<ChannelGroup> groups = PrunableChannels.of(m.spec());
+            assertEquals(List.of(4, 6, 8), groups.stream().map(ChannelGroup::size).toList());
+            try (Model p = ChannelSurgery.keep(m, Map.of("channels1", new int[] {0, 1}, "channels2", new int[] {0, 1, 2},
+                    "hidden", new int[] {0, 1, 2, 3}), 1)) {
+                assertEquals("cnn-small:channels1=2,channels2=3,hidden=4,width=1", p.spec().toString());
+                assertTrue(p.forwardFlops() < m.forwardFlops() / 2, "halving every group more than halves the FLOPs");
+            }
+        }
+    }
+
+    @Test
+    void badRequestsNameTheGroupOrModel() {
+        try (Model m = ModelZoo.create("mlp:hidden1=4,hidden2=4", 1)) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> ChannelSurgery.keep(m, Map.of("hidden1", new int[] {2, 1}, "hidden2", new int[] {0}), 1));
+            assertTrue(e.getMessage().contains("hidden1") && e.getMessage().contains("ascending"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> ChannelSurgery.keep(m, Map.of("hidden1", new int[] {0}), 1));
+            assertTrue(e.getMessage().contains("hidden2"), e.getMessage());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("mobilenet-tiny")));
+        assertTrue(e.getMessage().contains("mobilenet-tiny") && e.getMessage().contains("cnn-small"), e.getMessage());
+    }
+
+    private static void check(String specText, Map<String, int[]> kept, String expectedSpec) {
+        try (Model m = ModelZoo.create(specText, 3)) {
+            randomiseBatchNormStatistics(m);
+            zeroRemovedChannels(m, kept);
+            m.module().eval();
+            try (Model p = ChannelSurgery.keep(m, kept, 3);
+                 Tensor x = randomImages(5)) {
+                p.module().eval();
+                assertEquals(expectedSpec, p.spec().toString());
+                assertTrue(p.parameterCount() < m.parameterCount());
+                double[] full = logits(m, x);
+                double[] small = logits(p, x);
+                assertEquals(full.length, small.length);
+                for (int i = 0; i < full.length; i++) {
+                    assertEquals(full[i], small[i], 1e-5 * Math.max(1, Math.abs(full[i])), specText + " logit " + i);
+                }
+            }
+        }
+    }
+
+    /** Non-trivial running statistics, so a wrongly sliced buffer would show in eval mode. */
+    private static void randomiseBatchNormStatistics(Model m) {
+        SplittableRandom r = new SplittableRandom(11);
+        m.module().state().forEach((name, t) -> {
+            if (name.endsWith("running_mean") || name.endsWith("running_var") || name.matches(".*\\.1\\.(weight|bias)")) {
+                for (long i = 0; i < t.numel(); i++) {
+                    t.setFlat(i, name.endsWith("running_var") ? 0.5 + r.nextDouble() : r.nextDouble() - 0.5);
+                }
+            }
+        });
+    }
+
+    /** Zeroes the sources and followers of every channel not kept, as a pruning mask does. */
+    private static void zeroRemovedChannels(Model m, Map<String, int[]> kept) {
+        Map<String, Tensor> state = m.module().state();
+        for (ChannelGroup g : PrunableChannels.of(m.spec())) {
+            boolean[] keep = new boolean[g.size()];
+            for (int c : kept.get(g.option())) {
+                keep[c] = true;
+            }
+            for (ChannelGroup.Member member : g.members()) {
+                if (member.role() == ChannelGroup.Role.CONSUMER || member.variable().contains("running")) {
+                    continue;
+                }
+                Tensor t = state.get(member.variable());
+                long perChannel = t.numel() / g.size();
+                for (int c = 0; c < g.size(); c++) {
+                    if (!keep[c]) {
+                        for (long i = 0; i < perChannel; i++) {
+                            t.setFlat(c * perChannel + i, 0); // axis 0: channel c is one contiguous run
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static Tensor randomImages(int n) {
+        SplittableRandom r = new SplittableRandom(5);
+        float[] v = new float[n * 28 * 28];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return Tensor.of(v, n, 1, 28, 28);
+    }
+
+    private static double[] logits(Model m, Tensor x) {
+        Graph g = new Graph("eval");
+        ModuleTrace trace = ModuleTrace.of(g, m.module());
+        Value in = g.input("x", x.shape(), DType.F32);
+        Value out = trace.forward(in);
+        try (Program p = Executor.cpu().compile(g, List.of(out))) {
+            trace.bind(p);
+            return p.run(Map.of(in, x)).get(0).toDoubleArray();
+        }
+    }
+}
