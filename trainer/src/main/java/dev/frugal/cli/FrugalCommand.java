@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         versionProvider = FrugalVersion.class,
         description = "Frugal: train compact models fast on one NVIDIA GPU, or correctly on a CPU.",
         subcommands = {TrainCommand.class, PlanCommand.class, EvalCommand.class, SampleCommand.class, DevicesCommand.class, ModelsCommand.class, BenchCommand.class,
-                ReportCommand.class, CompareCommand.class, ExportCommand.class, QuantizeCommand.class,
+                ReportCommand.class, CompareCommand.class, ExportCommand.class, QuantizeCommand.class, KernelsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class FrugalCommand implements Runnable {
     @CommandLine.Spec

@@ -67,6 +67,12 @@ public final class PlanCommand implements Callable<Integer> {
     Path config;
     @Option(names = "--json", description = "Print one JSON object (byte counts as numbers) instead of the text report.")
     boolean json;
+    @Option(names = "--explain", description = "Also print the fused program: kernel calls per step without and with fusion, and each"
+            + " generated CUDA kernel (fused groups and single elementwise ops) with its output.")
+    boolean explain;
+    @Option(names = "--arch", paramLabel = "sm_XX", description = "With --explain: compile the generated kernels with the installed NVRTC"
+            + " for this GPU architecture (no GPU needed) and report the result.")
+    String arch;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -107,14 +113,25 @@ public final class PlanCommand implements Callable<Integer> {
             MemoryPlan plan = planner.plan(batch);
             long eval = planner.evaluationBytes();
             AutocastReport autocast = planner.autocastReport(batch);
+            if (arch != null && !explain) {
+                throw new IllegalArgumentException("--arch " + arch + " compiles the kernels --explain lists; add --explain");
+            }
+            FusedProgram fused = explain ? FusedProgram.of(StepKernels.of(m, task, batch, TrainCommand.stepConfig(cfg)), arch) : null;
             if (json) {
-                out.println(toJson(cfg, batch, budget, plan, eval, evalBatch, max, autocast));
+                out.println(toJson(cfg, batch, budget, plan, eval, evalBatch, max, autocast, fused));
             } else {
                 printText(out, cfg, batch, budget, plan, eval, evalBatch, max);
                 if (cfg.mixedPrecision().precision().isMixed()) {
                     out.println("precision of the training step:");
                     autocast.lines().forEach(out::println);
                 }
+                if (fused != null) {
+                    fused.lines().forEach(out::println);
+                }
+            }
+            if (fused != null && !fused.compiled()) {
+                out.flush();
+                return 1;
             }
             out.flush();
             return plan.fits() ? 0 : 1;
@@ -145,7 +162,7 @@ public final class PlanCommand implements Callable<Integer> {
 
     /** The plan as JSON; the peaks include the evaluation programs, the classes are the training step's. */
     static String toJson(TrainConfig cfg, int batch, long budget, MemoryPlan plan, long eval, int evalBatch, Integer max,
-                         AutocastReport autocast) {
+                         AutocastReport autocast, FusedProgram fused) {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode o = mapper.createObjectNode();
         o.put("model", cfg.model());
@@ -200,6 +217,9 @@ public final class PlanCommand implements Callable<Integer> {
         o.put("recompute_flops", plan.recomputeFlops());
         ArrayNode checkpoints = o.putArray("checkpoints");
         plan.checkpoints().forEach(checkpoints::add);
+        if (fused != null) {
+            fused.toJson(o.putObject("fusion"));
+        }
         try {
             return mapper.writeValueAsString(o);
         } catch (JsonProcessingException e) {

@@ -263,6 +263,31 @@ public final class Program implements AutoCloseable {
         return n;
     }
 
+    /** The fused groups this program calls, in call order (recomputed calls not repeated). */
+    public List<FusedGroup> fusedGroups() {
+        List<FusedGroup> groups = new ArrayList<>();
+        for (Step s : steps) {
+            if (s.kernel() != null && s.group() != null && !s.recompute()) {
+                groups.add(s.group());
+            }
+        }
+        return groups;
+    }
+
+    /**
+     * The nodes this program calls as kernels of their own (not in a fused group), in call order
+     * (recomputed calls and executor-inserted copies not included).
+     */
+    public List<Node> unfusedKernelNodes() {
+        List<Node> nodes = new ArrayList<>();
+        for (Step s : steps) {
+            if (s.kernel() != null && s.group() == null && !s.recompute() && s.node() != null && s.rebind() == null) {
+                nodes.add(s.node());
+            }
+        }
+        return nodes;
+    }
+
     /**
      * Bytes this program holds from its backend's memory manager: its buffers and its kernels'
      * workspaces (bound tensors not included); {@link MemoryPlan#managedBytes()}.

@@ -1,0 +1,324 @@
+package dev.frugal.runtime.cuda;
+
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.exec.FusedGroup;
+import dev.frugal.runtime.graph.Node;
+import dev.frugal.runtime.graph.Op;
+import dev.frugal.runtime.graph.OpAttrs;
+import dev.frugal.runtime.graph.Value;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * Generates the CUDA C of elementwise kernels: a {@link FusedGroup} in one pass over memory, or a
+ * single elementwise node, specialised to its shapes (dimensions and broadcast strides are
+ * constants, as tinygrad does, so index arithmetic folds).
+ *
+ * <p>The arithmetic is the CPU backend's, so the two backends can be compared element by element:
+ * registers are float32, BOOL values are 0 and 1, F16 and BF16 are widened on load and every
+ * member whose type is F16 or BF16 is rounded to it (to nearest even) in its register, as
+ * {@code CpuFusedElementwise} does. Additions, multiplications, divisions, square roots and
+ * reciprocals use the {@code _rn} intrinsics, which the compiler never contracts into FMAs, so
+ * they are the IEEE float32 results the CPU computes; maximum, minimum, sign and ReLU follow
+ * Java's {@code Math} (NaN wins, +0 above -0). Log, reciprocal square root, power, exp, erf,
+ * sigmoid and tanh are computed in double and rounded once, as {@code CpuElementwise} computes
+ * the first three; the CPU's float32 exp/erf/sigmoid/tanh ({@code VectorMath}) are within 2 ulp of
+ * that.
+ *
+ * <p>Each element's work is a {@code __host__ __device__} function, {@code NAME_element}, which
+ * the {@code __global__} kernel calls in a grid-stride loop: so a host compiler can run the
+ * generated arithmetic against the CPU backend without a GPU.
+ *
+ * <p>Supported: the types F32, F16, BF16 and BOOL (what the CPU fuses), every UNARY, BINARY,
+ * COMPARE and TERNARY op, CAST among those types, and EXPAND. Other types (F64, integers) are not
+ * generated yet ({@link #supports}).
+ */
+public final class ElementwiseCodegen {
+    /** Helpers every generated kernel starts with. */
+    static final String PRELUDE = """
+            #include <cuda_fp16.h>
+            #include <cuda_bf16.h>
+            #ifdef __CUDA_ARCH__
+            #define FR_FROM_BITS(u) __uint_as_float(u)
+            #define FR_ADD(a, b) __fadd_rn(a, b)
+            #define FR_SUB(a, b) __fsub_rn(a, b)
+            #define FR_MUL(a, b) __fmul_rn(a, b)
+            #define FR_DIV(a, b) __fdiv_rn(a, b)
+            #define FR_SQRT(a) __fsqrt_rn(a)
+            #else
+            #include <math.h>
+            #include <string.h>
+            static inline float fr_from_bits_host(unsigned int u) { float f; memcpy(&f, &u, sizeof f); return f; }
+            #define FR_FROM_BITS(u) fr_from_bits_host(u)
+            #define FR_ADD(a, b) ((a) + (b))
+            #define FR_SUB(a, b) ((a) - (b))
+            #define FR_MUL(a, b) ((a) * (b))
+            #define FR_DIV(a, b) ((a) / (b))
+            #define FR_SQRT(a) sqrtf(a)
+            #endif
+            #define FR_FN static __host__ __device__ __forceinline__
+            FR_FN float fr_max(float a, float b) {
+              if (a != a) return a;
+              if (b != b) return b;
+              if (a == 0.0f && b == 0.0f) return signbit(a) ? b : a;
+              return a > b ? a : b;
+            }
+            FR_FN float fr_min(float a, float b) {
+              if (a != a) return a;
+              if (b != b) return b;
+              if (a == 0.0f && b == 0.0f) return signbit(a) ? a : b;
+              return a < b ? a : b;
+            }
+            FR_FN float fr_sign(float a) { return a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : a); }
+            FR_FN float fr_f16(float a) { return __half2float(__float2half_rn(a)); }
+            FR_FN float fr_bf16(float a) { return __bfloat162float(__float2bfloat16_rn(a)); }
+            FR_FN float fr_sigmoid(float a) { return (float) (1.0 / (1.0 + exp(-(double) a))); }
+            """;
+
+    private ElementwiseCodegen() {
+    }
+
+    /** Whether {@code node} can be generated: an elementwise op, CAST or EXPAND over F32, F16, BF16 and BOOL. */
+    public static boolean supports(Node node) {
+        Value o = node.output();
+        if (o == null || !registerType(o.dtype())) {
+            return false;
+        }
+        if (node.op() != Op.EXPAND && !node.op().isElementwise()) {
+            return false;
+        }
+        for (Value in : node.inputs()) {
+            if (!registerType(in.dtype())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The kernel of a fused group. */
+    public static ElementwiseKernel generate(FusedGroup group) {
+        return generate(group.members(), group.inputs(), group.outputs());
+    }
+
+    /** The kernel of one elementwise node (its distinct inputs, its output). */
+    public static ElementwiseKernel generate(Node node) {
+        List<Value> inputs = new ArrayList<>();
+        for (Value v : node.inputs()) {
+            if (!inputs.contains(v)) {
+                inputs.add(v);
+            }
+        }
+        return generate(List.of(node), inputs, List.of(node.output()));
+    }
+
+    private static ElementwiseKernel generate(List<Node> members, List<Value> inputs, List<Value> outputs) {
+        for (Node n : members) {
+            if (!supports(n)) {
+                throw new IllegalArgumentException("no CUDA elementwise code for " + n + ": " + n.op().printName() + " over "
+                        + n.output().dtype() + " (supported: elementwise ops, cast and expand over f32, f16, bf16 and bool)");
+            }
+        }
+        Shape shape = members.getLast().output().shape();
+        long elements = shape.numel();
+        StringBuilder body = new StringBuilder();
+        Map<Value, String> registers = new IdentityHashMap<>();
+        // the coordinates of element i, once, when some input is broadcast
+        int[] dims = shape.dims();
+        boolean needsCoordinates = inputs.stream().anyMatch(v -> !v.shape().equals(shape));
+        if (needsCoordinates) {
+            body.append("  long long rest = i;\n");
+            for (int axis = dims.length - 1; axis >= 0; axis--) {
+                body.append("  const long long c").append(axis).append(" = rest % ").append(dims[axis]).append("LL; rest /= ")
+                        .append(dims[axis]).append("LL;\n");
+            }
+        }
+        for (int k = 0; k < inputs.size(); k++) {
+            Value in = inputs.get(k);
+            String offset = in.shape().equals(shape) ? "i" : broadcastOffset(in.shape(), dims);
+            String reg = "x" + k;
+            body.append("  const float ").append(reg).append(" = ").append(load(in.dtype(), "in" + k + "[" + offset + "]")).append(";\n");
+            registers.put(in, reg);
+        }
+        int r = 0;
+        for (Node n : members) {
+            String reg = "r" + r++;
+            String expr = expression(n, registers);
+            body.append("  const float ").append(reg).append(" = ").append(round(n.output().dtype(), expr)).append(";\n");
+            registers.put(n.output(), reg);
+        }
+        for (int k = 0; k < outputs.size(); k++) {
+            Value out = outputs.get(k);
+            body.append("  out").append(k).append("[i] = ").append(store(out.dtype(), registers.get(out))).append(";\n");
+        }
+
+        StringJoiner params = new StringJoiner(", ");
+        StringJoiner args = new StringJoiner(", ");
+        for (int k = 0; k < inputs.size(); k++) {
+            params.add("const " + cType(inputs.get(k).dtype()) + "* __restrict__ in" + k);
+            args.add("in" + k);
+        }
+        for (int k = 0; k < outputs.size(); k++) {
+            params.add(cType(outputs.get(k).dtype()) + "* __restrict__ out" + k);
+            args.add("out" + k);
+        }
+        String template = "FR_FN void NAME_element(long long i, " + params + ") {\n" + body + "}\n\n"
+                + "extern \"C\" __global__ void NAME(" + params + ") {\n"
+                + "  const long long n = " + elements + "LL;\n"
+                + "  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n"
+                + "    NAME_element(i, " + args + ");\n"
+                + "  }\n"
+                + "}\n";
+        String name = baseName(members) + "_" + hash(template);
+        return new ElementwiseKernel(name, template.replace("NAME", name), inputs, outputs, elements);
+    }
+
+    /**
+     * One translation unit holding several kernels (distinct by name) after one prelude: how a
+     * program's kernels are compiled together, in one NVRTC call per architecture.
+     */
+    public static String translationUnit(List<ElementwiseKernel> kernels) {
+        StringBuilder b = new StringBuilder(PRELUDE);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (ElementwiseKernel k : kernels) {
+            if (seen.add(k.name())) {
+                b.append('\n').append(k.body());
+            }
+        }
+        return b.toString();
+    }
+
+    private static String expression(Node n, Map<Value, String> regs) {
+        String a = n.inputs().isEmpty() ? null : regs.get(n.input(0));
+        String b = n.inputs().size() > 1 ? regs.get(n.input(1)) : null;
+        String c = n.inputs().size() > 2 ? regs.get(n.input(2)) : null;
+        return switch (n.op()) {
+            case EXPAND -> a; // the broadcast is in the input's load offsets
+            case NEG -> "-" + a;
+            case ABS -> "fabsf(" + a + ")";
+            case RELU -> "fr_max(" + a + ", 0.0f)";
+            case SQRT -> "FR_SQRT(" + a + ")";
+            case RECIPROCAL -> "FR_DIV(1.0f, " + a + ")";
+            case ROUND -> "rintf(" + a + ")";
+            case SIGN -> "fr_sign(" + a + ")";
+            case EXP -> "(float) exp((double) " + a + ")";
+            case LOG -> "(float) log((double) " + a + ")";
+            case RSQRT -> "(float) (1.0 / sqrt((double) " + a + "))";
+            case SIGMOID -> "fr_sigmoid(" + a + ")";
+            case TANH -> "(float) tanh((double) " + a + ")";
+            case ERF -> "(float) erf((double) " + a + ")";
+            case NOT -> "(" + a + " == 0.0f ? 1.0f : 0.0f)";
+            case CAST -> n.output().dtype() == DType.BOOL ? "(" + a + " != 0.0f ? 1.0f : 0.0f)" : a;
+            case ADD -> "FR_ADD(" + a + ", " + b + ")";
+            case SUB -> "FR_SUB(" + a + ", " + b + ")";
+            case MUL -> "FR_MUL(" + a + ", " + b + ")";
+            case DIV -> "FR_DIV(" + a + ", " + b + ")";
+            case POW -> "(float) pow((double) " + a + ", (double) " + b + ")";
+            case MAXIMUM -> "fr_max(" + a + ", " + b + ")";
+            case MINIMUM -> "fr_min(" + a + ", " + b + ")";
+            case LT -> "(" + a + " < " + b + " ? 1.0f : 0.0f)";
+            case LE -> "(" + a + " <= " + b + " ? 1.0f : 0.0f)";
+            case GT -> "(" + a + " > " + b + " ? 1.0f : 0.0f)";
+            case GE -> "(" + a + " >= " + b + " ? 1.0f : 0.0f)";
+            case EQ -> "(" + a + " == " + b + " ? 1.0f : 0.0f)";
+            case NE -> "(" + a + " != " + b + " ? 1.0f : 0.0f)";
+            case WHERE -> "(" + a + " != 0.0f ? " + b + " : " + c + ")";
+            case CONSTANT -> floatLiteral(n.attrs(OpAttrs.Constant.class).value());
+            default -> throw new IllegalArgumentException("no CUDA elementwise code for " + n.op().printName());
+        };
+    }
+
+    /** A member's value in its register: rounded to its type when that is a half type. */
+    private static String round(DType t, String expr) {
+        return switch (t) {
+            case F16 -> "fr_f16(" + expr + ")";
+            case BF16 -> "fr_bf16(" + expr + ")";
+            default -> expr;
+        };
+    }
+
+    private static String load(DType t, String element) {
+        return switch (t) {
+            case F32 -> element;
+            case F16 -> "__half2float(" + element + ")";
+            case BF16 -> "__bfloat162float(" + element + ")";
+            case BOOL -> "(" + element + " != 0 ? 1.0f : 0.0f)";
+            default -> throw new IllegalArgumentException("no CUDA register type for " + t);
+        };
+    }
+
+    private static String store(DType t, String reg) {
+        return switch (t) {
+            case F32 -> reg;
+            case F16 -> "__float2half_rn(" + reg + ")";
+            case BF16 -> "__float2bfloat16_rn(" + reg + ")";
+            case BOOL -> "(unsigned char) (" + reg + " != 0.0f)";
+            default -> throw new IllegalArgumentException("no CUDA register type for " + t);
+        };
+    }
+
+    /** The C type a value of {@code t} is stored as. */
+    static String cType(DType t) {
+        return switch (t) {
+            case F32 -> "float";
+            case F16 -> "__half";
+            case BF16 -> "__nv_bfloat16";
+            case BOOL -> "unsigned char";
+            default -> throw new IllegalArgumentException("no CUDA register type for " + t);
+        };
+    }
+
+    private static boolean registerType(DType t) {
+        return t == DType.F32 || t == DType.F16 || t == DType.BF16 || t == DType.BOOL;
+    }
+
+    /** The offset into a contiguous input of {@code in} broadcast (NumPy rules, aligned right) to the output's coordinates. */
+    private static String broadcastOffset(Shape in, int[] outDims) {
+        int[] inDims = in.dims();
+        int shift = outDims.length - inDims.length;
+        StringJoiner terms = new StringJoiner(" + ");
+        long stride = 1;
+        for (int axis = inDims.length - 1; axis >= 0; axis--) {
+            if (inDims[axis] != 1) {
+                terms.add(stride == 1 ? "c" + (axis + shift) : "c" + (axis + shift) + " * " + stride + "LL");
+            }
+            stride *= inDims[axis];
+        }
+        return terms.length() == 0 ? "0" : terms.toString();
+    }
+
+    private static String floatLiteral(double v) {
+        float f = (float) v;
+        if (Float.isNaN(f) || Float.isInfinite(f)) {
+            return "FR_FROM_BITS(0x" + Integer.toHexString(Float.floatToRawIntBits(f)) + "u)";
+        }
+        return Float.toHexString(f) + "f"; // hexadecimal: exact
+    }
+
+    /** {@code fused_sub_mul_add} or the single op's name. */
+    private static String baseName(List<Node> members) {
+        StringBuilder b = new StringBuilder(members.size() > 1 ? "fused" : "ew");
+        for (Node n : members) {
+            b.append('_').append(n.op().printName());
+        }
+        String s = b.toString();
+        return s.length() > 60 ? s.substring(0, 60) : s;
+    }
+
+    private static String hash(String text) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 6).toLowerCase(Locale.ROOT);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package dev.frugal.runtime.cuda;
+
+import dev.frugal.runtime.DType;
+import dev.frugal.runtime.Shape;
+import dev.frugal.runtime.graph.Graph;
+import dev.frugal.runtime.graph.Node;
+import dev.frugal.runtime.graph.Op;
+import dev.frugal.runtime.graph.Ops;
+import dev.frugal.runtime.graph.Value;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One generated kernel per elementwise op and type, on a broadcasting shape: the op library a
+ * compile check ({@code frugal kernels --check}) covers besides the kernels of real programs.
+ */
+public final class ElementwiseKernelLibrary {
+    private static final List<DType> FLOATS = List.of(DType.F32, DType.F16, DType.BF16);
+
+    private ElementwiseKernelLibrary() {
+    }
+
+    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, and every cast among the four types. */
+    public static List<ElementwiseKernel> all() {
+        List<ElementwiseKernel> kernels = new ArrayList<>();
+        for (DType t : FLOATS) {
+            Graph g = new Graph("library-" + t);
+            // [4, 64] against [64]: the second operand broadcast, so the index arithmetic is generated too
+            Value a = g.input("a", Shape.of(4, 64), t);
+            Value b = g.input("b", Shape.of(64), t);
+            Value m = g.input("m", Shape.of(4, 64), DType.BOOL);
+            for (Op op : Op.values()) {
+                Value wide = Ops.expand(b, a.shape());
+                Value v = switch (op) {
+                    case NEG -> Ops.neg(a);
+                    case EXP -> Ops.exp(a);
+                    case LOG -> Ops.log(a);
+                    case SQRT -> Ops.sqrt(a);
+                    case RSQRT -> Ops.rsqrt(a);
+                    case RECIPROCAL -> Ops.reciprocal(a);
+                    case ABS -> Ops.abs(a);
+                    case SIGN -> Ops.sign(a);
+                    case RELU -> Ops.relu(a);
+                    case SIGMOID -> Ops.sigmoid(a);
+                    case TANH -> Ops.tanh(a);
+                    case ERF -> Ops.erf(a);
+                    case ROUND -> Ops.round(a);
+                    case ADD -> Ops.add(a, wide);
+                    case SUB -> Ops.sub(a, wide);
+                    case MUL -> Ops.mul(a, wide);
+                    case DIV -> Ops.div(a, wide);
+                    case POW -> Ops.pow(a, wide);
+                    case MAXIMUM -> Ops.maximum(a, wide);
+                    case MINIMUM -> Ops.minimum(a, wide);
+                    case LT -> Ops.lt(a, wide);
+                    case LE -> Ops.le(a, wide);
+                    case GT -> Ops.gt(a, wide);
+                    case GE -> Ops.ge(a, wide);
+                    case EQ -> Ops.eq(a, wide);
+                    case NE -> Ops.ne(a, wide);
+                    case WHERE -> Ops.where(m, a, wide);
+                    default -> null; // NOT and CAST below; the rest are not elementwise
+                };
+                Node n = v == null ? null : v.node();
+                if (n != null) {
+                    kernels.add(ElementwiseCodegen.generate(n));
+                }
+            }
+            for (DType to : List.of(DType.F32, DType.F16, DType.BF16, DType.BOOL)) {
+                if (to != t) {
+                    kernels.add(ElementwiseCodegen.generate(Ops.cast(a, to).node()));
+                    kernels.add(ElementwiseCodegen.generate(Ops.cast(Ops.cast(m, t), to).node()));
+                }
+            }
+            kernels.add(ElementwiseCodegen.generate(Ops.not(m).node()));
+        }
+        Set<String> seen = new HashSet<>();
+        return kernels.stream().filter(k -> seen.add(k.name())).toList();
+    }
+}

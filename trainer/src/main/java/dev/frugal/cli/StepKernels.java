@@ -1,0 +1,71 @@
+package dev.frugal.cli;
+
+import dev.frugal.models.zoo.Model;
+import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.FusedGroup;
+import dev.frugal.runtime.exec.Program;
+import dev.frugal.runtime.graph.Node;
+import dev.frugal.runtime.precision.Precision;
+import dev.frugal.runtime.cuda.ElementwiseCodegen;
+import dev.frugal.runtime.cuda.ElementwiseKernel;
+import dev.frugal.trainer.TrainerConfig;
+import dev.frugal.trainer.TrainingStepGraph;
+import dev.frugal.trainer.TrainingTask;
+import dev.frugal.trainer.amp.MixedPrecision;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The generated elementwise kernels of one zoo model's training step (forward, backward, plain SGD
+ * update) in one precision, with the step's kernel calls with and without fusion. The step is
+ * compiled for the CPU, whose fusion pass chooses the groups; each group and each unfused
+ * elementwise node becomes one generated kernel ({@link ElementwiseCodegen}).
+ *
+ * @param model        the model spec
+ * @param precision    the step's precision
+ * @param kernels      the generated kernels, in call order
+ * @param callsUnfused kernel calls per step without fusion
+ * @param callsFused   kernel calls per step with fusion
+ * @param fusedGroups  fused groups among the fused step's calls
+ */
+record StepKernels(String model, Precision precision, List<ElementwiseKernel> kernels, int callsUnfused, int callsFused, int fusedGroups) {
+    /**
+     * Traces and compiles the step of {@code spec} at {@code batchSize}.
+     *
+     * @throws IllegalArgumentException for a bad spec
+     */
+    static StepKernels of(String spec, Precision precision, int batchSize) {
+        TrainerConfig config = TrainerConfig.defaults().withMixedPrecision(MixedPrecision.of(precision));
+        try (Model m = ModelZoo.create(spec, 0)) {
+            return of(m, TrainingTask.forModel(m), batchSize, config);
+        }
+    }
+
+    /**
+     * Traces and compiles the step of an initialised model on {@code task} as {@code config}
+     * configures it (optimizer, clipping, precision, freezing, pruning).
+     */
+    static StepKernels of(Model m, TrainingTask task, int batchSize, TrainerConfig config) {
+        Precision precision = config.mixedPrecision().precision();
+        try (TrainingStepGraph step = TrainingStepGraph.trace(m.module(), task, batchSize, config)) {
+            Executor executor = TrainingStepGraph.executor(Executor.cpu(), config);
+            int unfused;
+            try (Program p = executor.withFusion(false).compile(step.graph(), step.outputs())) {
+                unfused = p.stepCount();
+            }
+            try (Program p = executor.compile(step.graph(), step.outputs())) {
+                List<ElementwiseKernel> kernels = new ArrayList<>();
+                for (FusedGroup g : p.fusedGroups()) {
+                    kernels.add(ElementwiseCodegen.generate(g));
+                }
+                for (Node n : p.unfusedKernelNodes()) {
+                    if (ElementwiseCodegen.supports(n)) {
+                        kernels.add(ElementwiseCodegen.generate(n));
+                    }
+                }
+                return new StepKernels(m.spec().toString(), precision, kernels, unfused, p.stepCount(), p.fusedGroups().size());
+            }
+        }
+    }
+}
