@@ -14,22 +14,16 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.exec.Executor;
-import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
-import java.io.IOException;
-import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,11 +41,8 @@ class ElementwiseCodegenTest {
     @TempDir
     Path tmp;
 
-    /** The program under test: broadcasting, half members, masks, selects, constants and the transcendental ops. */
-    private record Case(Graph graph, List<Value> inputs, List<Value> outputs) {
-    }
-
-    private static Case mixedGraph() {
+    /** Broadcasting, half members, masks, selects, constants and the transcendental ops. */
+    private static CpuReference.Case mixedGraph() {
         Graph g = new Graph("codegen");
         Value x = g.input("x", Shape.of(3, 5, 7), DType.F32);
         Value y = g.input("y", Shape.of(5, 1), DType.F32);
@@ -68,13 +59,13 @@ class ElementwiseCodegenTest {
         Value s = Ops.mul(Ops.sign(x), Ops.pow(Ops.abs(l), Ops.constant(g, 1.5, DType.F32)));
         Value bf = Ops.cast(Ops.reciprocal(Ops.add(Ops.abs(s), Ops.constant(g, 0.5, DType.F32))), DType.BF16);
         Value notMask = Ops.not(Ops.ge(x, Ops.cast(b, DType.F32)));
-        return new Case(g, List.of(x, y, h, b), List.of(s, bf, notMask, half));
+        return new CpuReference.Case(g, List.of(s, bf, notMask, half), randomInputs(List.of(x, y, h, b)));
     }
 
     @Test
     void generatedKernelsCompileForEveryArchitecture() {
         KernelCompiler compiler = compilerOrSkip();
-        Case c = mixedGraph();
+        CpuReference.Case c = mixedGraph();
         List<ElementwiseKernel> kernels = kernelsOf(c);
         assertTrue(kernels.size() >= 2, "groups and single nodes: " + kernels.size());
         for (String arch : ARCHS) {
@@ -83,18 +74,22 @@ class ElementwiseCodegenTest {
                 assertTrue(compiled.cubin().length > 0, k.name() + " for " + arch);
             }
         }
+        close(c);
     }
 
     @Test
     void namesAreStableAndDependOnTheShapes() {
-        ElementwiseKernel a = kernelsOf(mixedGraph()).getFirst();
-        ElementwiseKernel b = kernelsOf(mixedGraph()).getFirst();
+        CpuReference.Case first = mixedGraph();
+        CpuReference.Case second = mixedGraph();
+        ElementwiseKernel a = kernelsOf(first).getFirst();
+        ElementwiseKernel b = kernelsOf(second).getFirst();
         assertEquals(a.name(), b.name(), "the same group gives the same kernel");
         assertEquals(a.source(), b.source());
+        close(first);
+        close(second);
         Graph g = new Graph("other");
         Value x = g.input("x", Shape.of(4, 4), DType.F32);
-        Node single = Ops.relu(x).node();
-        ElementwiseKernel k = ElementwiseCodegen.generate(single);
+        ElementwiseKernel k = ElementwiseCodegen.generate(Ops.relu(x).node());
         assertTrue(k.name().startsWith("ew_relu_"), k.name());
         assertTrue(k.source().contains("const long long n = 16LL;"), k.source());
     }
@@ -111,84 +106,19 @@ class ElementwiseCodegenTest {
 
     @Test
     void onTheHostTheGeneratedArithmeticMatchesTheCpuBackend() throws Exception {
-        Path nvcc = nvccOrSkip();
-        Case c = mixedGraph();
-        Map<Value, Tensor> feeds = randomInputs(c.inputs());
-        List<Value> everything = new ArrayList<>(c.outputs());
-        Program program = Executor.cpu().compile(c.graph(), c.outputs());
-        // every intermediate value a kernel reads comes from the CPU's own unfused run, so each
-        // generated kernel is checked on exactly its inputs
-        Map<Value, double[]> values = new LinkedHashMap<>();
-        List<ElementwiseKernel> kernels = new ArrayList<>();
-        for (FusedGroup group : program.fusedGroups()) {
-            kernels.add(ElementwiseCodegen.generate(group));
+        Path nvcc = HostHarness.nvccOrSkip();
+        CpuReference.Case c = mixedGraph();
+        try {
+            int checked = CpuReference.check(nvcc, tmp, List.of(c));
+            assertTrue(checked >= 4 * 105, "every output of every kernel, elements checked: " + checked);
+        } finally {
+            close(c);
         }
-        for (Node n : program.unfusedKernelNodes()) {
-            if (ElementwiseCodegen.supports(n)) {
-                kernels.add(ElementwiseCodegen.generate(n));
-            }
-        }
-        program.close();
-        for (ElementwiseKernel k : kernels) {
-            everything.addAll(k.inputs());
-            everything.addAll(k.outputs());
-        }
-        List<Value> distinct = everything.stream().distinct().toList();
-        try (Program unfused = Executor.cpu().withFusion(false).compile(c.graph(), distinct)) {
-            List<Tensor> results = unfused.run(feeds);
-            for (int i = 0; i < distinct.size(); i++) {
-                values.put(distinct.get(i), results.get(i).toDoubleArray());
-            }
-        }
-        int checked = 0;
-        for (ElementwiseKernel k : kernels) {
-            List<double[]> host = runOnHost(nvcc, k, values);
-            for (int o = 0; o < k.outputs().size(); o++) {
-                Value out = k.outputs().get(o);
-                double[] expected = values.get(out);
-                double[] actual = host.get(o);
-                assertEquals(expected.length, actual.length);
-                for (int i = 0; i < expected.length; i++) {
-                    if (!close(expected[i], actual[i], out.dtype())) {
-                        throw new AssertionError(k.name() + " output " + o + " (" + out + ") element " + i + ": CPU " + expected[i]
-                                + ", generated " + actual[i] + "\n" + k.source());
-                    }
-                }
-                checked += expected.length;
-            }
-        }
-        assertTrue(checked >= 4 * 105, "every output of every kernel, elements checked: " + checked);
-        feeds.values().forEach(Tensor::close);
     }
 
-    /** Bit-exact for IEEE ops; transcendental results may differ by a few float32 ulp, or one ulp of a half type. */
-    private static boolean close(double expected, double actual, DType t) {
-        if (Double.isNaN(expected) || Double.isNaN(actual)) {
-            return Double.isNaN(expected) && Double.isNaN(actual);
-        }
-        if (expected == actual) {
-            return true;
-        }
-        double ulp = switch (t) {
-            case F16 -> Math.ulp((float) expected) * 8192;
-            case BF16 -> Math.ulp((float) expected) * 65536;
-            default -> Math.ulp((float) expected);
-        };
-        return Math.abs(expected - actual) <= 4 * ulp + 1e-6 * Math.abs(expected);
-    }
-
-    static List<ElementwiseKernel> kernelsOf(Case c) {
+    private static List<ElementwiseKernel> kernelsOf(CpuReference.Case c) {
         try (Program p = Executor.cpu().compile(c.graph(), c.outputs())) {
-            List<ElementwiseKernel> kernels = new ArrayList<>();
-            for (FusedGroup group : p.fusedGroups()) {
-                kernels.add(ElementwiseCodegen.generate(group));
-            }
-            for (Node n : p.unfusedKernelNodes()) {
-                if (ElementwiseCodegen.supports(n)) {
-                    kernels.add(ElementwiseCodegen.generate(n));
-                }
-            }
-            return kernels;
+            return CpuReference.kernelsOf(p);
         }
     }
 
@@ -210,73 +140,11 @@ class ElementwiseCodegenTest {
         return feeds;
     }
 
-    /** Compiles a host harness that calls the element function for every index and returns the outputs, widened. */
-    private List<double[]> runOnHost(Path nvcc, ElementwiseKernel k, Map<Value, double[]> values) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory(tmp, k.name());
-        StringBuilder main = new StringBuilder(k.source()).append("\n#include <stdio.h>\n#include <stdlib.h>\n");
-        main.append("static void* readAll(const char* path, size_t bytes) { void* p = malloc(bytes ? bytes : 1); FILE* f = fopen(path, \"rb\");"
-                + " if (!f || fread(p, 1, bytes, f) != bytes) { fprintf(stderr, \"read %s\\n\", path); exit(2); } fclose(f); return p; }\n");
-        main.append("int main(int argc, char** argv) {\n");
-        List<String> args = new ArrayList<>();
-        for (int i = 0; i < k.inputs().size(); i++) {
-            Value in = k.inputs().get(i);
-            Path file = dir.resolve("in" + i + ".bin");
-            Files.write(file, bytesOf(values.get(in), in.dtype()));
-            String type = ElementwiseCodegen.cType(in.dtype());
-            main.append("  const ").append(type).append("* in").append(i).append(" = (const ").append(type).append("*) readAll(\"")
-                    .append(file).append("\", ").append(in.shape().numel() * in.dtype().byteSize()).append(");\n");
-            args.add("in" + i);
-        }
-        for (int o = 0; o < k.outputs().size(); o++) {
-            Value out = k.outputs().get(o);
-            String type = ElementwiseCodegen.cType(out.dtype());
-            main.append("  ").append(type).append("* out").append(o).append(" = (").append(type).append("*) malloc(")
-                    .append(out.shape().numel() * out.dtype().byteSize()).append(");\n");
-            args.add("out" + o);
-        }
-        main.append("  for (long long i = 0; i < ").append(k.elements()).append("LL; i++) ").append(k.elementFunction()).append("(i, ")
-                .append(String.join(", ", args)).append(");\n");
-        for (int o = 0; o < k.outputs().size(); o++) {
-            Value out = k.outputs().get(o);
-            main.append("  { FILE* f = fopen(\"").append(dir.resolve("out" + o + ".bin")).append("\", \"wb\"); fwrite(out").append(o)
-                    .append(", 1, ").append(out.shape().numel() * out.dtype().byteSize()).append(", f); fclose(f); }\n");
-        }
-        main.append("  return 0;\n}\n");
-        Path source = dir.resolve("harness.cu");
-        Files.writeString(source, main);
-        Path exe = dir.resolve("harness");
-        run(dir, nvcc.toString(), "-O1", "-o", exe.toString(), source.toString());
-        run(dir, exe.toString());
-        List<double[]> outputs = new ArrayList<>();
-        for (int o = 0; o < k.outputs().size(); o++) {
-            Value out = k.outputs().get(o);
-            outputs.add(widen(Files.readAllBytes(dir.resolve("out" + o + ".bin")), out.dtype()));
-        }
-        return outputs;
+    private static void close(CpuReference.Case c) {
+        c.feeds().values().forEach(Tensor::close);
     }
 
-    private static void run(Path dir, String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new AssertionError(String.join(" ", command) + " failed:\n" + log);
-        }
-    }
-
-    private static byte[] bytesOf(double[] values, DType t) {
-        try (Tensor tensor = Tensor.of(values, t, values.length)) {
-            return tensor.segment().asSlice(0, values.length * (long) t.byteSize()).toArray(ValueLayout.JAVA_BYTE);
-        }
-    }
-
-    private static double[] widen(byte[] bytes, DType t) {
-        int n = bytes.length / t.byteSize();
-        try (Tensor tensor = Tensor.zeros(Shape.of(n), t)) {
-            tensor.segment().copyFrom(java.lang.foreign.MemorySegment.ofArray(bytes));
-            return tensor.toDoubleArray();
-        }
-    }
-
+    /** An uncached compiler, or the test is skipped when NVRTC is missing. */
     static KernelCompiler compilerOrSkip() {
         try {
             Assumptions.assumeTrue(Nvrtc.supportedArchs().length > 0, "NVRTC reports no architectures");
@@ -284,16 +152,5 @@ class ElementwiseCodegenTest {
             Assumptions.abort("NVRTC is not installed (pip install nvidia-cuda-nvrtc): " + e.getMessage());
         }
         return new KernelCompiler(null, HalfHeaders.AUTO);
-    }
-
-    private static Path nvccOrSkip() {
-        for (String dir : List.of("/usr/local/cuda/bin", "/usr/local/bin", "/usr/bin")) {
-            Path p = Path.of(dir, "nvcc");
-            if (Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        Assumptions.abort("nvcc is not installed: the host check of the generated arithmetic needs it");
-        return null;
     }
 }
