@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frugal.cuda.CudaException;
+import dev.frugal.cuda.driver.CudaDriver;
+import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.memory.ByteFormat;
 import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelZoo;
@@ -73,6 +76,9 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--arch", paramLabel = "sm_XX", description = "With --explain: compile the generated kernels with the installed NVRTC"
             + " for this GPU architecture (no GPU needed) and report the result.")
     String arch;
+    @Option(names = "--device", description = "cpu (default) or cuda: with cuda, --explain compiles the generated kernels for the GPU's"
+            + " architecture (device 0), or for --arch where there is no GPU.")
+    String device;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -116,7 +122,8 @@ public final class PlanCommand implements Callable<Integer> {
             if (arch != null && !explain) {
                 throw new IllegalArgumentException("--arch " + arch + " compiles the kernels --explain lists; add --explain");
             }
-            FusedProgram fused = explain ? FusedProgram.of(StepKernels.of(m, task, batch, TrainCommand.stepConfig(cfg)), arch) : null;
+            String target = targetArch();
+            FusedProgram fused = explain ? FusedProgram.of(StepKernels.of(m, task, batch, TrainCommand.stepConfig(cfg)), target) : null;
             if (json) {
                 out.println(toJson(cfg, batch, budget, plan, eval, evalBatch, max, autocast, fused));
             } else {
@@ -136,6 +143,25 @@ public final class PlanCommand implements Callable<Integer> {
             out.flush();
             return plan.fits() ? 0 : 1;
         }
+    }
+
+    /** The architecture to compile for: --arch, else with --device cuda the GPU's, else none. */
+    private String targetArch() {
+        String d = device == null ? "cpu" : device.strip().toLowerCase(Locale.ROOT);
+        if (!d.equals("cpu") && !d.equals("cuda")) {
+            throw new IllegalArgumentException("--device " + device + ": expected cpu or cuda");
+        }
+        if (arch != null || d.equals("cpu")) {
+            return arch;
+        }
+        try {
+            if (CudaDriver.deviceCount() > 0) {
+                return KernelCompiler.archForDevice(CudaDriver.device(0));
+            }
+        } catch (CudaException | LinkageError e) {
+            // no driver or no GPU: the message below says what to do
+        }
+        throw new IllegalArgumentException("--device cuda: no GPU here to take the architecture from; give the target, e.g. --arch sm_86");
     }
 
     private static void put(Map<String, Object> map, String key, Object value) {

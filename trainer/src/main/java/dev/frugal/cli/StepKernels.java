@@ -6,9 +6,11 @@ import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Node;
+import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.precision.Precision;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
 import dev.frugal.runtime.cuda.ElementwiseKernel;
+import dev.frugal.runtime.cuda.RandomUniformCodegen;
 import dev.frugal.trainer.TrainerConfig;
 import dev.frugal.trainer.TrainingStepGraph;
 import dev.frugal.trainer.TrainingTask;
@@ -19,8 +21,9 @@ import java.util.List;
 /**
  * The generated elementwise kernels of one zoo model's training step (forward, backward, plain SGD
  * update) in one precision, with the step's kernel calls with and without fusion. The step is
- * compiled for the CPU, whose fusion pass chooses the groups; each group and each unfused
- * elementwise node becomes one generated kernel ({@link ElementwiseCodegen}).
+ * compiled for the CPU, whose fusion pass chooses the groups; each group, each unfused
+ * elementwise node ({@link ElementwiseCodegen}) and each random draw ({@link RandomUniformCodegen},
+ * dropout's) becomes one generated kernel.
  *
  * @param model        the model spec
  * @param precision    the step's precision
@@ -62,6 +65,8 @@ record StepKernels(String model, Precision precision, List<ElementwiseKernel> ke
                 for (Node n : p.unfusedKernelNodes()) {
                     if (ElementwiseCodegen.supports(n)) {
                         kernels.add(ElementwiseCodegen.generate(n));
+                    } else if (n.op() == Op.RANDOM_UNIFORM) {
+                        kernels.add(RandomUniformCodegen.generate(n));
                     }
                 }
                 return new StepKernels(m.spec().toString(), precision, kernels, unfused, p.stepCount(), p.fusedGroups().size());

@@ -47,6 +47,25 @@ class PlanExplainTest {
     }
 
     @Test
+    void cudaWithoutAGpuNeedsATarget() {
+        Assumptions.assumeTrue(noGpu(), "a GPU is present");
+        Result r = frugal("plan", "--model", "mlp", "--device", "cuda", "--explain");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--device cuda: no GPU here to take the architecture from; give the target, e.g. --arch sm_86"), r.err());
+        Result bad = frugal("plan", "--model", "mlp", "--device", "tpu", "--explain");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--device tpu: expected cpu or cuda"), bad.err());
+    }
+
+    private static boolean noGpu() {
+        try {
+            return dev.frugal.cuda.driver.CudaDriver.deviceCount() == 0;
+        } catch (CudaException | LinkageError e) {
+            return true;
+        }
+    }
+
+    @Test
     void archNeedsExplain() {
         Result r = frugal("plan", "--model", "mlp", "--arch", "sm_86");
         assertEquals(2, r.code());

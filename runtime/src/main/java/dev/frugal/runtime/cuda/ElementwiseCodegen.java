@@ -82,6 +82,24 @@ public final class ElementwiseCodegen {
             FR_FN float fr_f16(float a) { return __half2float(__float2half_rn(a)); }
             FR_FN float fr_bf16(float a) { return __bfloat162float(__float2bfloat16_rn(a)); }
             FR_FN float fr_sigmoid(float a) { return (float) (1.0 / (1.0 + exp(-(double) a))); }
+            // Philox4x32-10 (Random123), as runtime.numeric.Philox: the counter c is replaced by the output block
+            FR_FN void fr_philox4x32_10(unsigned int c[4], unsigned int k0, unsigned int k1) {
+              for (int round = 0; round < 10; round++) {
+                if (round > 0) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+                const unsigned long long p0 = 0xD2511F53ull * c[0];
+                const unsigned long long p1 = 0xCD9E8D57ull * c[2];
+                const unsigned int n0 = (unsigned int) (p1 >> 32) ^ c[1] ^ k0;
+                const unsigned int n2 = (unsigned int) (p0 >> 32) ^ c[3] ^ k1;
+                c[0] = n0; c[1] = (unsigned int) p1; c[2] = n2; c[3] = (unsigned int) p0;
+              }
+            }
+            // the uniform float of counter position n for (seed, stream): the top 24 bits of its word times 2^-24
+            FR_FN float fr_uniform(unsigned long long seed, unsigned long long stream, unsigned long long n) {
+              const unsigned long long block = n >> 2;
+              unsigned int c[4] = {(unsigned int) block, (unsigned int) (block >> 32), (unsigned int) stream, (unsigned int) (stream >> 32)};
+              fr_philox4x32_10(c, (unsigned int) seed, (unsigned int) (seed >> 32));
+              return (float) (c[n & 3] >> 8) * 0x1p-24f;
+            }
             """;
 
     private ElementwiseCodegen() {
@@ -272,6 +290,7 @@ public final class ElementwiseCodegen {
             case F16 -> "__half";
             case BF16 -> "__nv_bfloat16";
             case BOOL -> "unsigned char";
+            case I64 -> "long long";
             default -> throw new IllegalArgumentException("no CUDA register type for " + t);
         };
     }
@@ -313,7 +332,7 @@ public final class ElementwiseCodegen {
         return s.length() > 60 ? s.substring(0, 60) : s;
     }
 
-    private static String hash(String text) {
+    static String hash(String text) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 6).toLowerCase(Locale.ROOT);

@@ -13,8 +13,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * One generated kernel per elementwise op and type, on a broadcasting shape: the op library a
- * compile check ({@code frugal kernels --check}) covers besides the kernels of real programs.
+ * One generated kernel per elementwise op and type, on a broadcasting shape, and the Philox
+ * random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
+ * besides the kernels of real programs.
  */
 public final class ElementwiseKernelLibrary {
     private static final List<DType> FLOATS = List.of(DType.F32, DType.F16, DType.BF16);
@@ -22,7 +23,7 @@ public final class ElementwiseKernelLibrary {
     private ElementwiseKernelLibrary() {
     }
 
-    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, and every cast among the four types. */
+    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, and RANDOM_UNIFORM. */
     public static List<ElementwiseKernel> all() {
         List<ElementwiseKernel> kernels = new ArrayList<>();
         for (DType t : FLOATS) {
@@ -76,6 +77,9 @@ public final class ElementwiseKernelLibrary {
             }
             kernels.add(ElementwiseCodegen.generate(Ops.not(m).node()));
         }
+        Graph g = new Graph("library-random");
+        // the shared RNG: dropout masks and random inputs draw from it
+        kernels.add(RandomUniformCodegen.generate(Ops.randomUniform(g.input("offset", Shape.scalar(), DType.I64), Shape.of(4, 64), 1, 0).node()));
         Set<String> seen = new HashSet<>();
         return kernels.stream().filter(k -> seen.add(k.name())).toList();
     }
