@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code frugal kernels [--check] [--arch sm_75,...] [--model SPEC,...] [--precision fp32,...]}:
- * Frugal's generated CUDA kernels, the elementwise op library and the kernels of every zoo
+ * Frugal's generated CUDA kernels, the op library and the kernels of every zoo
  * model's training step, with each step's kernel calls before and after fusion. With
  * {@code --check} every kernel is compiled with the installed NVRTC for each architecture: no
  * GPU is needed, so it runs in CI and tells a user before training whether this NVRTC builds
@@ -69,7 +69,8 @@ public final class KernelsCommand implements Callable<Integer> {
         Map<String, ElementwiseKernel> all = new LinkedHashMap<>();
         List<ElementwiseKernel> library = ElementwiseKernelLibrary.all();
         library.forEach(k -> all.put(k.name(), k));
-        out.printf(Locale.ROOT, "op library: %d elementwise kernels (every elementwise op over f32, f16 and bf16, casts, not)%n", library.size());
+        out.printf(Locale.ROOT, "op library: %d kernels (every elementwise op over f32, f16 and bf16, casts, not, sums, maxima and minima,"
+                + " the Philox random draw)%n", library.size());
         List<StepKernels> steps = new ArrayList<>();
         for (String model : wantedModels) {
             for (Precision p : wantedPrecisions) {
@@ -87,7 +88,8 @@ public final class KernelsCommand implements Callable<Integer> {
                     s.fusedGroups(), s.kernels().size());
         }
         out.printf(Locale.ROOT, "%d distinct generated kernels; UNFUSED/FUSED: kernel calls per step without and with fusion"
-                + " (GEMMs and convolutions included), GROUPS: fused groups, KERNELS: generated elementwise kernels%n", all.size());
+                + " (GEMMs and convolutions included), GROUPS: fused groups, KERNELS: generated kernels (elementwise, reductions, random draws)%n",
+                all.size());
         if (!check) {
             out.flush();
             return 0;

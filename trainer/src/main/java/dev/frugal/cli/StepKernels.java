@@ -11,6 +11,7 @@ import dev.frugal.runtime.precision.Precision;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
 import dev.frugal.runtime.cuda.ElementwiseKernel;
 import dev.frugal.runtime.cuda.RandomUniformCodegen;
+import dev.frugal.runtime.cuda.ReductionCodegen;
 import dev.frugal.trainer.TrainerConfig;
 import dev.frugal.trainer.TrainingStepGraph;
 import dev.frugal.trainer.TrainingTask;
@@ -19,11 +20,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The generated elementwise kernels of one zoo model's training step (forward, backward, plain SGD
+ * The generated CUDA kernels of one zoo model's training step (forward, backward, plain SGD
  * update) in one precision, with the step's kernel calls with and without fusion. The step is
  * compiled for the CPU, whose fusion pass chooses the groups; each group, each unfused
- * elementwise node ({@link ElementwiseCodegen}) and each random draw ({@link RandomUniformCodegen},
- * dropout's) becomes one generated kernel.
+ * elementwise node ({@link ElementwiseCodegen}), each random draw ({@link RandomUniformCodegen},
+ * dropout's) and each sum, maximum and minimum ({@link ReductionCodegen}) becomes one generated
+ * kernel. GEMMs and convolutions (cuBLAS, cuDNN) and the other ops are not generated.
  *
  * @param model        the model spec
  * @param precision    the step's precision
@@ -67,6 +69,8 @@ record StepKernels(String model, Precision precision, List<ElementwiseKernel> ke
                         kernels.add(ElementwiseCodegen.generate(n));
                     } else if (n.op() == Op.RANDOM_UNIFORM) {
                         kernels.add(RandomUniformCodegen.generate(n));
+                    } else if (ReductionCodegen.supports(n)) {
+                        kernels.add(ReductionCodegen.generate(n));
                     }
                 }
                 return new StepKernels(m.spec().toString(), precision, kernels, unfused, p.stepCount(), p.fusedGroups().size());

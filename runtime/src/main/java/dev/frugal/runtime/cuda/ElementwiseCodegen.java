@@ -263,7 +263,7 @@ public final class ElementwiseCodegen {
         };
     }
 
-    private static String load(DType t, String element) {
+    static String load(DType t, String element) {
         return switch (t) {
             case F32 -> element;
             case F16 -> "__half2float(" + element + ")";
@@ -273,7 +273,7 @@ public final class ElementwiseCodegen {
         };
     }
 
-    private static String store(DType t, String reg) {
+    static String store(DType t, String reg) {
         return switch (t) {
             case F32 -> reg;
             case F16 -> "__float2half_rn(" + reg + ")";

@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * One generated kernel per elementwise op and type, on a broadcasting shape, and the Philox
- * random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
+ * One generated kernel per elementwise op and type, on a broadcasting shape, the sums, maxima and
+ * minima over typical axes, and the Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
  * besides the kernels of real programs.
  */
 public final class ElementwiseKernelLibrary {
@@ -23,7 +23,7 @@ public final class ElementwiseKernelLibrary {
     private ElementwiseKernelLibrary() {
     }
 
-    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, and RANDOM_UNIFORM. */
+    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, and RANDOM_UNIFORM. */
     public static List<ElementwiseKernel> all() {
         List<ElementwiseKernel> kernels = new ArrayList<>();
         for (DType t : FLOATS) {
@@ -76,6 +76,24 @@ public final class ElementwiseKernelLibrary {
                 }
             }
             kernels.add(ElementwiseCodegen.generate(Ops.not(m).node()));
+        }
+        for (DType t : FLOATS) {
+            // reductions: a row, a channel statistic of an NCHW batch, a full sum; half inputs also into float32
+            Graph g = new Graph("library-reduce-" + t);
+            Value x = g.input("x", Shape.of(8, 4, 5, 5), t);
+            for (Op op : List.of(Op.REDUCE_SUM, Op.REDUCE_MAX, Op.REDUCE_MIN)) {
+                for (int[] axes : new int[][] {{3}, {0, 2, 3}, {}}) {
+                    Value r = switch (op) {
+                        case REDUCE_SUM -> Ops.sum(x, false, axes);
+                        case REDUCE_MAX -> Ops.max(x, false, axes);
+                        default -> Ops.min(x, false, axes);
+                    };
+                    kernels.add(ReductionCodegen.generate(r.node()));
+                    if (t != DType.F32) {
+                        kernels.add(ReductionCodegen.generate(g.add(op, List.of(x), r.node().attrs(), r.shape(), DType.F32).node()));
+                    }
+                }
+            }
         }
         Graph g = new Graph("library-random");
         // the shared RNG: dropout masks and random inputs draw from it
