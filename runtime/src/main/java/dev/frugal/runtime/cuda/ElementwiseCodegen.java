@@ -66,6 +66,13 @@ public final class ElementwiseCodegen {
             #define FR_SQRT(a) sqrtf(a)
             #endif
             #define FR_FN static __host__ __device__ __forceinline__
+            #ifdef __CUDA_ARCH__
+            #define FR_FAIL(kernel, what, value, limit) do { printf("%s: %s %lld out of range [0, %lld)\\n", kernel, what, (long long) (value), (long long) (limit)); __trap(); } while (0)
+            #else
+            #include <stdio.h>
+            #include <stdlib.h>
+            #define FR_FAIL(kernel, what, value, limit) do { fprintf(stderr, "%s: %s %lld out of range [0, %lld)\\n", kernel, what, (long long) (value), (long long) (limit)); abort(); } while (0)
+            #endif
             FR_FN float fr_max(float a, float b) {
               if (a != a) return a;
               if (b != b) return b;
@@ -283,15 +290,16 @@ public final class ElementwiseCodegen {
         };
     }
 
-    /** The C type a value of {@code t} is stored as. */
+    /** The C type a value of {@code t} is stored as (every type: movement kernels copy any of them). */
     static String cType(DType t) {
         return switch (t) {
             case F32 -> "float";
             case F16 -> "__half";
             case BF16 -> "__nv_bfloat16";
-            case BOOL -> "unsigned char";
+            case BOOL, U8 -> "unsigned char";
             case I64 -> "long long";
-            default -> throw new IllegalArgumentException("no CUDA register type for " + t);
+            case I32 -> "int";
+            case F64 -> "double";
         };
     }
 

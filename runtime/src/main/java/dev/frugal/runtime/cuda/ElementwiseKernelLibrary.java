@@ -5,6 +5,7 @@ import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
+import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import java.util.ArrayList;
@@ -14,7 +15,8 @@ import java.util.Set;
 
 /**
  * One generated kernel per elementwise op and type, on a broadcasting shape, the sums, maxima and
- * minima over typical axes, and the Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
+ * minima over typical axes, the copies, fills, gathers and scatter-adds of every dtype, and the
+ * Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
  * besides the kernels of real programs.
  */
 public final class ElementwiseKernelLibrary {
@@ -23,7 +25,7 @@ public final class ElementwiseKernelLibrary {
     private ElementwiseKernelLibrary() {
     }
 
-    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, and RANDOM_UNIFORM. */
+    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, data movement and indexing, and RANDOM_UNIFORM. */
     public static List<ElementwiseKernel> all() {
         List<ElementwiseKernel> kernels = new ArrayList<>();
         for (DType t : FLOATS) {
@@ -93,6 +95,28 @@ public final class ElementwiseKernelLibrary {
                         kernels.add(ReductionCodegen.generate(g.add(op, List.of(x), r.node().attrs(), r.shape(), DType.F32).node()));
                     }
                 }
+            }
+        }
+        for (DType t : List.of(DType.F32, DType.F16, DType.BF16, DType.I64, DType.I32, DType.BOOL)) {
+            // data movement and indexing: every dtype is copied as itself
+            Graph g = new Graph("library-move-" + t);
+            Value x = g.input("x", Shape.of(4, 6, 8), t);
+            Value y = g.input("y", Shape.of(4, 2, 8), t);
+            kernels.add(MovementCodegen.generate(Ops.permute(x, 0, 2, 1).node()));
+            kernels.add(MovementCodegen.generate(Ops.slice(x, new int[] {0, 1, 0}, new int[] {4, 5, 8}, new int[] {1, 2, 1}).node()));
+            kernels.add(MovementCodegen.generate(Ops.pad(x, new int[] {0, 1, 1}, new int[] {0, 1, 1}).node()));
+            kernels.add(MovementCodegen.generate(Ops.concat(1, x, y).node()));
+            kernels.add(MovementCodegen.generate(Ops.expand(g.input("b", Shape.of(6, 1), t), Shape.of(4, 6, 8)).node()));
+            kernels.add(MovementCodegen.generate(g.add(Op.CONSTANT, List.of(), new OpAttrs.Constant(1), Shape.of(4, 6), t).node()));
+            if (t != DType.BOOL) {
+                kernels.add(MovementCodegen.generate(Ops.iota(g, Shape.of(4, 6), 1, t).node()));
+            }
+            if (FLOATS.contains(t)) {
+                // an embedding lookup and its gradient
+                Value table = g.input("table", Shape.of(50, 8), t);
+                Value ids = g.input("ids", Shape.of(4, 6), DType.I32);
+                kernels.add(MovementCodegen.generate(Ops.gather(table, ids, 0).node()));
+                kernels.add(MovementCodegen.generate(Ops.scatterAdd(g.input("dy", Shape.of(4, 6, 8), t), ids, 0, Shape.of(50, 8)).node()));
             }
         }
         Graph g = new Graph("library-random");
