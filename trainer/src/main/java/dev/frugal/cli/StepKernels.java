@@ -11,6 +11,7 @@ import dev.frugal.runtime.precision.Precision;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
 import dev.frugal.runtime.cuda.ElementwiseKernel;
 import dev.frugal.runtime.cuda.MovementCodegen;
+import dev.frugal.runtime.cuda.PoolingCodegen;
 import dev.frugal.runtime.cuda.RandomUniformCodegen;
 import dev.frugal.runtime.cuda.ReductionCodegen;
 import dev.frugal.trainer.TrainerConfig;
@@ -26,8 +27,9 @@ import java.util.List;
  * compiled for the CPU, whose fusion pass chooses the groups; each group, each unfused
  * elementwise node ({@link ElementwiseCodegen}), each random draw ({@link RandomUniformCodegen},
  * dropout's), each sum, maximum and minimum ({@link ReductionCodegen}) and each copy, gather,
- * scatter-add and fill ({@link MovementCodegen}) becomes one generated kernel. GEMMs and
- * convolutions (cuBLAS, cuDNN), pooling, attention and argmax are not generated yet.
+ * scatter-add and fill ({@link MovementCodegen}) and each pooling op ({@link PoolingCodegen})
+ * becomes one generated kernel. GEMMs and convolutions (cuBLAS, cuDNN), attention and argmax are
+ * not generated yet.
  *
  * @param model        the model spec
  * @param precision    the step's precision
@@ -73,6 +75,8 @@ record StepKernels(String model, Precision precision, List<ElementwiseKernel> ke
                         kernels.add(RandomUniformCodegen.generate(n));
                     } else if (ReductionCodegen.supports(n)) {
                         kernels.add(ReductionCodegen.generate(n));
+                    } else if (PoolingCodegen.supports(n)) {
+                        kernels.add(PoolingCodegen.generate(n));
                     } else if (MovementCodegen.supports(n) && n.op() != Op.RESHAPE) {
                         // a reshape is a view; the backend copies only where it must
                         kernels.add(MovementCodegen.generate(n));

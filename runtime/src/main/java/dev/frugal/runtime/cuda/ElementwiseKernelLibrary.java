@@ -15,8 +15,8 @@ import java.util.Set;
 
 /**
  * One generated kernel per elementwise op and type, on a broadcasting shape, the sums, maxima and
- * minima over typical axes, the copies, fills, gathers and scatter-adds of every dtype, and the
- * Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
+ * minima over typical axes, the copies, fills, gathers and scatter-adds of every dtype, pooling
+ * and its gradients, and the Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
  * besides the kernels of real programs.
  */
 public final class ElementwiseKernelLibrary {
@@ -25,7 +25,7 @@ public final class ElementwiseKernelLibrary {
     private ElementwiseKernelLibrary() {
     }
 
-    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, data movement and indexing, and RANDOM_UNIFORM. */
+    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, data movement and indexing, pooling, and RANDOM_UNIFORM. */
     public static List<ElementwiseKernel> all() {
         List<ElementwiseKernel> kernels = new ArrayList<>();
         for (DType t : FLOATS) {
@@ -117,6 +117,19 @@ public final class ElementwiseKernelLibrary {
                 Value ids = g.input("ids", Shape.of(4, 6), DType.I32);
                 kernels.add(MovementCodegen.generate(Ops.gather(table, ids, 0).node()));
                 kernels.add(MovementCodegen.generate(Ops.scatterAdd(g.input("dy", Shape.of(4, 6, 8), t), ids, 0, Shape.of(50, 8)).node()));
+            }
+        }
+        for (DType t : FLOATS) {
+            // pooling as the zoo uses it (2x2 stride 2) and a padded 3x3 stride 2, forward and backward
+            Graph g = new Graph("library-pool-" + t);
+            Value x = g.input("x", Shape.of(8, 16, 14, 14), t);
+            for (OpAttrs.Pool2d p : List.of(new OpAttrs.Pool2d(2, 2, 2, 2, 0, 0, true), new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false))) {
+                Value y = Ops.maxPool2d(x, p);
+                Value dy = g.input("dy", y.shape(), t);
+                kernels.add(PoolingCodegen.generate(y.node()));
+                kernels.add(PoolingCodegen.generate(Ops.maxPool2dGrad(x, dy, p).node()));
+                kernels.add(PoolingCodegen.generate(Ops.avgPool2d(x, p).node()));
+                kernels.add(PoolingCodegen.generate(Ops.avgPool2dGrad(dy, p, x.shape()).node()));
             }
         }
         Graph g = new Graph("library-random");
