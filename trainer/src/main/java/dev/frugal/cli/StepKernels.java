@@ -8,6 +8,7 @@ import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.precision.Precision;
+import dev.frugal.runtime.cuda.ArgmaxCodegen;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
 import dev.frugal.runtime.cuda.ElementwiseKernel;
 import dev.frugal.runtime.cuda.MovementCodegen;
@@ -27,9 +28,9 @@ import java.util.List;
  * compiled for the CPU, whose fusion pass chooses the groups; each group, each unfused
  * elementwise node ({@link ElementwiseCodegen}), each random draw ({@link RandomUniformCodegen},
  * dropout's), each sum, maximum and minimum ({@link ReductionCodegen}) and each copy, gather,
- * scatter-add and fill ({@link MovementCodegen}) and each pooling op ({@link PoolingCodegen})
- * becomes one generated kernel. GEMMs and convolutions (cuBLAS, cuDNN), attention and argmax are
- * not generated yet.
+ * scatter-add and fill ({@link MovementCodegen}), each pooling op ({@link PoolingCodegen}) and
+ * each argmax ({@link ArgmaxCodegen}) becomes one generated kernel. GEMMs and convolutions
+ * (cuBLAS, cuDNN) and attention are not generated.
  *
  * @param model        the model spec
  * @param precision    the step's precision
@@ -75,6 +76,8 @@ record StepKernels(String model, Precision precision, List<ElementwiseKernel> ke
                         kernels.add(RandomUniformCodegen.generate(n));
                     } else if (ReductionCodegen.supports(n)) {
                         kernels.add(ReductionCodegen.generate(n));
+                    } else if (ArgmaxCodegen.supports(n)) {
+                        kernels.add(ArgmaxCodegen.generate(n));
                     } else if (PoolingCodegen.supports(n)) {
                         kernels.add(PoolingCodegen.generate(n));
                     } else if (MovementCodegen.supports(n) && n.op() != Op.RESHAPE) {

@@ -16,7 +16,7 @@ import java.util.Set;
 /**
  * One generated kernel per elementwise op and type, on a broadcasting shape, the sums, maxima and
  * minima over typical axes, the copies, fills, gathers and scatter-adds of every dtype, pooling
- * and its gradients, and the Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
+ * and its gradients, argmax, and the Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
  * besides the kernels of real programs.
  */
 public final class ElementwiseKernelLibrary {
@@ -25,7 +25,7 @@ public final class ElementwiseKernelLibrary {
     private ElementwiseKernelLibrary() {
     }
 
-    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, data movement and indexing, pooling, and RANDOM_UNIFORM. */
+    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, data movement and indexing, pooling, argmax, and RANDOM_UNIFORM. */
     public static List<ElementwiseKernel> all() {
         List<ElementwiseKernel> kernels = new ArrayList<>();
         for (DType t : FLOATS) {
@@ -131,6 +131,10 @@ public final class ElementwiseKernelLibrary {
                 kernels.add(PoolingCodegen.generate(Ops.avgPool2d(x, p).node()));
                 kernels.add(PoolingCodegen.generate(Ops.avgPool2dGrad(dy, p, x.shape()).node()));
             }
+        }
+        for (DType t : FLOATS) {
+            Graph g = new Graph("library-argmax-" + t);
+            kernels.add(ArgmaxCodegen.generate(Ops.argmax(g.input("logits", Shape.of(128, 10), t), 1, false).node()));
         }
         Graph g = new Graph("library-random");
         // the shared RNG: dropout masks and random inputs draw from it
