@@ -7,7 +7,7 @@ import dev.frugal.cuda.nvrtc.HalfHeaders;
 import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.cuda.nvrtc.Nvrtc;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
-import dev.frugal.runtime.cuda.ElementwiseKernel;
+import dev.frugal.runtime.cuda.GeneratedKernel;
 import dev.frugal.runtime.graph.Value;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,10 +56,10 @@ record FusedProgram(StepKernels step, String arch, String compileLog) {
     List<String> lines() {
         List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "fused program (%s): %d kernel calls per step without fusion, %d with fusion (%.2fx), %d fused groups,"
-                + " %d generated elementwise kernels (GEMMs, convolutions, reductions and the rest are one call each)",
+                + " %d generated kernels (GEMMs and convolutions are cuBLAS/cuDNN calls, attention is not generated)",
                 step.precision().label(), step.callsUnfused(), step.callsFused(), (double) step.callsFused() / step.callsUnfused(),
                 step.fusedGroups(), step.kernels().size()));
-        for (ElementwiseKernel k : step.kernels()) {
+        for (GeneratedKernel k : step.kernels()) {
             lines.add("  " + k.name() + " -> " + describe(k.outputs()) + " <- " + k.inputs().size() + " input(s)");
         }
         if (arch != null) {
@@ -77,7 +77,7 @@ record FusedProgram(StepKernels step, String arch, String compileLog) {
         o.put("kernels_after", step.callsFused());
         o.put("fused_groups", step.fusedGroups());
         ArrayNode kernels = o.putArray("generated_kernels");
-        for (ElementwiseKernel k : step.kernels()) {
+        for (GeneratedKernel k : step.kernels()) {
             ObjectNode n = kernels.addObject();
             n.put("name", k.name());
             n.put("elements", k.elements());

@@ -6,8 +6,8 @@ import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.cuda.nvrtc.Nvrtc;
 import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
-import dev.frugal.runtime.cuda.ElementwiseKernel;
-import dev.frugal.runtime.cuda.ElementwiseKernelLibrary;
+import dev.frugal.runtime.cuda.GeneratedKernel;
+import dev.frugal.runtime.cuda.KernelLibrary;
 import dev.frugal.runtime.precision.Precision;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -66,8 +66,8 @@ public final class KernelsCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size " + batchSize + ", expected at least 1");
         }
-        Map<String, ElementwiseKernel> all = new LinkedHashMap<>();
-        List<ElementwiseKernel> library = ElementwiseKernelLibrary.all();
+        Map<String, GeneratedKernel> all = new LinkedHashMap<>();
+        List<GeneratedKernel> library = KernelLibrary.all();
         library.forEach(k -> all.put(k.name(), k));
         out.printf(Locale.ROOT, "op library: %d kernels (every elementwise op over f32, f16 and bf16, casts, not, sums, maxima and minima,"
                 + " copies, fills, gathers and scatter-adds, pooling, the Philox random draw)%n", library.size());
@@ -96,7 +96,7 @@ public final class KernelsCommand implements Callable<Integer> {
         }
         List<String> targets = archs == null || archs.isEmpty() ? DEFAULT_ARCHS : archs;
         KernelCompiler compiler = compiler();
-        List<ElementwiseKernel> kernels = List.copyOf(all.values());
+        List<GeneratedKernel> kernels = List.copyOf(all.values());
         int failures = 0;
         for (String arch : targets) {
             long start = System.nanoTime();
@@ -121,13 +121,13 @@ public final class KernelsCommand implements Callable<Integer> {
      *
      * @return one entry per failing kernel: its name and NVRTC's message; empty when all compile
      */
-    private static List<String> compileAll(KernelCompiler compiler, List<ElementwiseKernel> kernels, String arch) {
+    private static List<String> compileAll(KernelCompiler compiler, List<GeneratedKernel> kernels, String arch) {
         try {
             compiler.compile("frugal_kernels_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
             return List.of();
         } catch (CudaException together) {
             List<String> failed = new ArrayList<>();
-            for (ElementwiseKernel k : kernels) {
+            for (GeneratedKernel k : kernels) {
                 try {
                     compiler.compile(k.name(), k.source(), arch, List.of());
                 } catch (CudaException e) {

@@ -10,7 +10,7 @@ import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.precision.Precision;
 import dev.frugal.runtime.cuda.ArgmaxCodegen;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
-import dev.frugal.runtime.cuda.ElementwiseKernel;
+import dev.frugal.runtime.cuda.GeneratedKernel;
 import dev.frugal.runtime.cuda.MovementCodegen;
 import dev.frugal.runtime.cuda.PoolingCodegen;
 import dev.frugal.runtime.cuda.RandomUniformCodegen;
@@ -39,7 +39,7 @@ import java.util.List;
  * @param callsFused   kernel calls per step with fusion
  * @param fusedGroups  fused groups among the fused step's calls
  */
-record StepKernels(String model, Precision precision, List<ElementwiseKernel> kernels, int callsUnfused, int callsFused, int fusedGroups) {
+record StepKernels(String model, Precision precision, List<GeneratedKernel> kernels, int callsUnfused, int callsFused, int fusedGroups) {
     /**
      * Traces and compiles the step of {@code spec} at {@code batchSize}.
      *
@@ -65,7 +65,7 @@ record StepKernels(String model, Precision precision, List<ElementwiseKernel> ke
                 unfused = p.stepCount();
             }
             try (Program p = executor.compile(step.graph(), step.outputs())) {
-                List<ElementwiseKernel> kernels = new ArrayList<>();
+                List<GeneratedKernel> kernels = new ArrayList<>();
                 for (FusedGroup g : p.fusedGroups()) {
                     kernels.add(ElementwiseCodegen.generate(g));
                 }

@@ -26,7 +26,7 @@ public final class ArgmaxCodegen {
      *
      * @throws IllegalArgumentException for a node {@link #supports} refuses
      */
-    public static ElementwiseKernel generate(Node node) {
+    public static GeneratedKernel generate(Node node) {
         if (!supports(node)) {
             throw new IllegalArgumentException("no CUDA argmax code for " + node + ": expected argmax of f32, f16, bf16, i32 or i64");
         }
@@ -68,6 +68,6 @@ public final class ArgmaxCodegen {
                 + "  }\n"
                 + "}\n";
         String name = "argmax_" + ElementwiseCodegen.hash(template);
-        return new ElementwiseKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), outputs);
+        return new GeneratedKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), outputs);
     }
 }

@@ -130,12 +130,12 @@ public final class ElementwiseCodegen {
     }
 
     /** The kernel of a fused group. */
-    public static ElementwiseKernel generate(FusedGroup group) {
+    public static GeneratedKernel generate(FusedGroup group) {
         return generate(group.members(), group.inputs(), group.outputs());
     }
 
     /** The kernel of one elementwise node (its distinct inputs, its output). */
-    public static ElementwiseKernel generate(Node node) {
+    public static GeneratedKernel generate(Node node) {
         List<Value> inputs = new ArrayList<>();
         for (Value v : node.inputs()) {
             if (!inputs.contains(v)) {
@@ -145,7 +145,7 @@ public final class ElementwiseCodegen {
         return generate(List.of(node), inputs, List.of(node.output()));
     }
 
-    private static ElementwiseKernel generate(List<Node> members, List<Value> inputs, List<Value> outputs) {
+    private static GeneratedKernel generate(List<Node> members, List<Value> inputs, List<Value> outputs) {
         for (Node n : members) {
             if (!supports(n)) {
                 throw new IllegalArgumentException("no CUDA elementwise code for " + n + ": " + n.op().printName() + " over "
@@ -203,17 +203,17 @@ public final class ElementwiseCodegen {
                 + "  }\n"
                 + "}\n";
         String name = baseName(members) + "_" + hash(template);
-        return new ElementwiseKernel(name, template.replace("NAME", name), inputs, outputs, elements);
+        return new GeneratedKernel(name, template.replace("NAME", name), inputs, outputs, elements);
     }
 
     /**
      * One translation unit holding several kernels (distinct by name) after one prelude: how a
      * program's kernels are compiled together, in one NVRTC call per architecture.
      */
-    public static String translationUnit(List<ElementwiseKernel> kernels) {
+    public static String translationUnit(List<GeneratedKernel> kernels) {
         StringBuilder b = new StringBuilder(PRELUDE);
         java.util.Set<String> seen = new java.util.HashSet<>();
-        for (ElementwiseKernel k : kernels) {
+        for (GeneratedKernel k : kernels) {
             if (seen.add(k.name())) {
                 b.append('\n').append(k.body());
             }

@@ -47,7 +47,7 @@ public final class MovementCodegen {
      *
      * @throws IllegalArgumentException for an op {@link #supports} refuses
      */
-    public static ElementwiseKernel generate(Node node) {
+    public static GeneratedKernel generate(Node node) {
         if (!supports(node)) {
             throw new IllegalArgumentException("no CUDA movement code for " + node + ": expected one of " + OPS
                     + " (scatter_add into f32, f16, bf16 or f64)");
@@ -88,7 +88,7 @@ public final class MovementCodegen {
                 + "  }\n"
                 + "}\n";
         String name = node.op().printName() + "_" + ElementwiseCodegen.hash(template);
-        return new ElementwiseKernel(name, template.replace("NAME", name), inputs, List.of(out), elements);
+        return new GeneratedKernel(name, template.replace("NAME", name), inputs, List.of(out), elements);
     }
 
     private static boolean accumulates(DType t) {

@@ -24,9 +24,11 @@ public final class PoolingCodegen {
     /** Whether {@code node} is a pooling op over F32, F16 or BF16. */
     public static boolean supports(Node node) {
         Op op = node.op();
+        if (op != Op.MAX_POOL2D && op != Op.MAX_POOL2D_GRAD && op != Op.AVG_POOL2D && op != Op.AVG_POOL2D_GRAD) {
+            return false;
+        }
         DType t = node.output().dtype();
-        return (op == Op.MAX_POOL2D || op == Op.MAX_POOL2D_GRAD || op == Op.AVG_POOL2D || op == Op.AVG_POOL2D_GRAD)
-                && (t == DType.F32 || t == DType.F16 || t == DType.BF16);
+        return t == DType.F32 || t == DType.F16 || t == DType.BF16;
     }
 
     /**
@@ -35,7 +37,7 @@ public final class PoolingCodegen {
      *
      * @throws IllegalArgumentException for a node {@link #supports} refuses
      */
-    public static ElementwiseKernel generate(Node node) {
+    public static GeneratedKernel generate(Node node) {
         if (!supports(node)) {
             throw new IllegalArgumentException("no CUDA pooling code for " + node + ": expected max_pool2d, avg_pool2d or their gradients"
                     + " over f32, f16 or bf16");
@@ -148,6 +150,6 @@ public final class PoolingCodegen {
                 + "}\n";
         String name = op.printName() + "_" + ElementwiseCodegen.hash(template);
         List<Value> inputs = List.copyOf(node.inputs());
-        return new ElementwiseKernel(name, template.replace("NAME", name), inputs, List.of(node.output()), elements);
+        return new GeneratedKernel(name, template.replace("NAME", name), inputs, List.of(node.output()), elements);
     }
 }

@@ -23,7 +23,7 @@ public final class RandomUniformCodegen {
      *
      * @throws IllegalArgumentException for any other node
      */
-    public static ElementwiseKernel generate(Node node) {
+    public static GeneratedKernel generate(Node node) {
         if (node.op() != Op.RANDOM_UNIFORM || node.output().dtype() != DType.F32) {
             throw new IllegalArgumentException("no CUDA random-uniform code for " + node + ": expected random_uniform with f32 output");
         }
@@ -40,6 +40,6 @@ public final class RandomUniformCodegen {
                 + "  }\n"
                 + "}\n";
         String name = "random_uniform_" + ElementwiseCodegen.hash(template);
-        return new ElementwiseKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), elements);
+        return new GeneratedKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), elements);
     }
 }

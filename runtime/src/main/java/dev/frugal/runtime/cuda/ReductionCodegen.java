@@ -43,7 +43,7 @@ public final class ReductionCodegen {
      *
      * @throws IllegalArgumentException for a node {@link #supports} refuses
      */
-    public static ElementwiseKernel generate(Node node) {
+    public static GeneratedKernel generate(Node node) {
         if (!supports(node)) {
             throw new IllegalArgumentException("no CUDA reduction code for " + node + ": expected reduce_sum, reduce_max or reduce_min"
                     + " of f32, f16 or bf16 into the same type or f32");
@@ -124,6 +124,6 @@ public final class ReductionCodegen {
                 .append("  }\n}\n");
         String template = b.toString();
         String name = node.op().printName() + "_" + ElementwiseCodegen.hash(template);
-        return new ElementwiseKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), outputs);
+        return new GeneratedKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), outputs);
     }
 }

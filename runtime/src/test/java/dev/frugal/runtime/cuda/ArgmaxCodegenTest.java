@@ -68,7 +68,7 @@ class ArgmaxCodegenTest {
     @Test
     void compilesForEveryArchitecture() {
         KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<ElementwiseKernel> kernels = cases().stream().map(c -> ArgmaxCodegen.generate(c.out().node())).toList();
+        List<GeneratedKernel> kernels = cases().stream().map(c -> ArgmaxCodegen.generate(c.out().node())).toList();
         for (String arch : ElementwiseCodegenTest.ARCHS) {
             compiler.compile("argmax_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
         }

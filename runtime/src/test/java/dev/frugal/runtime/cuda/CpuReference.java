@@ -29,8 +29,8 @@ final class CpuReference {
     }
 
     /** The generated kernels of a CPU program: its fused groups, then its unfused elementwise nodes. */
-    static List<ElementwiseKernel> kernelsOf(Program p) {
-        List<ElementwiseKernel> kernels = new ArrayList<>();
+    static List<GeneratedKernel> kernelsOf(Program p) {
+        List<GeneratedKernel> kernels = new ArrayList<>();
         for (FusedGroup group : p.fusedGroups()) {
             kernels.add(ElementwiseCodegen.generate(group));
         }
@@ -52,13 +52,13 @@ final class CpuReference {
         List<HostHarness.Call> calls = new ArrayList<>();
         List<List<double[]>> expected = new ArrayList<>();
         for (Case c : cases) {
-            List<ElementwiseKernel> kernels;
+            List<GeneratedKernel> kernels;
             try (Program p = Executor.cpu().compile(c.graph(), c.outputs())) {
                 kernels = kernelsOf(p);
             }
             // every value a kernel reads or writes, from the CPU's unfused run
             List<Value> wanted = new ArrayList<>();
-            for (ElementwiseKernel k : kernels) {
+            for (GeneratedKernel k : kernels) {
                 wanted.addAll(k.inputs());
                 wanted.addAll(k.outputs());
             }
@@ -70,7 +70,7 @@ final class CpuReference {
                     values.put(distinct.get(i), results.get(i).toDoubleArray());
                 }
             }
-            for (ElementwiseKernel k : kernels) {
+            for (GeneratedKernel k : kernels) {
                 calls.add(new HostHarness.Call(k, k.inputs().stream().map(values::get).toList()));
                 expected.add(k.outputs().stream().map(values::get).toList());
             }
@@ -78,7 +78,7 @@ final class CpuReference {
         List<List<double[]>> actual = HostHarness.run(nvcc, dir, calls);
         int checked = 0;
         for (int c = 0; c < calls.size(); c++) {
-            ElementwiseKernel k = calls.get(c).kernel();
+            GeneratedKernel k = calls.get(c).kernel();
             for (int o = 0; o < k.outputs().size(); o++) {
                 Value out = k.outputs().get(o);
                 double[] e = expected.get(c).get(o);

@@ -66,10 +66,10 @@ class ElementwiseCodegenTest {
     void generatedKernelsCompileForEveryArchitecture() {
         KernelCompiler compiler = compilerOrSkip();
         CpuReference.Case c = mixedGraph();
-        List<ElementwiseKernel> kernels = kernelsOf(c);
+        List<GeneratedKernel> kernels = kernelsOf(c);
         assertTrue(kernels.size() >= 2, "groups and single nodes: " + kernels.size());
         for (String arch : ARCHS) {
-            for (ElementwiseKernel k : kernels) {
+            for (GeneratedKernel k : kernels) {
                 CompiledKernel compiled = compiler.compile(k.name(), k.source(), arch, List.of());
                 assertTrue(compiled.cubin().length > 0, k.name() + " for " + arch);
             }
@@ -81,15 +81,15 @@ class ElementwiseCodegenTest {
     void namesAreStableAndDependOnTheShapes() {
         CpuReference.Case first = mixedGraph();
         CpuReference.Case second = mixedGraph();
-        ElementwiseKernel a = kernelsOf(first).getFirst();
-        ElementwiseKernel b = kernelsOf(second).getFirst();
+        GeneratedKernel a = kernelsOf(first).getFirst();
+        GeneratedKernel b = kernelsOf(second).getFirst();
         assertEquals(a.name(), b.name(), "the same group gives the same kernel");
         assertEquals(a.source(), b.source());
         close(first);
         close(second);
         Graph g = new Graph("other");
         Value x = g.input("x", Shape.of(4, 4), DType.F32);
-        ElementwiseKernel k = ElementwiseCodegen.generate(Ops.relu(x).node());
+        GeneratedKernel k = ElementwiseCodegen.generate(Ops.relu(x).node());
         assertTrue(k.name().startsWith("ew_relu_"), k.name());
         assertTrue(k.source().contains("const long long n = 16LL;"), k.source());
     }
@@ -116,7 +116,7 @@ class ElementwiseCodegenTest {
         }
     }
 
-    private static List<ElementwiseKernel> kernelsOf(CpuReference.Case c) {
+    private static List<GeneratedKernel> kernelsOf(CpuReference.Case c) {
         try (Program p = Executor.cpu().compile(c.graph(), c.outputs())) {
             return CpuReference.kernelsOf(p);
         }

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Assumptions;
  */
 final class HostHarness {
     /** One kernel call: the kernel and the values of its inputs, widened to double. */
-    record Call(ElementwiseKernel kernel, List<double[]> inputs) {
+    record Call(GeneratedKernel kernel, List<double[]> inputs) {
     }
 
     private HostHarness() {
@@ -48,7 +48,7 @@ final class HostHarness {
      * @return per call, its outputs widened to double, in the kernel's output order
      */
     static List<List<double[]>> run(Path nvcc, Path dir, List<Call> calls) throws IOException, InterruptedException {
-        Map<String, ElementwiseKernel> kernels = new LinkedHashMap<>();
+        Map<String, GeneratedKernel> kernels = new LinkedHashMap<>();
         calls.forEach(c -> kernels.putIfAbsent(c.kernel().name(), c.kernel()));
         StringBuilder main = new StringBuilder(ElementwiseCodegen.translationUnit(List.copyOf(kernels.values())));
         main.append("\n#include <stdio.h>\n#include <stdlib.h>\n");
@@ -58,7 +58,7 @@ final class HostHarness {
                 + " if (!f || fwrite(p, 1, bytes, f) != bytes) { fprintf(stderr, \"write %s\\n\", path); exit(3); } fclose(f); }\n");
         main.append("int main() {\n");
         for (int c = 0; c < calls.size(); c++) {
-            ElementwiseKernel k = calls.get(c).kernel();
+            GeneratedKernel k = calls.get(c).kernel();
             main.append("  {\n");
             List<String> args = new ArrayList<>();
             for (int i = 0; i < k.inputs().size(); i++) {
@@ -93,7 +93,7 @@ final class HostHarness {
         exec(dir, exe.toString());
         List<List<double[]>> results = new ArrayList<>();
         for (int c = 0; c < calls.size(); c++) {
-            ElementwiseKernel k = calls.get(c).kernel();
+            GeneratedKernel k = calls.get(c).kernel();
             List<double[]> outs = new ArrayList<>();
             for (int o = 0; o < k.outputs().size(); o++) {
                 outs.add(widen(Files.readAllBytes(dir.resolve("c" + c + "_out" + o + ".bin")), k.outputs().get(o).dtype()));

@@ -107,7 +107,7 @@ class MovementCodegenTest {
         Graph g = new Graph("bad");
         Value table = g.input("table", Shape.of(4, 2), DType.F32);
         Value ids = g.input("ids", Shape.of(3), DType.I64);
-        ElementwiseKernel k = MovementCodegen.generate(Ops.gather(table, ids, 0).node());
+        GeneratedKernel k = MovementCodegen.generate(Ops.gather(table, ids, 0).node());
         AssertionError e = assertThrows(AssertionError.class, () -> HostHarness.run(nvcc, tmp,
                 List.of(new HostHarness.Call(k, List.of(new double[8], new double[] {0, 4, 1})))));
         assertTrue(e.getMessage().contains(k.name() + ": index 4 out of range [0, 4)"), e.getMessage());
@@ -116,7 +116,7 @@ class MovementCodegenTest {
     @Test
     void compilesForEveryArchitecture() {
         KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<ElementwiseKernel> kernels = cases().stream().map(c -> MovementCodegen.generate(c.out().node())).toList();
+        List<GeneratedKernel> kernels = cases().stream().map(c -> MovementCodegen.generate(c.out().node())).toList();
         for (String arch : ElementwiseCodegenTest.ARCHS) {
             compiler.compile("movement_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
         }

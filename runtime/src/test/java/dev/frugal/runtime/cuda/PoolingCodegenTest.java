@@ -91,7 +91,7 @@ class PoolingCodegenTest {
     @Test
     void compilesForEveryArchitecture() {
         KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<ElementwiseKernel> kernels = cases().stream().map(c -> PoolingCodegen.generate(c.out().node())).toList();
+        List<GeneratedKernel> kernels = cases().stream().map(c -> PoolingCodegen.generate(c.out().node())).toList();
         for (String arch : ElementwiseCodegenTest.ARCHS) {
             compiler.compile("pooling_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
         }

@@ -28,7 +28,7 @@ class RandomProgramCodegenTest {
     @Test
     void everyKernelOfRandomProgramsCompilesForEveryArchitecture() {
         KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<ElementwiseKernel> kernels = new ArrayList<>();
+        List<GeneratedKernel> kernels = new ArrayList<>();
         for (long seed = 1; seed <= PROGRAMS; seed++) {
             RandomElementwiseGraphs p = RandomElementwiseGraphs.of(seed);
             try (Program program = Executor.cpu().compile(p.graph(), p.outputs())) {

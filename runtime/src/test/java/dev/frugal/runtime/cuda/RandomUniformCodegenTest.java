@@ -64,7 +64,7 @@ class RandomUniformCodegenTest {
     @Test
     void compilesForEveryArchitecture() {
         KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<ElementwiseKernel> kernels = draws().stream().map(d -> RandomUniformCodegen.generate(d.out().node())).toList();
+        List<GeneratedKernel> kernels = draws().stream().map(d -> RandomUniformCodegen.generate(d.out().node())).toList();
         for (String arch : ElementwiseCodegenTest.ARCHS) {
             compiler.compile("philox_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
         }

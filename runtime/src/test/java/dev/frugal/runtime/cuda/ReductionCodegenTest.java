@@ -108,7 +108,7 @@ class ReductionCodegenTest {
     @Test
     void compilesForEveryArchitecture() {
         KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<ElementwiseKernel> kernels = cases().stream().map(c -> ReductionCodegen.generate(c.out().node())).toList();
+        List<GeneratedKernel> kernels = cases().stream().map(c -> ReductionCodegen.generate(c.out().node())).toList();
         for (String arch : ElementwiseCodegenTest.ARCHS) {
             compiler.compile("reductions_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
         }

@@ -14,20 +14,24 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * One generated kernel per elementwise op and type, on a broadcasting shape, the sums, maxima and
- * minima over typical axes, the copies, fills, gathers and scatter-adds of every dtype, pooling
- * and its gradients, argmax, and the Philox random-uniform kernel: the op library a compile check ({@code frugal kernels --check}) covers
- * besides the kernels of real programs.
+ * The op library: one generated kernel per elementwise op and type on a broadcasting shape, the
+ * sums, maxima and minima over typical axes, the copies, fills, gathers and scatter-adds of every
+ * dtype, pooling and its gradients, argmax, and the Philox random-uniform kernel. A compile check
+ * ({@code frugal kernels --check}) covers it besides the kernels of real programs.
  */
-public final class ElementwiseKernelLibrary {
+public final class KernelLibrary {
     private static final List<DType> FLOATS = List.of(DType.F32, DType.F16, DType.BF16);
 
-    private ElementwiseKernelLibrary() {
+    private KernelLibrary() {
     }
 
-    /** Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every cast among the four types, reductions, data movement and indexing, pooling, argmax, and RANDOM_UNIFORM. */
-    public static List<ElementwiseKernel> all() {
-        List<ElementwiseKernel> kernels = new ArrayList<>();
+    /**
+     * Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every
+     * cast among the four types, reductions, data movement and indexing, pooling, argmax, and
+     * RANDOM_UNIFORM; distinct by name.
+     */
+    public static List<GeneratedKernel> all() {
+        List<GeneratedKernel> kernels = new ArrayList<>();
         for (DType t : FLOATS) {
             Graph g = new Graph("library-" + t);
             // [4, 64] against [64]: the second operand broadcast, so the index arithmetic is generated too
@@ -123,9 +127,11 @@ public final class ElementwiseKernelLibrary {
             // pooling as the zoo uses it (2x2 stride 2) and a padded 3x3 stride 2, forward and backward
             Graph g = new Graph("library-pool-" + t);
             Value x = g.input("x", Shape.of(8, 16, 14, 14), t);
-            for (OpAttrs.Pool2d p : List.of(new OpAttrs.Pool2d(2, 2, 2, 2, 0, 0, true), new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false))) {
+            List<OpAttrs.Pool2d> pools = List.of(new OpAttrs.Pool2d(2, 2, 2, 2, 0, 0, true), new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false));
+            for (int k = 0; k < pools.size(); k++) {
+                OpAttrs.Pool2d p = pools.get(k);
                 Value y = Ops.maxPool2d(x, p);
-                Value dy = g.input("dy", y.shape(), t);
+                Value dy = g.input("dy" + k, y.shape(), t);
                 kernels.add(PoolingCodegen.generate(y.node()));
                 kernels.add(PoolingCodegen.generate(Ops.maxPool2dGrad(x, dy, p).node()));
                 kernels.add(PoolingCodegen.generate(Ops.avgPool2d(x, p).node()));

@@ -4,20 +4,22 @@ import dev.frugal.runtime.graph.Value;
 import java.util.List;
 
 /**
- * The CUDA C of one elementwise kernel: a fused group or a single elementwise node, specialised to
- * its shapes ({@link ElementwiseCodegen}). The kernel's parameters are the {@link #inputs()}'
- * device pointers, then the {@link #outputs()}', in order; it runs a grid-stride loop over
- * {@link #elements()} output elements, so any grid covers it.
+ * The CUDA C of one generated kernel, specialised to its shapes: a fused group or an elementwise
+ * node ({@link ElementwiseCodegen}), a reduction, a copy or index op, a pooling op, an argmax or a
+ * random draw (the other generators in this package). The kernel's parameters are the
+ * {@link #inputs()}' device pointers, then the {@link #outputs()}', in order; it loops over
+ * {@link #elements()} work items (output elements; output rows for a reduction, whose blocks
+ * must have {@link ReductionCodegen#THREADS} threads) with a grid stride, so any grid covers it.
  *
  * @param name     the {@code extern "C"} kernel name, derived from the body's text
  * @param body     the kernel's CUDA C without the shared prelude ({@link #source()} adds it)
  * @param inputs   the values read, one pointer parameter each
  * @param outputs  the values written, one pointer parameter each, after the inputs
- * @param elements elements of the output
+ * @param elements work items: output elements (output rows for a reduction)
  */
-public record ElementwiseKernel(String name, String body, List<Value> inputs, List<Value> outputs, long elements) {
+public record GeneratedKernel(String name, String body, List<Value> inputs, List<Value> outputs, long elements) {
     /** Copies the lists. */
-    public ElementwiseKernel {
+    public GeneratedKernel {
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
     }
@@ -28,7 +30,7 @@ public record ElementwiseKernel(String name, String body, List<Value> inputs, Li
     }
 
     /**
-     * The name of the host-callable function computing one element: {@code NAME_element(i, in..., out...)}.
+     * The name of the host-callable function computing one work item: {@code NAME_element(i, in..., out...)}.
      * Tests compile the source on the host and call it for every {@code i}, to check the generated
      * arithmetic without a GPU.
      */
