@@ -56,7 +56,7 @@ record FusedProgram(StepKernels step, String arch, String compileLog) {
     List<String> lines() {
         List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "fused program (%s): %d kernel calls per step without fusion, %d with fusion (%.2fx), %d fused groups,"
-                + " %d generated kernels (GEMMs and convolutions are cuBLAS/cuDNN calls, attention is not generated)",
+                + " %d generated kernels (GEMMs and convolutions are cuBLAS/cuDNN calls)",
                 step.precision().label(), step.callsUnfused(), step.callsFused(), (double) step.callsFused() / step.callsUnfused(),
                 step.fusedGroups(), step.kernels().size()));
         for (GeneratedKernel k : step.kernels()) {

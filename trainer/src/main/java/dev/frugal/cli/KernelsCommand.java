@@ -70,7 +70,7 @@ public final class KernelsCommand implements Callable<Integer> {
         List<GeneratedKernel> library = KernelLibrary.all();
         library.forEach(k -> all.put(k.name(), k));
         out.printf(Locale.ROOT, "op library: %d kernels (every elementwise op over f32, f16 and bf16, casts, not, sums, maxima and minima,"
-                + " copies, fills, gathers and scatter-adds, pooling, the Philox random draw)%n", library.size());
+                + " copies, fills, gathers and scatter-adds, pooling, argmax, attention, the Philox random draw)%n", library.size());
         List<StepKernels> steps = new ArrayList<>();
         for (String model : wantedModels) {
             for (Precision p : wantedPrecisions) {
@@ -88,7 +88,7 @@ public final class KernelsCommand implements Callable<Integer> {
                     s.fusedGroups(), s.kernels().size());
         }
         out.printf(Locale.ROOT, "%d distinct generated kernels; UNFUSED/FUSED: kernel calls per step without and with fusion"
-                + " (GEMMs and convolutions included), GROUPS: fused groups, KERNELS: generated kernels (elementwise, reductions, data movement, pooling, random draws)%n",
+                + " (GEMMs and convolutions included), GROUPS: fused groups, KERNELS: generated kernels (every op but GEMMs and convolutions)%n",
                 all.size());
         if (!check) {
             out.flush();

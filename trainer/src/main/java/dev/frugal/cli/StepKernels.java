@@ -9,6 +9,7 @@ import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.precision.Precision;
 import dev.frugal.runtime.cuda.ArgmaxCodegen;
+import dev.frugal.runtime.cuda.AttentionCodegen;
 import dev.frugal.runtime.cuda.ElementwiseCodegen;
 import dev.frugal.runtime.cuda.GeneratedKernel;
 import dev.frugal.runtime.cuda.MovementCodegen;
@@ -28,9 +29,9 @@ import java.util.List;
  * compiled for the CPU, whose fusion pass chooses the groups; each group, each unfused
  * elementwise node ({@link ElementwiseCodegen}), each random draw ({@link RandomUniformCodegen},
  * dropout's), each sum, maximum and minimum ({@link ReductionCodegen}) and each copy, gather,
- * scatter-add and fill ({@link MovementCodegen}), each pooling op ({@link PoolingCodegen}) and
- * each argmax ({@link ArgmaxCodegen}) becomes one generated kernel. GEMMs and convolutions
- * (cuBLAS, cuDNN) and attention are not generated.
+ * scatter-add and fill ({@link MovementCodegen}), each pooling op ({@link PoolingCodegen}), each
+ * argmax ({@link ArgmaxCodegen}) and each fused attention ({@link AttentionCodegen}) becomes one
+ * generated kernel. GEMMs and convolutions are cuBLAS and cuDNN calls, not generated.
  *
  * @param model        the model spec
  * @param precision    the step's precision
@@ -76,6 +77,8 @@ record StepKernels(String model, Precision precision, List<GeneratedKernel> kern
                         kernels.add(RandomUniformCodegen.generate(n));
                     } else if (ReductionCodegen.supports(n)) {
                         kernels.add(ReductionCodegen.generate(n));
+                    } else if (AttentionCodegen.supports(n)) {
+                        kernels.add(AttentionCodegen.generate(n));
                     } else if (ArgmaxCodegen.supports(n)) {
                         kernels.add(ArgmaxCodegen.generate(n));
                     } else if (PoolingCodegen.supports(n)) {

@@ -16,8 +16,9 @@ import java.util.Set;
 /**
  * The op library: one generated kernel per elementwise op and type on a broadcasting shape, the
  * sums, maxima and minima over typical axes, the copies, fills, gathers and scatter-adds of every
- * dtype, pooling and its gradients, argmax, and the Philox random-uniform kernel. A compile check
- * ({@code frugal kernels --check}) covers it besides the kernels of real programs.
+ * dtype, pooling and its gradients, argmax, fused attention and its gradient, and the Philox
+ * random-uniform kernel. A compile check ({@code frugal kernels --check}) covers it besides the
+ * kernels of real programs.
  */
 public final class KernelLibrary {
     private static final List<DType> FLOATS = List.of(DType.F32, DType.F16, DType.BF16);
@@ -27,8 +28,8 @@ public final class KernelLibrary {
 
     /**
      * Every unary, binary, comparison and select op over F32, F16 and BF16, NOT over BOOL, every
-     * cast among the four types, reductions, data movement and indexing, pooling, argmax, and
-     * RANDOM_UNIFORM; distinct by name.
+     * cast among the four types, reductions, data movement and indexing, pooling, argmax, attention
+     * and RANDOM_UNIFORM; distinct by name.
      */
     public static List<GeneratedKernel> all() {
         List<GeneratedKernel> kernels = new ArrayList<>();
@@ -141,6 +142,17 @@ public final class KernelLibrary {
         for (DType t : FLOATS) {
             Graph g = new Graph("library-argmax-" + t);
             kernels.add(ArgmaxCodegen.generate(Ops.argmax(g.input("logits", Shape.of(128, 10), t), 1, false).node()));
+        }
+        for (DType t : FLOATS) {
+            // tiny-gpt's attention: causal, head size 64
+            Graph g = new Graph("library-attention-" + t);
+            Shape s = Shape.of(2, 6, 256, 64);
+            Value q = g.input("q", s, t);
+            Value k = g.input("k", s, t);
+            Value v = g.input("v", s, t);
+            Value out = Ops.attention(q, k, v, true, 0.125);
+            kernels.add(AttentionCodegen.generate(out.node()));
+            kernels.add(AttentionCodegen.generate(Ops.attentionGrad(q, k, v, out, g.input("dOut", s, t), new OpAttrs.Attention(true, 0.125)).node()));
         }
         Graph g = new Graph("library-random");
         // the shared RNG: dropout masks and random inputs draw from it
