@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -83,9 +85,14 @@ public final class KernelsCommand implements Callable<Integer> {
         int width = Math.max(title.length(), steps.stream().mapToInt(s -> s.model().length()).max().orElse(0));
         String row = "%-" + width + "s  %-5s %8s %8s %7s %8s%n";
         out.printf(Locale.ROOT, row, title, "PREC", "UNFUSED", "FUSED", "GROUPS", "KERNELS");
+        SortedSet<String> notGenerated = new TreeSet<>();
         for (StepKernels s : steps) {
             out.printf(Locale.ROOT, row, s.model(), s.precision().label(), s.callsUnfused(), s.callsFused(),
                     s.fusedGroups(), s.kernels().size());
+            notGenerated.addAll(s.notGenerated());
+        }
+        if (!notGenerated.isEmpty()) {
+            out.println("calls with no generated kernel yet (besides cuBLAS/cuDNN calls and copies): " + String.join(", ", notGenerated));
         }
         out.printf(Locale.ROOT, "%d distinct generated kernels; UNFUSED/FUSED: kernel calls per step without and with fusion"
                 + " (GEMMs and convolutions included), GROUPS: fused groups, KERNELS: generated kernels (every op but GEMMs and convolutions)%n",

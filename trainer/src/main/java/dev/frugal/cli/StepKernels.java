@@ -2,36 +2,31 @@ package dev.frugal.cli;
 
 import dev.frugal.models.zoo.Model;
 import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.runtime.cuda.ElementwiseCodegen;
+import dev.frugal.runtime.cuda.GeneratedKernel;
+import dev.frugal.runtime.cuda.KernelGenerators;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.precision.Precision;
-import dev.frugal.runtime.cuda.ArgmaxCodegen;
-import dev.frugal.runtime.cuda.AttentionCodegen;
-import dev.frugal.runtime.cuda.ElementwiseCodegen;
-import dev.frugal.runtime.cuda.GeneratedKernel;
-import dev.frugal.runtime.cuda.MovementCodegen;
-import dev.frugal.runtime.cuda.PoolingCodegen;
-import dev.frugal.runtime.cuda.RandomUniformCodegen;
-import dev.frugal.runtime.cuda.ReductionCodegen;
 import dev.frugal.trainer.TrainerConfig;
 import dev.frugal.trainer.TrainingStepGraph;
 import dev.frugal.trainer.TrainingTask;
 import dev.frugal.trainer.amp.MixedPrecision;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * The generated CUDA kernels of one zoo model's training step (forward, backward, plain SGD
  * update) in one precision, with the step's kernel calls with and without fusion. The step is
- * compiled for the CPU, whose fusion pass chooses the groups; each group, each unfused
- * elementwise node ({@link ElementwiseCodegen}), each random draw ({@link RandomUniformCodegen},
- * dropout's), each sum, maximum and minimum ({@link ReductionCodegen}) and each copy, gather,
- * scatter-add and fill ({@link MovementCodegen}), each pooling op ({@link PoolingCodegen}), each
- * argmax ({@link ArgmaxCodegen}) and each fused attention ({@link AttentionCodegen}) becomes one
- * generated kernel. GEMMs and convolutions are cuBLAS and cuDNN calls, not generated.
+ * compiled for the CPU, whose fusion pass chooses the groups; each group
+ * ({@link ElementwiseCodegen}) and each other call ({@link KernelGenerators}) becomes one generated
+ * kernel. GEMMs and convolutions are cuBLAS and cuDNN calls, not generated.
  *
  * @param model        the model spec
  * @param precision    the step's precision
@@ -39,8 +34,10 @@ import java.util.List;
  * @param callsUnfused kernel calls per step without fusion
  * @param callsFused   kernel calls per step with fusion
  * @param fusedGroups  fused groups among the fused step's calls
+ * @param notGenerated the ops (with their dtype) of calls no generator covers yet, besides cuBLAS/cuDNN calls and reshapes
  */
-record StepKernels(String model, Precision precision, List<GeneratedKernel> kernels, int callsUnfused, int callsFused, int fusedGroups) {
+record StepKernels(String model, Precision precision, List<GeneratedKernel> kernels, int callsUnfused, int callsFused, int fusedGroups,
+                   List<String> notGenerated) {
     /**
      * Traces and compiles the step of {@code spec} at {@code batchSize}.
      *
@@ -70,25 +67,18 @@ record StepKernels(String model, Precision precision, List<GeneratedKernel> kern
                 for (FusedGroup g : p.fusedGroups()) {
                     kernels.add(ElementwiseCodegen.generate(g));
                 }
+                // ops no generator covers yet (beyond cuBLAS/cuDNN calls and reshapes, which are views)
+                SortedSet<String> missing = new TreeSet<>();
                 for (Node n : p.unfusedKernelNodes()) {
-                    if (ElementwiseCodegen.supports(n)) {
-                        kernels.add(ElementwiseCodegen.generate(n));
-                    } else if (n.op() == Op.RANDOM_UNIFORM) {
-                        kernels.add(RandomUniformCodegen.generate(n));
-                    } else if (ReductionCodegen.supports(n)) {
-                        kernels.add(ReductionCodegen.generate(n));
-                    } else if (AttentionCodegen.supports(n)) {
-                        kernels.add(AttentionCodegen.generate(n));
-                    } else if (ArgmaxCodegen.supports(n)) {
-                        kernels.add(ArgmaxCodegen.generate(n));
-                    } else if (PoolingCodegen.supports(n)) {
-                        kernels.add(PoolingCodegen.generate(n));
-                    } else if (MovementCodegen.supports(n) && n.op() != Op.RESHAPE) {
-                        // a reshape is a view; the backend copies only where it must
-                        kernels.add(MovementCodegen.generate(n));
+                    var kernel = KernelGenerators.generate(n);
+                    if (kernel.isPresent()) {
+                        kernels.add(kernel.get());
+                    } else if (!KernelGenerators.isLibraryCall(n) && n.op() != Op.RESHAPE) {
+                        missing.add(n.op().printName() + " " + n.output().dtype().toString().toLowerCase(Locale.ROOT));
                     }
                 }
-                return new StepKernels(m.spec().toString(), precision, kernels, unfused, p.stepCount(), p.fusedGroups().size());
+                return new StepKernels(m.spec().toString(), precision, kernels, unfused, p.stepCount(), p.fusedGroups().size(),
+                        List.copyOf(missing));
             }
         }
     }

@@ -308,7 +308,7 @@ public final class ElementwiseCodegen {
     }
 
     /** The offset into a contiguous input of {@code in} broadcast (NumPy rules, aligned right) to the output's coordinates. */
-    private static String broadcastOffset(Shape in, int[] outDims) {
+    static String broadcastOffset(Shape in, int[] outDims) {
         int[] inDims = in.dims();
         int shift = outDims.length - inDims.length;
         StringJoiner terms = new StringJoiner(" + ");

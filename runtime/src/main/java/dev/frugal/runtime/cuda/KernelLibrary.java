@@ -14,7 +14,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The op library: one generated kernel per elementwise op and type on a broadcasting shape, the
+ * The op library: one generated kernel per elementwise op and type on a broadcasting shape (and
+ * the integer comparisons and casts a step has), the
  * sums, maxima and minima over typical axes, the copies, fills, gathers and scatter-adds of every
  * dtype, pooling and its gradients, argmax, fused attention and its gradient, and the Philox
  * random-uniform kernel. A compile check ({@code frugal kernels --check}) covers it besides the
@@ -153,6 +154,15 @@ public final class KernelLibrary {
             Value out = Ops.attention(q, k, v, true, 0.125);
             kernels.add(AttentionCodegen.generate(out.node()));
             kernels.add(AttentionCodegen.generate(Ops.attentionGrad(q, k, v, out, g.input("dOut", s, t), new OpAttrs.Attention(true, 0.125)).node()));
+        }
+        for (DType t : List.of(DType.I32, DType.I64)) {
+            // one-hot targets: labels against an iota, and integer casts
+            Graph g = new Graph("library-int-" + t);
+            Value labels = g.input("labels", Shape.of(128, 1), t);
+            kernels.add(WideElementwiseCodegen.generate(Ops.eq(labels, Ops.iota(g, Shape.of(10), 0, t)).node()));
+            for (DType to : List.of(DType.F32, DType.F16, DType.BF16, DType.BOOL)) {
+                kernels.add(WideElementwiseCodegen.generate(Ops.cast(labels, to).node()));
+            }
         }
         Graph g = new Graph("library-random");
         // the shared RNG: dropout masks and random inputs draw from it
