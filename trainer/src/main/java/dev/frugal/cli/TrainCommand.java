@@ -190,7 +190,7 @@ public final class TrainCommand implements Callable<Integer> {
     Path teacher;
     @Option(names = "--distill-temperature", paramLabel = "T", description = "With --teacher: the softmax temperature, above 0 (default 4).")
     Double distillTemperature;
-    @Option(names = "--distill-alpha", paramLabel = "A", description = "With --teacher: the weight of the teacher's soft targets, in [0, 1] (default 0.9).")
+    @Option(names = "--distill-alpha", paramLabel = "A", description = "With --teacher: the weight of the teacher's soft targets, in [0, 1] (default 0.5).")
     Double distillAlpha;
     @Option(names = "--prune", paramLabel = "SPEC", description = "Prune while training: magnitude:SPARSITY[,scope=global|layer] zeroes"
             + " the smallest convolution and linear weights; structured:SPARSITY[,norm=l1|l2] removes that share of each layer's channels"

@@ -766,7 +766,7 @@ class TrainCommandTest {
         JsonNode plain = json(teacher.resolve("config.json"));
         assertTrue(plain.get("teacher").isNull(), plain.toString());
         assertEquals(4.0, plain.get("distill-temperature").asDouble());
-        assertEquals(0.9, plain.get("distill-alpha").asDouble());
+        assertEquals(0.5, plain.get("distill-alpha").asDouble());
         assertFalse(json(teacher.resolve("summary.json")).has("teacher"));
 
         // the teacher's checkpoint is only read
