@@ -1,5 +1,11 @@
 package dev.frugal.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.frugal.memory.ByteFormat;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
@@ -10,11 +16,7 @@ import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-
+import dev.frugal.trainer.config.TrainConfig;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,19 +24,29 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code frugal bench}: a quick speed check of the heavy operations through the real executor
- * (traced graph, compiled program, replayed). The numbers published in docs/benchmarks.md come
- * from JMH (benchmarks/); this command is for a user asking "how fast is my machine".
+ * {@code frugal bench}: a quick speed check through the real executor (traced graph, compiled
+ * program, replayed). Without {@code --model}, the heavy operations (matmul, 3x3 convolutions
+ * forward and backward) in GFLOP/s; with {@code --model SPEC [--batch-size N] [--precision P]}, a
+ * zoo model's whole training step as {@code frugal train} runs it ({@link StepBenchmark}): the
+ * median step time, samples per second and the step's memory, and with {@code --profile} the time
+ * per kind of kernel call, largest first. {@code benchmarks/pytorch/bench_compare.sh} runs the same
+ * step in PyTorch beside it. The numbers published in docs/benchmarks.md come from JMH
+ * (benchmarks/) and these commands.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Time fp32 matmul and 3x3 conv2d forward+backward on the CPU backend and print GFLOP/s.")
+        description = {"Time fp32 matmul and 3x3 conv2d forward+backward on the CPU backend and print GFLOP/s;",
+                "with --model, time a zoo model's training step (median step time, samples/s, memory; --profile: time per kernel)."})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs before measuring (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "10", description = "Untimed runs before measuring (default: ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--repeat", defaultValue = "10", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
@@ -42,6 +54,24 @@ public final class BenchCommand implements Runnable {
 
     @Option(names = "--size", defaultValue = "1024", description = "Matmul size n for an n x n x n product (default: ${DEFAULT-VALUE}).")
     int size;
+
+    @Option(names = "--model", paramLabel = "SPEC", description = "Time this zoo model's training step instead (see frugal models).")
+    String model;
+
+    @Option(names = "--batch-size", description = "With --model: the batch (default: the model's recipe).")
+    Integer batchSize;
+
+    @Option(names = "--precision", defaultValue = "fp32", description = "With --model: fp32, fp16 or bf16 (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (the CUDA backend does not exist yet).")
+    String device;
+
+    @Option(names = "--profile", description = "With --model: also the time per kind of kernel call over the timed steps, largest first.")
+    boolean profile;
+
+    @Option(names = "--json", description = "With --model: print one JSON object.")
+    boolean json;
 
     /** One benchmark's outcome. */
     record Result(String name, double medianMillis, double gflops) {
@@ -52,7 +82,17 @@ public final class BenchCommand implements Runnable {
         if (warmup < 0 || repeat < 1 || size < 1) {
             throw new IllegalArgumentException("--warmup must be >= 0, --repeat >= 1 and --size >= 1 (got " + warmup + ", " + repeat + ", " + size + ")");
         }
+        if (!device.equals("cpu")) {
+            throw new IllegalArgumentException("--device " + device + ": Frugal's CUDA backend does not exist yet; use --device cpu");
+        }
         PrintWriter out = spec.commandLine().getOut();
+        if (model != null) {
+            benchModel(out);
+            return;
+        }
+        if (profile || json || batchSize != null) {
+            throw new IllegalArgumentException("--batch-size, --profile and --json time a model's step: add --model SPEC");
+        }
         out.printf(Locale.ROOT, "CPU backend, %d threads, %s%n", Runtime.getRuntime().availableProcessors(), Runtime.version());
         List<Result> results = new ArrayList<>();
         results.add(matmul(size));
@@ -62,6 +102,50 @@ public final class BenchCommand implements Runnable {
         out.printf(Locale.ROOT, "%-54s %12s %10s%n", "benchmark", "median ms", "GFLOP/s");
         for (Result r : results) {
             out.printf(Locale.ROOT, "%-54s %12.2f %10.2f%n", r.name(), r.medianMillis(), r.gflops());
+        }
+        out.flush();
+    }
+
+    private void benchModel(PrintWriter out) {
+        int batch = batchSize != null ? batchSize
+                : TrainConfig.layered(Map.of(), Map.of("model", model)).resolved().batchSize();
+        StepBenchmark b = StepBenchmark.run(model, batch, precision, warmup, repeat, profile);
+        if (json) {
+            ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            ObjectNode o = mapper.createObjectNode();
+            o.put("model", b.model());
+            o.put("batch_size", b.batchSize());
+            o.put("precision", b.precision());
+            o.put("optimizer", b.optimizer());
+            o.put("device", "cpu");
+            o.put("threads", Runtime.getRuntime().availableProcessors());
+            o.put("warmup", warmup);
+            o.put("repeat", repeat);
+            o.put("step_ms_median", b.medianStepMillis());
+            o.put("samples_per_second", b.samplesPerSecond());
+            o.put("peak_bytes", b.peakBytes());
+            o.put("kernel_calls", b.calls());
+            ArrayNode kernels = o.putArray("profile");
+            for (StepBenchmark.KernelTime k : b.profile()) {
+                kernels.addObject().put("kernel", k.kernel()).put("calls", k.calls()).put("ms", k.millisPerStep());
+            }
+            try {
+                out.println(mapper.writeValueAsString(o));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        } else {
+            out.printf(Locale.ROOT, "%s, batch %d, %s, %s, CPU backend (%d threads): median step %.2f ms over %d runs (%d warm-up),"
+                    + " %.0f samples/s, %d kernel calls, predicted peak %s%n", b.model(), b.batchSize(), b.precision(), b.optimizer(),
+                    Runtime.getRuntime().availableProcessors(), b.medianStepMillis(), repeat, warmup, b.samplesPerSecond(), b.calls(),
+                    ByteFormat.format(b.peakBytes()));
+            if (profile) {
+                double total = b.profile().stream().mapToDouble(StepBenchmark.KernelTime::millisPerStep).sum();
+                out.printf(Locale.ROOT, "%-32s %8s %10s %7s%n", "kernel (per step)", "calls", "ms", "share");
+                for (StepBenchmark.KernelTime k : b.profile()) {
+                    out.printf(Locale.ROOT, "%-32s %8d %10.3f %6.1f%%%n", k.kernel(), k.calls(), k.millisPerStep(), 100 * k.millisPerStep() / total);
+                }
+            }
         }
         out.flush();
     }

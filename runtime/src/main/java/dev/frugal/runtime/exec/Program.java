@@ -160,6 +160,30 @@ public final class Program implements AutoCloseable {
      * @throws NonFiniteException when a reduction produced a NaN or infinity (and the check is on)
      */
     public List<Tensor> run(Map<Value, Tensor> feeds) {
+        return run(feeds, null);
+    }
+
+    /** Receives the wall time of each kernel call of a profiled run ({@link #run(Map, KernelTimer)}). */
+    @FunctionalInterface
+    public interface KernelTimer {
+        /**
+         * One call.
+         *
+         * @param kernel the call's kind: {@code fused elementwise}, the op's name ({@code matmul}), or
+         *               {@code copy} for a copy the executor inserted; {@code (recomputed)} appended to
+         *               a forward call repeated under a memory budget
+         * @param node   the node it computes (a fused group's last member); null for an inserted copy
+         * @param nanos  its wall time
+         */
+        void called(String kernel, Node node, long nanos);
+    }
+
+    /**
+     * {@link #run(Map)}, timing every kernel call with the wall clock and reporting it to
+     * {@code timer} (null: no timing). On the CPU a call's time is its whole work, the calls
+     * being synchronous; a GPU backend will time them with events.
+     */
+    public List<Tensor> run(Map<Value, Tensor> feeds, KernelTimer timer) {
         checkOpen("run");
         for (Value v : feeds.keySet()) {
             if (v.graph() != graph || !v.isInput(InputKind.DATA)) {
@@ -206,8 +230,14 @@ public final class Program implements AutoCloseable {
                 for (int slot : s.rebind()) {
                     buffers[slot] = recomputeRegion[slot];
                 }
-            } else {
+            } else if (timer == null) {
                 s.kernel().run(buffers);
+            } else {
+                long t0 = System.nanoTime();
+                s.kernel().run(buffers);
+                long nanos = System.nanoTime() - t0;
+                String name = s.group() != null ? "fused elementwise" : s.node() == null ? "copy" : s.node().op().printName();
+                timer.called(s.recompute() ? name + " (recomputed)" : name, s.node(), nanos);
             }
         }
         List<Tensor> out = new ArrayList<>(outputs.size());

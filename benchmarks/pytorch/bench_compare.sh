@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One zoo model's training step in Frugal (`frugal bench --model`) and in PyTorch
+# (bench_reference.py), same model, batch, optimizer and precision, one after the other on the same
+# machine; prints both and Frugal's throughput as a multiple of PyTorch's.
+#
+#   benchmarks/pytorch/bench_compare.sh MODEL [BATCH] [PRECISION]      e.g. cnn-small 256 fp32
+#
+# Frugal runs on its CPU backend (the CUDA backend does not exist yet); PyTorch on the CPU too,
+# with as many threads. Set TORCH_DEVICE=cuda to time PyTorch on the GPU instead. WARMUP (default 30)
+# and REPEAT (default 20) set the untimed and timed steps of both: the JVM needs the warm-up to compile
+# its hot loops, and a short one makes Frugal look several times slower than it is.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+model=${1:?usage: bench_compare.sh MODEL [BATCH] [PRECISION]}
+cd "$root"
+batch_args=()
+if [ -n "${2:-}" ]; then batch_args=(--batch-size "$2"); fi
+precision=${3:-fp32}
+frugal_json=$(./frugal bench --model "$model" "${batch_args[@]}" --precision "$precision" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json 2>/dev/null)
+read -r batch optimizer threads < <(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["batch_size"], d["optimizer"], d["threads"])' <<< "$frugal_json")
+torch_json=$(python3 benchmarks/pytorch/bench_reference.py --model "$model" --batch-size "$batch" --optimizer "$optimizer" \
+  --precision "$precision" --device "${TORCH_DEVICE:-cpu}" --threads "$threads" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json)
+python3 - "$frugal_json" "$torch_json" <<'PY'
+import json, sys
+f, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"{f['model']} batch {f['batch_size']} {f['precision']} {f['optimizer']}")
+print(f"  Frugal  {f['device']:>5}: {f['step_ms_median']:8.2f} ms/step {f['samples_per_second']:9.0f} samples/s")
+print(f"  PyTorch {t['device']:>5}: {t['step_ms_median']:8.2f} ms/step {t['samples_per_second']:9.0f} samples/s (torch {t['torch']})")
+print(f"  Frugal / PyTorch throughput: {f['samples_per_second'] / t['samples_per_second']:.2f}x")
+PY
