@@ -1,18 +1,19 @@
 package dev.frugal.cli;
 
 import dev.frugal.models.zoo.Model;
-import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.config.TrainConfig;
 import dev.frugal.trainer.prune.PrunedModel;
+import dev.frugal.trainer.quant.QuantizedModels;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * The model a finished run stands for, as {@code frugal eval} and {@code frugal export} use it: the
  * smaller model of a structured-pruning run ({@link PrunedModel}) when there is one, otherwise the
- * run's zoo model with its latest checkpoint's weights.
+ * run's zoo model (fake-quantized for a quantized run, {@link QuantizedModels}) with its latest
+ * checkpoint's weights.
  *
  * @param model  the model with its weights; the caller closes it
  * @param step   the step of the latest checkpoint (the pruned model is built after the run's last one)
@@ -37,7 +38,7 @@ record RunModel(Model model, long step, Path source, boolean pruned) {
             return new RunModel(pruned.get(), latest.get().step(), PrunedModel.file(runDir), true);
         }
         // a quantized run (--quantize, or frugal quantize's calibration) evaluates and exports its int8 model
-        Model m = dev.frugal.trainer.quant.QuantizedModels.create(cfg.model(), cfg.seed(), cfg.quantization());
+        Model m = QuantizedModels.create(cfg.model(), cfg.seed(), cfg.quantization());
         try (Checkpoint c = store.load(latest.get().step())) {
             m.module().loadState(c.model());
             return new RunModel(m, c.step(), latest.get().directory(), false);

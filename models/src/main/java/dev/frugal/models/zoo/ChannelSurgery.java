@@ -1,7 +1,6 @@
 package dev.frugal.models.zoo;
 
 import dev.frugal.runtime.DType;
-import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -3,7 +3,6 @@ package dev.frugal.runtime.cuda;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.graph.Node;
-import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.Value;
 import java.util.ArrayList;
 import java.util.List;
