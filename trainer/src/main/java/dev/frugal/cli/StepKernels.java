@@ -22,8 +22,9 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 
 /**
- * The generated CUDA kernels of one zoo model's training step (forward, backward, plain SGD
- * update) in one precision, with the step's kernel calls with and without fusion. The step is
+ * The generated CUDA kernels of one zoo model's training step (forward, backward and update:
+ * plain SGD for {@code frugal kernels}, the run's optimizer for {@code frugal plan --explain}) in
+ * one precision, with the step's kernel calls with and without fusion. The step is
  * compiled for the CPU, whose fusion pass chooses the groups; each group
  * ({@link ElementwiseCodegen}) and each other call ({@link KernelGenerators}) becomes one generated
  * kernel. GEMMs and convolutions are cuBLAS and cuDNN calls, not generated.
