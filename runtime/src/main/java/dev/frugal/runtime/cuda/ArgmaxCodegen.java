@@ -4,6 +4,7 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
+import dev.frugal.runtime.graph.Value;
 import java.util.List;
 
 /**
@@ -59,15 +60,9 @@ public final class ArgmaxCodegen {
         body.append("    if (v > bv) { bv = v; best = j; }\n")
                 .append("  }\n")
                 .append("  out0[i] = best;\n");
-        String params = "const " + type + "* __restrict__ in0, long long* __restrict__ out0";
-        String template = "FR_FN void NAME_element(long long i, " + params + ") {\n" + body + "}\n\n"
-                + "extern \"C\" __global__ void NAME(" + params + ") {\n"
-                + "  const long long n = " + outputs + "LL;\n"
-                + "  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n"
-                + "    NAME_element(i, in0, out0);\n"
-                + "  }\n"
-                + "}\n";
-        String name = "argmax_" + ElementwiseCodegen.hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), outputs);
+        List<Value> inputs = List.of(node.input(0));
+        List<Value> outs = List.of(node.output());
+        String template = KernelText.perItem(KernelText.params(inputs, outs), KernelText.args(1, 1), body.toString(), outputs);
+        return KernelText.named("argmax", template, inputs, outs, outputs);
     }
 }

@@ -188,7 +188,6 @@ public final class AttentionCodegen {
     }
 
     private static GeneratedKernel finish(Node node, String template, long items) {
-        String name = node.op().printName() + "_" + ElementwiseCodegen.hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), List.copyOf(node.inputs()), List.of(node.output()), items);
+        return KernelText.named(node.op().printName(), template, List.copyOf(node.inputs()), List.of(node.output()), items);
     }
 }

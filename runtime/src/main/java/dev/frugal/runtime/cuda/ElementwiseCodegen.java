@@ -7,16 +7,9 @@ import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Value;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.StringJoiner;
 
 /**
  * Generates the CUDA C of elementwise kernels: a {@link FusedGroup} in one pass over memory, or a
@@ -136,13 +129,7 @@ public final class ElementwiseCodegen {
 
     /** The kernel of one elementwise node (its distinct inputs, its output). */
     public static GeneratedKernel generate(Node node) {
-        List<Value> inputs = new ArrayList<>();
-        for (Value v : node.inputs()) {
-            if (!inputs.contains(v)) {
-                inputs.add(v);
-            }
-        }
-        return generate(List.of(node), inputs, List.of(node.output()));
+        return generate(List.of(node), KernelText.distinctInputs(node), List.of(node.output()));
     }
 
     private static GeneratedKernel generate(List<Node> members, List<Value> inputs, List<Value> outputs) {
@@ -158,17 +145,12 @@ public final class ElementwiseCodegen {
         Map<Value, String> registers = new IdentityHashMap<>();
         // the coordinates of element i, once, when some input is broadcast
         int[] dims = shape.dims();
-        boolean needsCoordinates = inputs.stream().anyMatch(v -> !v.shape().equals(shape));
-        if (needsCoordinates) {
-            body.append("  long long rest = i;\n");
-            for (int axis = dims.length - 1; axis >= 0; axis--) {
-                body.append("  const long long c").append(axis).append(" = rest % ").append(dims[axis]).append("LL; rest /= ")
-                        .append(dims[axis]).append("LL;\n");
-            }
+        if (inputs.stream().anyMatch(v -> !v.shape().equals(shape))) {
+            body.append(KernelText.coordinates(dims));
         }
         for (int k = 0; k < inputs.size(); k++) {
             Value in = inputs.get(k);
-            String offset = in.shape().equals(shape) ? "i" : broadcastOffset(in.shape(), dims);
+            String offset = in.shape().equals(shape) ? "i" : KernelText.broadcastOffset(in.shape(), dims);
             String reg = "x" + k;
             body.append("  const float ").append(reg).append(" = ").append(load(in.dtype(), "in" + k + "[" + offset + "]")).append(";\n");
             registers.put(in, reg);
@@ -185,25 +167,9 @@ public final class ElementwiseCodegen {
             body.append("  out").append(k).append("[i] = ").append(store(out.dtype(), registers.get(out))).append(";\n");
         }
 
-        StringJoiner params = new StringJoiner(", ");
-        StringJoiner args = new StringJoiner(", ");
-        for (int k = 0; k < inputs.size(); k++) {
-            params.add("const " + cType(inputs.get(k).dtype()) + "* __restrict__ in" + k);
-            args.add("in" + k);
-        }
-        for (int k = 0; k < outputs.size(); k++) {
-            params.add(cType(outputs.get(k).dtype()) + "* __restrict__ out" + k);
-            args.add("out" + k);
-        }
-        String template = "FR_FN void NAME_element(long long i, " + params + ") {\n" + body + "}\n\n"
-                + "extern \"C\" __global__ void NAME(" + params + ") {\n"
-                + "  const long long n = " + elements + "LL;\n"
-                + "  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n"
-                + "    NAME_element(i, " + args + ");\n"
-                + "  }\n"
-                + "}\n";
-        String name = baseName(members) + "_" + hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), inputs, outputs, elements);
+        String template = KernelText.perItem(KernelText.params(inputs, outputs), KernelText.args(inputs.size(), outputs.size()),
+                body.toString(), elements);
+        return KernelText.named(baseName(members), template, inputs, outputs, elements);
     }
 
     /**
@@ -256,7 +222,7 @@ public final class ElementwiseCodegen {
             case EQ -> "(" + a + " == " + b + " ? 1.0f : 0.0f)";
             case NE -> "(" + a + " != " + b + " ? 1.0f : 0.0f)";
             case WHERE -> "(" + a + " != 0.0f ? " + b + " : " + c + ")";
-            case CONSTANT -> floatLiteral(n.attrs(OpAttrs.Constant.class).value());
+            case CONSTANT -> KernelText.floatLiteral((float) n.attrs(OpAttrs.Constant.class).value());
             default -> throw new IllegalArgumentException("no CUDA elementwise code for " + n.op().printName());
         };
     }
@@ -307,29 +273,6 @@ public final class ElementwiseCodegen {
         return t == DType.F32 || t == DType.F16 || t == DType.BF16 || t == DType.BOOL;
     }
 
-    /** The offset into a contiguous input of {@code in} broadcast (NumPy rules, aligned right) to the output's coordinates. */
-    static String broadcastOffset(Shape in, int[] outDims) {
-        int[] inDims = in.dims();
-        int shift = outDims.length - inDims.length;
-        StringJoiner terms = new StringJoiner(" + ");
-        long stride = 1;
-        for (int axis = inDims.length - 1; axis >= 0; axis--) {
-            if (inDims[axis] != 1) {
-                terms.add(stride == 1 ? "c" + (axis + shift) : "c" + (axis + shift) + " * " + stride + "LL");
-            }
-            stride *= inDims[axis];
-        }
-        return terms.length() == 0 ? "0" : terms.toString();
-    }
-
-    private static String floatLiteral(double v) {
-        float f = (float) v;
-        if (Float.isNaN(f) || Float.isInfinite(f)) {
-            return "FR_FROM_BITS(0x" + Integer.toHexString(Float.floatToRawIntBits(f)) + "u)";
-        }
-        return Float.toHexString(f) + "f"; // hexadecimal: exact
-    }
-
     /** {@code fused_sub_mul_add} or the single op's name. */
     private static String baseName(List<Node> members) {
         StringBuilder b = new StringBuilder(members.size() > 1 ? "fused" : "ew");
@@ -338,14 +281,5 @@ public final class ElementwiseCodegen {
         }
         String s = b.toString();
         return s.length() > 60 ? s.substring(0, 60) : s;
-    }
-
-    static String hash(String text) {
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d, 0, 6).toLowerCase(Locale.ROOT);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-        }
     }
 }

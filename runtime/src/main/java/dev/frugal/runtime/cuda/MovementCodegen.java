@@ -1,7 +1,6 @@
 package dev.frugal.runtime.cuda;
 
 import dev.frugal.runtime.DType;
-import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
@@ -55,11 +54,11 @@ public final class MovementCodegen {
         Value out = node.output();
         int[] od = out.shape().dims();
         StringBuilder b = new StringBuilder();
-        b.append(coordinates(od));
+        b.append(KernelText.coordinates(od));
         String value = switch (node.op()) {
             case RESHAPE -> "in0[i]";
             case PERMUTE -> permute(node, od);
-            case EXPAND -> "in0[" + broadcastOffset(node.input(0).shape(), od) + "]";
+            case EXPAND -> "in0[" + KernelText.broadcastOffset(node.input(0).shape(), od) + "]";
             case SLICE -> slice(node, od);
             case PAD -> pad(node, od, b);
             case CONCAT -> concat(node, od, b);
@@ -70,50 +69,15 @@ public final class MovementCodegen {
             default -> throw new IllegalStateException(node.op().toString());
         };
         b.append("  out0[i] = ").append(value).append(";\n");
-        List<Value> inputs = new ArrayList<>(node.inputs());
-        StringBuilder params = new StringBuilder();
-        StringBuilder args = new StringBuilder();
-        for (int k = 0; k < inputs.size(); k++) {
-            params.append("const ").append(ElementwiseCodegen.cType(inputs.get(k).dtype())).append("* __restrict__ in").append(k).append(", ");
-            args.append("in").append(k).append(", ");
-        }
-        params.append(ElementwiseCodegen.cType(out.dtype())).append("* __restrict__ out0");
-        args.append("out0");
+        List<Value> inputs = List.copyOf(node.inputs());
         long elements = out.shape().numel();
-        String template = "FR_FN void NAME_element(long long i, " + params + ") {\n" + b + "}\n\n"
-                + "extern \"C\" __global__ void NAME(" + params + ") {\n"
-                + "  const long long n = " + elements + "LL;\n"
-                + "  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n"
-                + "    NAME_element(i, " + args + ");\n"
-                + "  }\n"
-                + "}\n";
-        String name = node.op().printName() + "_" + ElementwiseCodegen.hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), inputs, List.of(out), elements);
+        String template = KernelText.perItem(KernelText.params(inputs, List.of(out)), KernelText.args(inputs.size(), 1), b.toString(),
+                elements);
+        return KernelText.named(node.op().printName(), template, inputs, List.of(out), elements);
     }
 
     private static boolean accumulates(DType t) {
         return t == DType.F32 || t == DType.F16 || t == DType.BF16 || t == DType.F64;
-    }
-
-    /** The output coordinates c0.. of element i. */
-    private static String coordinates(int[] dims) {
-        StringBuilder b = new StringBuilder("  long long rest = i;\n");
-        for (int axis = dims.length - 1; axis >= 0; axis--) {
-            b.append("  const long long c").append(axis).append(" = rest % ").append(dims[axis]).append("LL; rest /= ").append(dims[axis])
-                    .append("LL;\n");
-        }
-        b.append("  (void) rest;\n");
-        return b.toString();
-    }
-
-    private static long[] strides(int[] dims) {
-        long[] s = new long[dims.length];
-        long acc = 1;
-        for (int i = dims.length - 1; i >= 0; i--) {
-            s[i] = acc;
-            acc *= dims[i];
-        }
-        return s;
     }
 
     private static String sum(List<String> terms) {
@@ -122,7 +86,7 @@ public final class MovementCodegen {
 
     private static String permute(Node node, int[] od) {
         int[] perm = node.attrs(OpAttrs.Permute.class).perm();
-        long[] is = strides(node.input(0).shape().dims());
+        long[] is = KernelText.strides(node.input(0).shape().dims());
         List<String> terms = new ArrayList<>();
         for (int k = 0; k < od.length; k++) {
             terms.add("c" + k + " * " + is[perm[k]] + "LL");
@@ -130,22 +94,9 @@ public final class MovementCodegen {
         return "in0[" + sum(terms) + "]";
     }
 
-    private static String broadcastOffset(Shape in, int[] od) {
-        int[] id = in.dims();
-        long[] is = strides(id);
-        int shift = od.length - id.length;
-        List<String> terms = new ArrayList<>();
-        for (int k = 0; k < id.length; k++) {
-            if (id[k] != 1) {
-                terms.add("c" + (k + shift) + " * " + is[k] + "LL");
-            }
-        }
-        return sum(terms);
-    }
-
     private static String slice(Node node, int[] od) {
         OpAttrs.Slice s = node.attrs(OpAttrs.Slice.class);
-        long[] is = strides(node.input(0).shape().dims());
+        long[] is = KernelText.strides(node.input(0).shape().dims());
         List<String> terms = new ArrayList<>();
         for (int k = 0; k < od.length; k++) {
             terms.add("(" + s.starts()[k] + "LL + c" + k + " * " + s.steps()[k] + "LL) * " + is[k] + "LL");
@@ -156,7 +107,7 @@ public final class MovementCodegen {
     private static String pad(Node node, int[] od, StringBuilder b) {
         OpAttrs.Pad p = node.attrs(OpAttrs.Pad.class);
         int[] id = node.input(0).shape().dims();
-        long[] is = strides(id);
+        long[] is = KernelText.strides(id);
         List<String> inside = new ArrayList<>();
         List<String> terms = new ArrayList<>();
         for (int k = 0; k < od.length; k++) {
@@ -175,7 +126,7 @@ public final class MovementCodegen {
         int start = 0;
         for (int p = 0; p < node.inputs().size(); p++) {
             int[] pd = node.input(p).shape().dims();
-            long[] ps = strides(pd);
+            long[] ps = KernelText.strides(pd);
             List<String> terms = new ArrayList<>();
             for (int k = 0; k < od.length; k++) {
                 terms.add((k == axis ? "(c" + k + " - " + start + "LL)" : "c" + k) + " * " + ps[k] + "LL");
@@ -193,8 +144,8 @@ public final class MovementCodegen {
         int axis = node.attrs(OpAttrs.Axis.class).axis();
         int[] xd = node.input(0).shape().dims();
         int[] idxDims = node.input(1).shape().dims();
-        long[] xs = strides(xd);
-        long[] ids = strides(idxDims);
+        long[] xs = KernelText.strides(xd);
+        long[] ids = KernelText.strides(idxDims);
         List<String> idxTerms = new ArrayList<>();
         for (int k = 0; k < idxDims.length; k++) {
             idxTerms.add("c" + (axis + k) + " * " + ids[k] + "LL");
@@ -215,7 +166,7 @@ public final class MovementCodegen {
     private static String scatterAdd(Node node, int[] od, StringBuilder b) {
         int axis = node.attrs(OpAttrs.Axis.class).axis();
         int[] srcDims = node.input(0).shape().dims();
-        long[] ss = strides(srcDims);
+        long[] ss = KernelText.strides(srcDims);
         long indices = node.input(1).shape().numel();
         DType t = node.output().dtype();
         String acc = t == DType.F64 ? "double" : "float";
@@ -245,20 +196,13 @@ public final class MovementCodegen {
     private static String constant(DType t, double v) {
         String type = ElementwiseCodegen.cType(t);
         return switch (t) {
-            case F32 -> floatLiteral((float) v);
+            case F32 -> KernelText.floatLiteral((float) v);
             case F64 -> Double.isFinite(v) ? Double.toHexString(v) : (Double.isNaN(v) ? "(0.0 / 0.0)" : (v > 0 ? "(1.0 / 0.0)" : "(-1.0 / 0.0)"));
             // the half value of the double rounded once (as the CPU does), written as the float that equals it
-            case F16 -> "__float2half_rn(" + floatLiteral(Float16.toFloat(Float16.fromDouble(v))) + ")";
-            case BF16 -> "__float2bfloat16_rn(" + floatLiteral(BFloat16.toFloat(BFloat16.fromDouble(v))) + ")";
+            case F16 -> "__float2half_rn(" + KernelText.floatLiteral(Float16.toFloat(Float16.fromDouble(v))) + ")";
+            case BF16 -> "__float2bfloat16_rn(" + KernelText.floatLiteral(BFloat16.toFloat(BFloat16.fromDouble(v))) + ")";
             case BOOL -> "(unsigned char) " + (v != 0 ? 1 : 0);
             default -> "(" + type + ") " + (long) v + "LL";
         };
-    }
-
-    private static String floatLiteral(float f) {
-        if (Float.isNaN(f) || Float.isInfinite(f)) {
-            return "FR_FROM_BITS(0x" + Integer.toHexString(Float.floatToRawIntBits(f)) + "u)";
-        }
-        return Float.toHexString(f) + "f";
     }
 }

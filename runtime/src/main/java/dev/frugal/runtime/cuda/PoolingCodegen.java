@@ -78,15 +78,10 @@ public final class PoolingCodegen {
             b.append("FR_FN int NAME_count(int ys, int y1, int xs, int x1) { return ")
                     .append(p.countIncludePad() ? String.valueOf(p.kernelH() * p.kernelW()) : "(y1 - ys) * (x1 - xs)").append("; }\n\n");
         }
-        String params;
-        String args;
-        long elements;
+        long elements = node.output().shape().numel();
         StringBuilder body = new StringBuilder();
         switch (op) {
             case MAX_POOL2D, AVG_POOL2D -> {
-                params = "const " + type + "* __restrict__ in0, " + type + "* __restrict__ out0";
-                args = "in0, out0";
-                elements = node.output().shape().numel();
                 body.append("  const long long plane = i / ").append((long) oh * ow).append("LL;\n")
                         .append("  const int oy = (int) ((i / ").append(ow).append(") % ").append(oh).append(");\n")
                         .append("  const int ox = (int) (i % ").append(ow).append(");\n")
@@ -104,10 +99,6 @@ public final class PoolingCodegen {
             }
             default -> {
                 boolean max = op == Op.MAX_POOL2D_GRAD;
-                params = max ? "const " + type + "* __restrict__ in0, const " + type + "* __restrict__ in1, " + type + "* __restrict__ out0"
-                        : "const " + type + "* __restrict__ in0, " + type + "* __restrict__ out0";
-                args = max ? "in0, in1, out0" : "in0, out0";
-                elements = node.output().shape().numel();
                 String dy = max ? "in1" : "in0";
                 body.append("  const long long plane = i / ").append((long) h * w).append("LL;\n")
                         .append("  const int iy = (int) ((i / ").append(w).append(") % ").append(h).append(");\n")
@@ -141,15 +132,10 @@ public final class PoolingCodegen {
                         .append("  out0[i] = ").append(ElementwiseCodegen.store(t, "acc")).append(";\n");
             }
         }
-        String template = b + "FR_FN void NAME_element(long long i, " + params + ") {\n" + body + "}\n\n"
-                + "extern \"C\" __global__ void NAME(" + params + ") {\n"
-                + "  const long long n = " + elements + "LL;\n"
-                + "  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n"
-                + "    NAME_element(i, " + args + ");\n"
-                + "  }\n"
-                + "}\n";
-        String name = op.printName() + "_" + ElementwiseCodegen.hash(template);
         List<Value> inputs = List.copyOf(node.inputs());
-        return new GeneratedKernel(name, template.replace("NAME", name), inputs, List.of(node.output()), elements);
+        List<Value> outputs = List.of(node.output());
+        String template = b + KernelText.perItem(KernelText.params(inputs, outputs), KernelText.args(inputs.size(), 1), body.toString(),
+                elements);
+        return KernelText.named(op.printName(), template, inputs, outputs, elements);
     }
 }

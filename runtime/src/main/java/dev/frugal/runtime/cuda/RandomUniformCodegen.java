@@ -4,6 +4,7 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.OpAttrs;
+import dev.frugal.runtime.graph.Value;
 import java.util.List;
 
 /**
@@ -29,17 +30,11 @@ public final class RandomUniformCodegen {
         }
         OpAttrs.Random r = node.attrs(OpAttrs.Random.class);
         long elements = node.output().shape().numel();
-        String template = "FR_FN void NAME_element(long long i, const long long* __restrict__ in0, float* __restrict__ out0) {\n"
-                + "  const unsigned long long n = (unsigned long long) in0[0] + (unsigned long long) i;\n"
-                + "  out0[i] = fr_uniform(" + Long.toUnsignedString(r.seed()) + "ull, " + Long.toUnsignedString(r.stream()) + "ull, n);\n"
-                + "}\n\n"
-                + "extern \"C\" __global__ void NAME(const long long* __restrict__ in0, float* __restrict__ out0) {\n"
-                + "  const long long n = " + elements + "LL;\n"
-                + "  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n"
-                + "    NAME_element(i, in0, out0);\n"
-                + "  }\n"
-                + "}\n";
-        String name = "random_uniform_" + ElementwiseCodegen.hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), elements);
+        String body = "  const unsigned long long n = (unsigned long long) in0[0] + (unsigned long long) i;\n"
+                + "  out0[i] = fr_uniform(" + Long.toUnsignedString(r.seed()) + "ull, " + Long.toUnsignedString(r.stream()) + "ull, n);\n";
+        List<Value> inputs = List.of(node.input(0));
+        List<Value> outputs = List.of(node.output());
+        String template = KernelText.perItem(KernelText.params(inputs, outputs), KernelText.args(1, 1), body, elements);
+        return KernelText.named("random_uniform", template, inputs, outputs, elements);
     }
 }

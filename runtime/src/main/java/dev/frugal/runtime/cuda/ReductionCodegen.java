@@ -54,12 +54,7 @@ public final class ReductionCodegen {
         for (int axis : node.attrs(OpAttrs.Reduce.class).axes()) {
             reduced[axis] = true;
         }
-        long[] strides = new long[dims.length];
-        long s = 1;
-        for (int axis = dims.length - 1; axis >= 0; axis--) {
-            strides[axis] = s;
-            s *= dims[axis];
-        }
+        long[] strides = KernelText.strides(dims);
         long outputs = node.output().shape().numel();
         long count = inShape.numel() / Math.max(1, outputs);
         DType inType = node.input(0).dtype();
@@ -123,7 +118,6 @@ public final class ReductionCodegen {
                 .append("    __syncthreads();\n")
                 .append("  }\n}\n");
         String template = b.toString();
-        String name = node.op().printName() + "_" + ElementwiseCodegen.hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), List.of(node.input(0)), List.of(node.output()), outputs);
+        return KernelText.named(node.op().printName(), template, List.of(node.input(0)), List.of(node.output()), outputs);
     }
 }

@@ -4,7 +4,6 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Value;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -51,23 +50,14 @@ public final class WideElementwiseCodegen {
         }
         Shape shape = node.output().shape();
         int[] dims = shape.dims();
-        List<Value> inputs = new ArrayList<>();
-        for (Value v : node.inputs()) {
-            if (!inputs.contains(v)) {
-                inputs.add(v);
-            }
-        }
+        List<Value> inputs = KernelText.distinctInputs(node);
         StringBuilder body = new StringBuilder();
         if (inputs.stream().anyMatch(v -> !v.shape().equals(shape))) {
-            body.append("  long long rest = i;\n");
-            for (int axis = dims.length - 1; axis >= 0; axis--) {
-                body.append("  const long long c").append(axis).append(" = rest % ").append(dims[axis]).append("LL; rest /= ")
-                        .append(dims[axis]).append("LL;\n");
-            }
+            body.append(KernelText.coordinates(dims));
         }
         for (int k = 0; k < inputs.size(); k++) {
             Value in = inputs.get(k);
-            String offset = in.shape().equals(shape) ? "i" : ElementwiseCodegen.broadcastOffset(in.shape(), dims);
+            String offset = in.shape().equals(shape) ? "i" : KernelText.broadcastOffset(in.shape(), dims);
             String wide = in.dtype() == DType.F64 ? "double" : "long long";
             body.append("  const ").append(wide).append(" x").append(k).append(" = (").append(wide).append(") in").append(k).append("[")
                     .append(offset).append("];\n");
@@ -96,23 +86,10 @@ public final class WideElementwiseCodegen {
             }
         };
         body.append("  out0[i] = ").append(value).append(";\n");
-        StringBuilder params = new StringBuilder();
-        StringBuilder args = new StringBuilder();
-        for (int k = 0; k < inputs.size(); k++) {
-            params.append("const ").append(ElementwiseCodegen.cType(inputs.get(k).dtype())).append("* __restrict__ in").append(k).append(", ");
-            args.append("in").append(k).append(", ");
-        }
-        params.append(ElementwiseCodegen.cType(out)).append("* __restrict__ out0");
-        args.append("out0");
         long elements = shape.numel();
-        String template = "FR_FN void NAME_element(long long i, " + params + ") {\n" + body + "}\n\n"
-                + "extern \"C\" __global__ void NAME(" + params + ") {\n"
-                + "  const long long n = " + elements + "LL;\n"
-                + "  for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {\n"
-                + "    NAME_element(i, " + args + ");\n"
-                + "  }\n"
-                + "}\n";
-        String name = "wide_" + node.op().printName() + "_" + ElementwiseCodegen.hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), inputs, List.of(node.output()), elements);
+        List<Value> outputs = List.of(node.output());
+        String template = KernelText.perItem(KernelText.params(inputs, outputs), KernelText.args(inputs.size(), 1), body.toString(),
+                elements);
+        return KernelText.named("wide_" + node.op().printName(), template, inputs, outputs, elements);
     }
 }
