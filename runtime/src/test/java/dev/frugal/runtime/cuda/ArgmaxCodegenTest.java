@@ -2,19 +2,14 @@ package dev.frugal.runtime.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
-import dev.frugal.runtime.Tensor;
-import dev.frugal.runtime.exec.Executor;
-import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,34 +38,21 @@ class ArgmaxCodegenTest {
     void onTheHostArgmaxEqualsTheCpuBackend() throws Exception {
         Path nvcc = HostHarness.nvccOrSkip();
         SplittableRandom r = new SplittableRandom(4);
-        List<HostHarness.Call> calls = new ArrayList<>();
-        List<double[]> expected = new ArrayList<>();
+        List<CpuReference.Reference> references = new ArrayList<>();
         for (Case c : cases()) {
-            double[] d = new double[(int) c.x().shape().numel()];
-            for (int i = 0; i < d.length; i++) {
-                d[i] = r.nextInt(6); // many ties
-            }
-            if (c.x().dtype().isFloating()) {
-                d[17] = Double.NaN;
-            }
-            try (Tensor t = Tensor.of(d, c.x().dtype(), c.x().shape().dims());
-                 Program p = Executor.cpu().withNonFiniteCheck(false).compile(c.graph(), List.of(c.out()))) {
-                expected.add(p.run(Map.of(c.x(), t)).getFirst().toDoubleArray());
-                calls.add(new HostHarness.Call(ArgmaxCodegen.generate(c.out().node()), List.of(t.toDoubleArray())));
-            }
+            references.add(CpuReference.reference(c.graph(), List.of(c.x()), c.out(), ArgmaxCodegen.generate(c.out().node()), (in, i) -> {
+                double v = r.nextInt(6); // many ties
+                return i == 17 && in.dtype().isFloating() ? Double.NaN : v;
+            }));
         }
-        List<List<double[]>> actual = HostHarness.run(nvcc, tmp, calls);
-        for (int k = 0; k < calls.size(); k++) {
-            assertArrayEquals(expected.get(k), actual.get(k).getFirst(), calls.get(k).kernel().name());
+        List<double[]> actual = CpuReference.runOnHost(nvcc, tmp, references);
+        for (int k = 0; k < references.size(); k++) {
+            assertArrayEquals(references.get(k).expected(), actual.get(k), references.get(k).call().kernel().name());
         }
     }
 
     @Test
     void compilesForEveryArchitecture() {
-        KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<GeneratedKernel> kernels = cases().stream().map(c -> ArgmaxCodegen.generate(c.out().node())).toList();
-        for (String arch : ElementwiseCodegenTest.ARCHS) {
-            compiler.compile("argmax_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
-        }
+        ElementwiseCodegenTest.compileForEveryArchitecture("argmax", cases().stream().map(c -> ArgmaxCodegen.generate(c.out().node())).toList());
     }
 }

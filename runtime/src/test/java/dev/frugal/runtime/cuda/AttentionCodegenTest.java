@@ -2,21 +2,15 @@ package dev.frugal.runtime.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
-import dev.frugal.runtime.Tensor;
-import dev.frugal.runtime.exec.Executor;
-import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,32 +51,16 @@ class AttentionCodegenTest {
     void onTheHostAttentionAgreesWithTheCpuBackend() throws Exception {
         Path nvcc = HostHarness.nvccOrSkip();
         SplittableRandom r = new SplittableRandom(12);
-        List<HostHarness.Call> calls = new ArrayList<>();
-        List<double[]> expected = new ArrayList<>();
         List<Case> cases = cases();
+        List<CpuReference.Reference> references = new ArrayList<>();
         for (Case c : cases) {
-            Map<Value, Tensor> feeds = new LinkedHashMap<>();
-            List<double[]> stored = new ArrayList<>();
-            for (Value in : c.inputs()) {
-                double[] d = new double[(int) in.shape().numel()];
-                for (int i = 0; i < d.length; i++) {
-                    d[i] = r.nextGaussian();
-                }
-                Tensor t = Tensor.of(d, in.dtype(), in.shape().dims());
-                feeds.put(in, t);
-                stored.add(t.toDoubleArray());
-            }
-            try (Program p = Executor.cpu().compile(c.graph(), List.of(c.out()))) {
-                expected.add(p.run(feeds).getFirst().toDoubleArray());
-            } finally {
-                feeds.values().forEach(Tensor::close);
-            }
-            calls.add(new HostHarness.Call(AttentionCodegen.generate(c.out().node()), stored));
+            references.add(CpuReference.reference(c.graph(), c.inputs(), c.out(), AttentionCodegen.generate(c.out().node()),
+                    (in, i) -> r.nextGaussian()));
         }
-        List<List<double[]>> actual = HostHarness.run(nvcc, tmp, calls);
-        for (int k = 0; k < calls.size(); k++) {
-            double[] e = expected.get(k);
-            double[] a = actual.get(k).getFirst();
+        List<double[]> actual = CpuReference.runOnHost(nvcc, tmp, references);
+        for (int k = 0; k < references.size(); k++) {
+            double[] e = references.get(k).expected();
+            double[] a = actual.get(k);
             DType t = cases.get(k).out().dtype();
             // float32 sums in another order; a half result may round to the neighbouring half value
             double tol = t == DType.F32 ? 2e-5 : t == DType.F16 ? 2e-3 : 1.6e-2;
@@ -94,10 +72,6 @@ class AttentionCodegenTest {
 
     @Test
     void compilesForEveryArchitecture() {
-        KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<GeneratedKernel> kernels = cases().stream().map(c -> AttentionCodegen.generate(c.out().node())).toList();
-        for (String arch : ElementwiseCodegenTest.ARCHS) {
-            compiler.compile("attention_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
-        }
+        ElementwiseCodegenTest.compileForEveryArchitecture("attention", cases().stream().map(c -> AttentionCodegen.generate(c.out().node())).toList());
     }
 }

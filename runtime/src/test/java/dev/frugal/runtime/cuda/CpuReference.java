@@ -94,4 +94,50 @@ final class CpuReference {
         }
         return checked;
     }
+
+    /** Element {@code i} of an input's random values (rounded to the input's dtype when it is stored). */
+    @FunctionalInterface
+    interface InputValues {
+        double value(Value input, int i);
+    }
+
+    /**
+     * A kernel's call on one set of input values, and what the CPU backend computes for the kernel's
+     * output from them.
+     */
+    record Reference(HostHarness.Call call, double[] expected) {
+    }
+
+    /**
+     * Fills {@code inputs} (in this order, element by element, so a seeded generator gives the same
+     * values every run), runs {@code out} on the CPU backend (the non-finite check off, so NaN inputs
+     * are allowed), and pairs the kernel with the stored input values in its own parameter order.
+     */
+    static Reference reference(Graph graph, List<Value> inputs, Value out, GeneratedKernel kernel, InputValues values) {
+        Map<Value, Tensor> feeds = new LinkedHashMap<>();
+        Map<Value, double[]> stored = new LinkedHashMap<>();
+        try {
+            for (Value in : inputs) {
+                double[] d = new double[(int) in.shape().numel()];
+                for (int i = 0; i < d.length; i++) {
+                    d[i] = values.value(in, i);
+                }
+                Tensor t = Tensor.of(d, in.dtype(), in.shape().dims());
+                feeds.put(in, t);
+                stored.put(in, t.toDoubleArray());
+            }
+            try (Program p = Executor.cpu().withNonFiniteCheck(false).compile(graph, List.of(out))) {
+                double[] expected = p.run(feeds).getFirst().toDoubleArray();
+                return new Reference(new HostHarness.Call(kernel, kernel.inputs().stream().map(stored::get).toList()), expected);
+            }
+        } finally {
+            feeds.values().forEach(Tensor::close);
+        }
+    }
+
+    /** Runs every reference's kernel in one host program; the first output of each, widened. */
+    static List<double[]> runOnHost(Path nvcc, Path dir, List<Reference> references) throws IOException, InterruptedException {
+        List<List<double[]>> outputs = HostHarness.run(nvcc, dir, references.stream().map(Reference::call).toList());
+        return outputs.stream().map(List::getFirst).toList();
+    }
 }

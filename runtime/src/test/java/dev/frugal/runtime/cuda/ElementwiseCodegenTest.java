@@ -153,4 +153,12 @@ class ElementwiseCodegenTest {
         }
         return new KernelCompiler(null, HalfHeaders.AUTO);
     }
+
+    /** Compiles the kernels in one translation unit for each of {@link #ARCHS}, or skips without NVRTC. */
+    static void compileForEveryArchitecture(String name, List<GeneratedKernel> kernels) {
+        KernelCompiler compiler = compilerOrSkip();
+        for (String arch : ARCHS) {
+            compiler.compile(name + "_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
+        }
+    }
 }

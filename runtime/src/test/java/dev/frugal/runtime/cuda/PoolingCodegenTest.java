@@ -2,21 +2,15 @@ package dev.frugal.runtime.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
-import dev.frugal.runtime.Tensor;
-import dev.frugal.runtime.exec.Executor;
-import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,40 +54,22 @@ class PoolingCodegenTest {
     void onTheHostPoolingGivesTheCpuBackendsBits() throws Exception {
         Path nvcc = HostHarness.nvccOrSkip();
         SplittableRandom r = new SplittableRandom(9);
-        List<HostHarness.Call> calls = new ArrayList<>();
-        List<double[]> expected = new ArrayList<>();
-        for (Case c : cases()) {
-            Map<Value, Tensor> feeds = new LinkedHashMap<>();
-            List<double[]> stored = new ArrayList<>();
-            for (Value in : c.inputs()) {
-                double[] d = new double[(int) in.shape().numel()];
-                for (int i = 0; i < d.length; i++) {
-                    d[i] = Math.round(r.nextGaussian() * 4) / 2.0; // halves: ties within windows
-                }
-                Tensor t = Tensor.of(d, in.dtype(), in.shape().dims());
-                feeds.put(in, t);
-                stored.add(t.toDoubleArray());
-            }
-            try (Program p = Executor.cpu().compile(c.graph(), List.of(c.out()))) {
-                expected.add(p.run(feeds).getFirst().toDoubleArray());
-            } finally {
-                feeds.values().forEach(Tensor::close);
-            }
-            calls.add(new HostHarness.Call(PoolingCodegen.generate(c.out().node()), stored));
+        List<Case> cases = cases();
+        List<CpuReference.Reference> references = new ArrayList<>();
+        for (Case c : cases) {
+            // halves: ties within windows
+            references.add(CpuReference.reference(c.graph(), c.inputs(), c.out(), PoolingCodegen.generate(c.out().node()),
+                    (in, i) -> Math.round(r.nextGaussian() * 4) / 2.0));
         }
-        List<List<double[]>> actual = HostHarness.run(nvcc, tmp, calls);
-        for (int k = 0; k < calls.size(); k++) {
-            assertArrayEquals(expected.get(k), actual.get(k).getFirst(), calls.get(k).kernel().name() + " " + calls.get(k).kernel().outputs()
-                    + " " + cases().get(k).out().node());
+        List<double[]> actual = CpuReference.runOnHost(nvcc, tmp, references);
+        for (int k = 0; k < references.size(); k++) {
+            GeneratedKernel kernel = references.get(k).call().kernel();
+            assertArrayEquals(references.get(k).expected(), actual.get(k), kernel.name() + " " + kernel.outputs() + " " + cases.get(k).out().node());
         }
     }
 
     @Test
     void compilesForEveryArchitecture() {
-        KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<GeneratedKernel> kernels = cases().stream().map(c -> PoolingCodegen.generate(c.out().node())).toList();
-        for (String arch : ElementwiseCodegenTest.ARCHS) {
-            compiler.compile("pooling_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
-        }
+        ElementwiseCodegenTest.compileForEveryArchitecture("pooling", cases().stream().map(c -> PoolingCodegen.generate(c.out().node())).toList());
     }
 }

@@ -4,12 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
-import dev.frugal.runtime.Tensor;
-import dev.frugal.runtime.exec.Executor;
-import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
@@ -18,7 +14,6 @@ import dev.frugal.runtime.graph.Value;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,29 +64,20 @@ class ReductionCodegenTest {
     void onTheHostReductionsAgreeWithTheCpuBackend() throws Exception {
         Path nvcc = HostHarness.nvccOrSkip();
         SplittableRandom random = new SplittableRandom(5);
-        List<HostHarness.Call> calls = new ArrayList<>();
-        List<double[]> expected = new ArrayList<>();
-        List<double[]> inputs = new ArrayList<>();
+        List<CpuReference.Reference> references = new ArrayList<>();
         for (Case c : cases()) {
-            double[] x = new double[(int) c.x().shape().numel()];
-            for (int i = 0; i < x.length; i++) {
-                x[i] = random.nextGaussian() * 3;
-            }
-            try (Tensor t = Tensor.of(x, c.x().dtype(), c.x().shape().dims());
-                 Program p = Executor.cpu().compile(c.graph(), List.of(c.out()))) {
-                expected.add(p.run(Map.of(c.x(), t)).getFirst().toDoubleArray());
-                inputs.add(t.toDoubleArray()); // as stored: rounded to the half type
-            }
-            calls.add(new HostHarness.Call(ReductionCodegen.generate(c.out().node()), List.of(inputs.getLast())));
+            references.add(CpuReference.reference(c.graph(), List.of(c.x()), c.out(), ReductionCodegen.generate(c.out().node()),
+                    (in, i) -> random.nextGaussian() * 3));
         }
-        List<List<double[]>> actual = HostHarness.run(nvcc, tmp, calls);
-        for (int k = 0; k < calls.size(); k++) {
-            Node n = calls.get(k).kernel().outputs().getFirst().node();
-            double[] e = expected.get(k);
-            double[] a = actual.get(k).getFirst();
+        List<double[]> actual = CpuReference.runOnHost(nvcc, tmp, references);
+        for (int k = 0; k < references.size(); k++) {
+            HostHarness.Call call = references.get(k).call();
+            Node n = call.kernel().outputs().getFirst().node();
+            double[] e = references.get(k).expected();
+            double[] a = actual.get(k);
             assertEquals(e.length, a.length);
             double scale = 0;
-            for (double v : inputs.get(k)) {
+            for (double v : call.inputs().getFirst()) { // as stored: rounded to the half type
                 scale += Math.abs(v);
             }
             for (int i = 0; i < e.length; i++) {
@@ -107,11 +93,7 @@ class ReductionCodegenTest {
 
     @Test
     void compilesForEveryArchitecture() {
-        KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<GeneratedKernel> kernels = cases().stream().map(c -> ReductionCodegen.generate(c.out().node())).toList();
-        for (String arch : ElementwiseCodegenTest.ARCHS) {
-            compiler.compile("reductions_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
-        }
+        ElementwiseCodegenTest.compileForEveryArchitecture("reductions", cases().stream().map(c -> ReductionCodegen.generate(c.out().node())).toList());
     }
 
     @Test

@@ -2,20 +2,14 @@ package dev.frugal.runtime.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import dev.frugal.cuda.nvrtc.KernelCompiler;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
-import dev.frugal.runtime.Tensor;
-import dev.frugal.runtime.exec.Executor;
-import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,40 +48,19 @@ class WideElementwiseCodegenTest {
     void onTheHostIntegerKernelsGiveTheCpuBackendsBits() throws Exception {
         Path nvcc = HostHarness.nvccOrSkip();
         SplittableRandom r = new SplittableRandom(8);
-        List<HostHarness.Call> calls = new ArrayList<>();
-        List<double[]> expected = new ArrayList<>();
+        List<CpuReference.Reference> references = new ArrayList<>();
         for (Case c : cases()) {
-            Map<Value, Tensor> feeds = new LinkedHashMap<>();
-            Map<Value, double[]> stored = new LinkedHashMap<>();
-            for (Value in : c.inputs()) {
-                double[] d = new double[(int) in.shape().numel()];
-                for (int i = 0; i < d.length; i++) {
-                    d[i] = in.dtype() == DType.F64 ? (i == 0 ? 0 : r.nextGaussian() * 1e-3) : in.shape().numel() == 10 ? i : r.nextInt(-3, 3000);
-                }
-                Tensor t = Tensor.of(d, in.dtype(), in.shape().dims());
-                feeds.put(in, t);
-                stored.put(in, t.toDoubleArray());
-            }
-            try (Program p = Executor.cpu().compile(c.graph(), List.of(c.out()))) {
-                expected.add(p.run(feeds).getFirst().toDoubleArray());
-            } finally {
-                feeds.values().forEach(Tensor::close);
-            }
-            GeneratedKernel kernel = WideElementwiseCodegen.generate(c.out().node());
-            calls.add(new HostHarness.Call(kernel, kernel.inputs().stream().map(stored::get).toList()));
+            references.add(CpuReference.reference(c.graph(), c.inputs(), c.out(), WideElementwiseCodegen.generate(c.out().node()),
+                    (in, i) -> in.dtype() == DType.F64 ? (i == 0 ? 0 : r.nextGaussian() * 1e-3) : in.shape().numel() == 10 ? i : r.nextInt(-3, 3000)));
         }
-        List<List<double[]>> actual = HostHarness.run(nvcc, tmp, calls);
-        for (int k = 0; k < calls.size(); k++) {
-            assertArrayEquals(expected.get(k), actual.get(k).getFirst(), calls.get(k).kernel().name());
+        List<double[]> actual = CpuReference.runOnHost(nvcc, tmp, references);
+        for (int k = 0; k < references.size(); k++) {
+            assertArrayEquals(references.get(k).expected(), actual.get(k), references.get(k).call().kernel().name());
         }
     }
 
     @Test
     void compilesForEveryArchitecture() {
-        KernelCompiler compiler = ElementwiseCodegenTest.compilerOrSkip();
-        List<GeneratedKernel> kernels = cases().stream().map(c -> WideElementwiseCodegen.generate(c.out().node())).toList();
-        for (String arch : ElementwiseCodegenTest.ARCHS) {
-            compiler.compile("integer_" + arch, ElementwiseCodegen.translationUnit(kernels), arch, List.of());
-        }
+        ElementwiseCodegenTest.compileForEveryArchitecture("wide", cases().stream().map(c -> WideElementwiseCodegen.generate(c.out().node())).toList());
     }
 }
