@@ -28,8 +28,9 @@ import dev.frugal.runtime.graph.Value;
  *   <li>POW: the gradient with respect to the exponent is taken as 0 where the base is 0.</li>
  * </ul>
  * Comparisons, NOT, SIGN, ROUND (piecewise constant), ARGMAX, IOTA, RANDOM_UNIFORM and constants have zero derivative and
- * contribute nothing. MAX_POOL2D_GRAD and ATTENTION_GRAD have no rule (second derivatives
- * through max pooling and fused attention are not supported) and fail naming the op.
+ * contribute nothing. MAX_POOL2D_GRAD, ATTENTION_GRAD and the gradients of the hand-fused
+ * cross-entropy and layer norm have no rule (second derivatives through them are not supported)
+ * and fail naming the op.
  */
 final class GradRules {
     private GradRules() {
@@ -166,6 +167,13 @@ final class GradRules {
             case ATTENTION_GRAD -> throw new TraceException(node.op(),
                     "has no gradient rule (second derivatives through fused attention are not supported); needed for node " + node,
                     CallSite.capture());
+            // ---- hand-fused row operations
+            case SOFTMAX_CROSS_ENTROPY -> d[0] = needs[0] ? Ops.softmaxCrossEntropyGrad(x(node, 0), x(node, 1), g,
+                    node.attrs(OpAttrs.CrossEntropy.class).labelSmoothing()) : null;
+            case LAYER_NORM -> layerNorm(node, g, needs, d);
+            case SOFTMAX_CROSS_ENTROPY_GRAD, LAYER_NORM_GRAD, LAYER_NORM_WEIGHT_GRAD -> throw new TraceException(node.op(),
+                    "has no gradient rule (second derivatives through the hand-fused cross-entropy and layer norm are not supported); needed for node "
+                            + node, CallSite.capture());
             // ---- pooling
             case MAX_POOL2D -> d[0] = Ops.maxPool2dGrad(x(node, 0), g, node.attrs(OpAttrs.Pool2d.class));
             case AVG_POOL2D -> d[0] = Ops.avgPool2dGrad(g, node.attrs(OpAttrs.Pool2d.class), x(node, 0).shape());
@@ -247,6 +255,28 @@ final class GradRules {
      * row's maximum and sum blockwise instead (one more q kᵀ pass in the backward, about a sixth
      * of its work), which keeps the graph at two nodes and the forward at the minimum.
      */
+    /**
+     * Layer norm's gradients, each row's statistics recomputed from x rather than kept from the
+     * forward pass (one pass per row, cheap next to keeping them alive in between): x's from one
+     * LAYER_NORM_GRAD node, the weight's from one LAYER_NORM_WEIGHT_GRAD node, the bias's an
+     * ordinary sum of the output gradient over the leading axes. Inputs are (x, weight?, bias?).
+     */
+    private static void layerNorm(Node node, Value g, boolean[] needs, Value[] d) {
+        OpAttrs.LayerNorm p = node.attrs(OpAttrs.LayerNorm.class);
+        Value x = x(node, 0);
+        Value weight = p.weight() ? x(node, 1) : null;
+        if (needs[0]) {
+            d[0] = Ops.layerNormGrad(x, weight, g, p);
+        }
+        if (p.weight() && needs[1]) {
+            d[1] = Ops.layerNormWeightGrad(x, g, p);
+        }
+        int bias = p.weight() ? 2 : 1;
+        if (p.bias() && needs[bias]) {
+            d[bias] = Ops.sumToShape(g, x(node, bias).shape());
+        }
+    }
+
     private static void attention(Node node, Value g, boolean[] needs, Value[] d) {
         OpAttrs.Attention p = node.attrs(OpAttrs.Attention.class);
         Value q = x(node, 0);

@@ -8,7 +8,8 @@ import dev.frugal.runtime.graph.OpAttrs;
  * The arithmetic cost of one node, in FLOPs, for the memory planner's recompute accounting:
  * contractions count two FLOPs per multiply-add (forward and both convolution gradients alike;
  * fused attention by the contractions its kernels run, see {@link #attentionPairFlops}),
- * elementwise ops one per output element, reductions and pooling one per input element, and
+ * elementwise ops one per output element, reductions and pooling one per input element, the
+ * hand-fused row ops (cross-entropy, layer norm) 5 per input element forward and 8 backward, and
  * movement, sources and effects nothing. The contraction rule is the one published FLOP tables
  * use; counting the memory-bound ops as well keeps a recompute ratio honest for programs that are
  * mostly elementwise.
@@ -35,6 +36,11 @@ final class NodeCost {
                 case ATTENTION -> attentionPairFlops(node, 4);
                 case ATTENTION_GRAD -> attentionPairFlops(node, 12);
                 default -> node.output().shape().numel();
+            };
+            // hand-fused row kernels: a few FLOPs per element of their full-size input (x or the logits)
+            case ROWWISE -> switch (node.op()) {
+                case SOFTMAX_CROSS_ENTROPY, LAYER_NORM -> 5 * node.input(0).shape().numel();
+                default -> 8 * node.input(0).shape().numel();
             };
             case UNARY, BINARY, COMPARE, TERNARY -> node.output().shape().numel();
             case REDUCE, POOL -> node.input(0).shape().numel();

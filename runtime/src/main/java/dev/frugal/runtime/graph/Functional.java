@@ -233,12 +233,14 @@ public final class Functional {
     /**
      * Mean cross-entropy between {@code logits} and class indices, as PyTorch's
      * {@code cross_entropy(logits, labels, label_smoothing=s)}: the target distribution is
-     * {@code (1-s) * onehot(label) + s/C}.
+     * {@code (1-s) * onehot(label) + s/C}. Each row's loss is one hand-fused
+     * {@link Op#SOFTMAX_CROSS_ENTROPY} node (softmax and loss in one pass per row, in float32) and
+     * its gradient one {@link Op#SOFTMAX_CROSS_ENTROPY_GRAD} node; the mean is an ordinary sum.
      *
      * @param logits         [N, C], floating
      * @param labels         [N], I32 or I64, each in 0..C-1 (an id out of range fails at run time)
      * @param labelSmoothing in [0, 1]
-     * @return a scalar
+     * @return a scalar, float32 (float64 for float64 logits)
      */
     public static Value crossEntropy(Value logits, Value labels, double labelSmoothing) {
         String op = "cross_entropy";
@@ -246,32 +248,22 @@ public final class Functional {
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
             throw error(op, "label smoothing must be in [0, 1], got " + labelSmoothing);
         }
-        int n = logits.shape().dim(0);
-        int classes = logits.shape().dim(1);
-        return logits.graph().inScope(op, () -> {
-            Value logProb = logSoftmaxTraced(logits, 1);
-            Value target = oneHot(logits, labels);
-            if (labelSmoothing > 0) {
-                target = Ops.add(Ops.mul(target, c(logits, 1 - labelSmoothing)), c(logits, labelSmoothing / classes));
-            }
-            Value total = Ops.sum(Ops.mul(target, logProb), false);
-            return Ops.mul(total, c(logits, -1.0 / n));
-        });
+        return logits.graph().inScope(op, () -> Ops.mean(Ops.softmaxCrossEntropy(logits, labels, labelSmoothing), false));
     }
 
     /**
      * Each row's cross-entropy, {@code -log_softmax(logits)[i, labels[i]]}: the loss before
-     * {@link #crossEntropy(Value, Value)}'s mean (a curriculum ranks samples by it).
+     * {@link #crossEntropy(Value, Value)}'s mean (a curriculum ranks samples by it): one
+     * {@link Op#SOFTMAX_CROSS_ENTROPY} node.
      *
      * @param logits [N, C], floating
      * @param labels [N], I32 or I64, each in 0..C-1 (an id out of range fails at run time)
-     * @return [N]
+     * @return [N], float32 (float64 for float64 logits)
      */
     public static Value crossEntropyPerSample(Value logits, Value labels) {
         String op = "cross_entropy_per_sample";
         checkCrossEntropy(op, logits, labels);
-        return logits.graph().inScope(op, () ->
-                Ops.neg(Ops.sum(Ops.mul(oneHot(logits, labels), logSoftmaxTraced(logits, 1)), false, 1)));
+        return logits.graph().inScope(op, () -> Ops.softmaxCrossEntropy(logits, labels, 0.0));
     }
 
     private static void checkCrossEntropy(String op, Value logits, Value labels) {
@@ -287,19 +279,6 @@ public final class Functional {
         if (n == 0 || logits.shape().dim(1) == 0) {
             throw error(op, "logits " + describe(logits) + " must have at least one row and one class");
         }
-    }
-
-    /** The one-hot rows of {@code labels} over the classes of {@code logits}, in the logits' dtype. */
-    private static Value oneHot(Value logits, Value labels) {
-        Graph g = logits.graph();
-        int n = logits.shape().dim(0);
-        int classes = logits.shape().dim(1);
-        // Gathering the labels out of 0..C-1 is the identity for valid labels, but makes the
-        // executor's index check reject an out-of-range label instead of silently giving it
-        // an all-zero one-hot row.
-        Value checked = Ops.gather(Ops.iota(g, Shape.of(classes), 0, labels.dtype()), labels, 0);
-        Value hit = Ops.eq(Ops.iota(g, logits.shape(), 1, labels.dtype()), Ops.reshape(checked, n, 1));
-        return Ops.cast(hit, logits.dtype());
     }
 
     /** Mean squared error {@code mean((prediction - target)^2)}; both must have the same shape. */
@@ -320,7 +299,10 @@ public final class Functional {
 
     /**
      * Layer normalisation over the trailing axes given by {@code normalizedShape}:
-     * {@code (x - mean) / sqrt(var + eps) * weight + bias} with the biased variance.
+     * {@code (x - mean) / sqrt(var + eps) * weight + bias} with the biased variance, as one
+     * hand-fused {@link Op#LAYER_NORM} node (statistics in float32, output in x's dtype); its
+     * gradient is a {@link Op#LAYER_NORM_GRAD} node for x, a {@link Op#LAYER_NORM_WEIGHT_GRAD}
+     * node for the weight and a sum for the bias.
      *
      * @param weight {@code normalizedShape}, or null for none
      * @param bias   {@code normalizedShape}, or null for none
@@ -340,23 +322,7 @@ public final class Functional {
         affine(op, "weight", weight, x, normalizedShape);
         affine(op, "bias", bias, x, normalizedShape);
         positive(op, "eps", eps);
-        int[] axes = new int[k];
-        for (int i = 0; i < k; i++) {
-            axes[i] = x.rank() - k + i;
-        }
-        return x.graph().inScope(op, () -> {
-            Value mean = Ops.mean(x, true, axes);
-            Value d = Ops.sub(x, mean);
-            Value var = Ops.mean(Ops.mul(d, d), true, axes);
-            Value y = Ops.mul(d, Ops.rsqrt(Ops.add(var, c(x, eps))));
-            if (weight != null) {
-                y = Ops.mul(y, weight);
-            }
-            if (bias != null) {
-                y = Ops.add(y, bias);
-            }
-            return y;
-        });
+        return x.graph().inScope(op, () -> Ops.layerNorm(x, weight, bias, k, eps));
     }
 
     /**

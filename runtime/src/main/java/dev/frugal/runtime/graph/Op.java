@@ -70,6 +70,38 @@ public enum Op {
      */
     ATTENTION_GRAD(Kind.CONTRACTION),
 
+    // ---- hand-fused row operations: one pass per row of the trailing axes, statistics in float32
+    /**
+     * Each row's softmax cross-entropy: inputs (logits [N, C] floating, labels [N] I32/I64);
+     * output [N], float32 (float64 for float64 logits): {@code logsumexp(row) - sum(target * row)}
+     * with {@code target = (1-s) onehot(label) + s/C}. A label outside 0..C-1 fails at run time
+     * ({@link OpAttrs.CrossEntropy}).
+     */
+    SOFTMAX_CROSS_ENTROPY(Kind.ROWWISE),
+    /**
+     * Gradient of SOFTMAX_CROSS_ENTROPY: inputs (logits, labels, dLoss [N]); output [N, C] in the
+     * logits' dtype, {@code (softmax(row) - target) * dLoss[row]}, the softmax recomputed per row
+     * ({@link OpAttrs.CrossEntropy}).
+     */
+    SOFTMAX_CROSS_ENTROPY_GRAD(Kind.ROWWISE),
+    /**
+     * Layer normalisation over the trailing {@code axes} axes: inputs (x, weight?, bias?), the
+     * affine ones of the normalized shape; output x's shape and dtype,
+     * {@code (x - mean) / sqrt(var + eps) * weight + bias}, mean and biased variance in float32
+     * ({@link OpAttrs.LayerNorm}).
+     */
+    LAYER_NORM(Kind.ROWWISE),
+    /**
+     * Gradient of LAYER_NORM with respect to x: inputs (x, weight?, dy); output x's shape. Each
+     * row's mean and variance are recomputed from x ({@link OpAttrs.LayerNorm}).
+     */
+    LAYER_NORM_GRAD(Kind.ROWWISE),
+    /**
+     * Gradient of LAYER_NORM with respect to its weight: inputs (x, dy); output the normalized
+     * shape, {@code sum over rows of dy * xhat} with xhat recomputed ({@link OpAttrs.LayerNorm}).
+     */
+    LAYER_NORM_WEIGHT_GRAD(Kind.ROWWISE),
+
     // ---- pooling ({@link OpAttrs.Pool2d}), NCHW
     MAX_POOL2D(Kind.POOL),
     /** Inputs (x, dy): routes dy to the argmax of each window of x. */
@@ -101,7 +133,7 @@ public enum Op {
     ASSIGN(Kind.EFFECT);
 
     /** Coarse families that passes dispatch on. */
-    public enum Kind { SOURCE, UNARY, BINARY, COMPARE, TERNARY, REDUCE, CONTRACTION, POOL, MOVEMENT, INDEX, EFFECT }
+    public enum Kind { SOURCE, UNARY, BINARY, COMPARE, TERNARY, REDUCE, CONTRACTION, ROWWISE, POOL, MOVEMENT, INDEX, EFFECT }
 
     private final Kind kind;
 

@@ -171,6 +171,25 @@ public sealed interface OpAttrs {
         }
     }
 
+    /** Softmax cross-entropy: the label smoothing s in [0, 1] (target {@code (1-s) onehot + s/C}). */
+    record CrossEntropy(double labelSmoothing) implements OpAttrs {
+        @Override
+        public String toString() {
+            return labelSmoothing == 0 ? "" : "label_smoothing=" + labelSmoothing;
+        }
+    }
+
+    /**
+     * Layer normalisation: how many trailing axes are normalised, the epsilon added to the
+     * variance, and whether a weight and a bias are inputs (after x, in that order).
+     */
+    record LayerNorm(int axes, double eps, boolean weight, boolean bias) implements OpAttrs {
+        @Override
+        public String toString() {
+            return "axes=" + axes + " eps=" + eps + (weight ? " weight" : "") + (bias ? " bias" : "");
+        }
+    }
+
     /** Target type of a cast (also the node's dtype; kept for printing). */
     record Cast(DType to) implements OpAttrs {
         @Override

@@ -321,6 +321,145 @@ public final class Ops {
         }
     }
 
+    // ================================================================ hand-fused row operations
+
+    /**
+     * Each row's softmax cross-entropy as one {@link Op#SOFTMAX_CROSS_ENTROPY} node:
+     * {@code logsumexp(logits[i]) - sum_c target[i, c] logits[i, c]} with the target
+     * {@code (1-s) onehot(labels[i]) + s/C}, computed per row in one pass (maximum, sum of
+     * exponentials, log-sum-exp) in float32 whatever the logits' dtype (float64 for float64).
+     *
+     * @param logits         [N, C], floating, N and C at least 1
+     * @param labels         [N], I32 or I64; a label outside 0..C-1 fails at run time
+     * @param labelSmoothing s in [0, 1]
+     * @return [N], F32 (F64 for F64 logits)
+     */
+    public static Value softmaxCrossEntropy(Value logits, Value labels, double labelSmoothing) {
+        checkCrossEntropy(Op.SOFTMAX_CROSS_ENTROPY, logits, labels, labelSmoothing);
+        return logits.graph().add(Op.SOFTMAX_CROSS_ENTROPY, List.of(logits, labels), new OpAttrs.CrossEntropy(labelSmoothing),
+                Shape.of(logits.shape().dim(0)), crossEntropyDtype(logits.dtype()));
+    }
+
+    /**
+     * The gradient of {@link #softmaxCrossEntropy} with respect to the logits,
+     * {@code (softmax(logits[i]) - target[i]) * dLoss[i]}, the softmax recomputed per row.
+     *
+     * @param dLoss [N], the gradient of the per-row loss
+     * @return [N, C] in the logits' dtype
+     */
+    public static Value softmaxCrossEntropyGrad(Value logits, Value labels, Value dLoss, double labelSmoothing) {
+        Op op = Op.SOFTMAX_CROSS_ENTROPY_GRAD;
+        checkCrossEntropy(op, logits, labels, labelSmoothing);
+        if (!dLoss.dtype().isFloating() || !dLoss.shape().equals(Shape.of(logits.shape().dim(0)))) {
+            throw error(op, "dLoss " + describe(dLoss) + " must be a floating [" + logits.shape().dim(0) + "], one value per row of logits "
+                    + describe(logits));
+        }
+        return logits.graph().add(op, List.of(logits, labels, dLoss), new OpAttrs.CrossEntropy(labelSmoothing), logits.shape(), logits.dtype());
+    }
+
+    /** The per-row loss's dtype: float32 for f32, f16 and bf16 logits, float64 for float64. */
+    private static DType crossEntropyDtype(DType logits) {
+        return logits == DType.F64 ? DType.F64 : DType.F32;
+    }
+
+    private static void checkCrossEntropy(Op op, Value logits, Value labels, double labelSmoothing) {
+        floatingOrThrow(op, logits);
+        if (labels.dtype() != DType.I32 && labels.dtype() != DType.I64) {
+            throw error(op, "labels must be i32 or i64 class indices, got " + describe(labels));
+        }
+        if (logits.rank() != 2 || logits.shape().dim(0) == 0 || logits.shape().dim(1) == 0) {
+            throw error(op, "logits must be [N, C] with at least one row and one class, got " + describe(logits));
+        }
+        if (!labels.shape().equals(Shape.of(logits.shape().dim(0)))) {
+            throw error(op, "labels " + describe(labels) + " must be [" + logits.shape().dim(0) + "], one class index per row of logits "
+                    + describe(logits));
+        }
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+            throw error(op, "label smoothing must be in [0, 1], got " + labelSmoothing);
+        }
+    }
+
+    /**
+     * Layer normalisation over the trailing {@code axes} axes of x as one {@link Op#LAYER_NORM}
+     * node: each row's mean and biased variance in float32 (whatever x's dtype; float64 for
+     * float64), then {@code (x - mean) / sqrt(var + eps) * weight + bias}, rounded once to x's dtype.
+     *
+     * @param weight the normalized shape (x's trailing axes), or null for none
+     * @param bias   the normalized shape, or null for none
+     * @return x's shape and dtype
+     */
+    public static Value layerNorm(Value x, Value weight, Value bias, int axes, double eps) {
+        OpAttrs.LayerNorm p = new OpAttrs.LayerNorm(axes, eps, weight != null, bias != null);
+        checkLayerNorm(Op.LAYER_NORM, x, p);
+        List<Value> inputs = new ArrayList<>(List.of(x));
+        for (Value affine : new Value[] {weight, bias}) {
+            if (affine != null) {
+                sameDtypeOrThrow(Op.LAYER_NORM, x, affine);
+                if (!affine.shape().equals(normalizedShape(x, axes))) {
+                    throw error(Op.LAYER_NORM, "weight and bias must have the normalized shape " + normalizedShape(x, axes) + " of "
+                            + describe(x) + ", got " + describe(affine));
+                }
+                inputs.add(affine);
+            }
+        }
+        return x.graph().add(Op.LAYER_NORM, inputs, p, x.shape(), x.dtype());
+    }
+
+    /**
+     * The gradient of {@link #layerNorm} with respect to x, each row's statistics recomputed:
+     * {@code rstd * (g - mean(g) - xhat * mean(g * xhat))} with {@code g = dy * weight}.
+     *
+     * @param weight the forward's weight when {@code p.weight()}, else null
+     * @param dy     the output's gradient, x's shape
+     */
+    public static Value layerNormGrad(Value x, Value weight, Value dy, OpAttrs.LayerNorm p) {
+        checkLayerNorm(Op.LAYER_NORM_GRAD, x, p);
+        checkSameShape(Op.LAYER_NORM_GRAD, x, dy);
+        if ((weight != null) != p.weight()) {
+            throw error(Op.LAYER_NORM_GRAD, "the weight must be given exactly when the forward had one (" + p + ")");
+        }
+        List<Value> inputs = weight == null ? List.of(x, dy) : List.of(x, weight, dy);
+        return x.graph().add(Op.LAYER_NORM_GRAD, inputs, p, x.shape(), x.dtype());
+    }
+
+    /**
+     * The gradient of {@link #layerNorm} with respect to its weight: {@code sum over the leading
+     * axes of dy * xhat}, xhat recomputed from x.
+     *
+     * @return the normalized shape, in x's dtype
+     */
+    public static Value layerNormWeightGrad(Value x, Value dy, OpAttrs.LayerNorm p) {
+        checkLayerNorm(Op.LAYER_NORM_WEIGHT_GRAD, x, p);
+        checkSameShape(Op.LAYER_NORM_WEIGHT_GRAD, x, dy);
+        return x.graph().add(Op.LAYER_NORM_WEIGHT_GRAD, List.of(x, dy), p, normalizedShape(x, p.axes()), x.dtype());
+    }
+
+    private static void checkLayerNorm(Op op, Value x, OpAttrs.LayerNorm p) {
+        floatingOrThrow(op, x);
+        if (p.axes() < 1 || p.axes() > x.rank()) {
+            throw error(op, "normalizes 1.." + x.rank() + " trailing axes of " + describe(x) + ", got " + p.axes());
+        }
+        if (!(p.eps() > 0) || Double.isInfinite(p.eps())) {
+            throw error(op, "eps must be a positive finite number, got " + p.eps());
+        }
+        if (x.shape().numel() == 0) {
+            throw error(op, "needs at least one element, got " + describe(x));
+        }
+    }
+
+    private static void checkSameShape(Op op, Value x, Value dy) {
+        sameDtypeOrThrow(op, x, dy);
+        if (!dy.shape().equals(x.shape())) {
+            throw error(op, "dy " + describe(dy) + " must have the shape of x " + describe(x));
+        }
+    }
+
+    /** The trailing {@code axes} dimensions of x. */
+    private static Shape normalizedShape(Value x, int axes) {
+        int[] dims = x.shape().dims();
+        return Shape.of(Arrays.copyOfRange(dims, dims.length - axes, dims.length));
+    }
+
     // ================================================================ movement
 
     /** Same elements in a new shape; one dimension may be -1 (inferred). */

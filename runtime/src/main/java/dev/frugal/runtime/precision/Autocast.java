@@ -178,9 +178,13 @@ public final class Autocast {
         };
     }
 
-    /** Reductions that read a half-precision input as it is and write float32 (backends support this mix). */
+    /**
+     * Reductions, and the hand-fused row ops that accumulate in float32, that read a
+     * half-precision input as it is and write float32 (backends support this mix).
+     */
     private static boolean readsHalfIntoFloat32(Op op) {
-        return op == Op.REDUCE_SUM || op == Op.REDUCE_MAX || op == Op.REDUCE_MIN;
+        return op == Op.REDUCE_SUM || op == Op.REDUCE_MAX || op == Op.REDUCE_MIN
+                || op == Op.SOFTMAX_CROSS_ENTROPY || op == Op.SOFTMAX_CROSS_ENTROPY_GRAD || op == Op.LAYER_NORM_WEIGHT_GRAD;
     }
 
     /** The widest floating type among the traced inputs, or null when none is floating. */

@@ -35,7 +35,12 @@ import java.util.stream.Collectors;
  *       gradient) cannot overflow the half type before it is accumulated.</li>
  * </ul>
  *
- * Batch norm has no scope rule: its statistics are sums (float32) and its normalised output
+ * The hand-fused row ops have rules of their own, ahead of the scopes: softmax cross-entropy
+ * and its gradient, and layer norm's weight gradient, in float32 (reading a half input as it is,
+ * like a sum); layer norm and its input gradient follow their input (their statistics are
+ * float32 inside the kernel).
+ *
+ * <p>Batch norm has no scope rule: its statistics are sums (float32) and its normalised output
  * follows its input, as PyTorch's fused batch norm keeps an FP16 input's type. Only float32
  * nodes are ever lowered: float64 (reference computations) and explicit FP16/BF16 stay as traced.
  */
@@ -46,6 +51,16 @@ public final class AutocastPolicy {
     private static final Set<Op> LOW_OPS = EnumSet.of(Op.MATMUL, Op.CONV2D, Op.CONV2D_GRAD_INPUT, Op.CONV2D_GRAD_WEIGHT,
             Op.ATTENTION, Op.ATTENTION_GRAD);
     private static final Set<Op> FP32_OPS = EnumSet.of(Op.EXP, Op.LOG, Op.POW, Op.SQRT, Op.RSQRT, Op.RECIPROCAL, Op.REDUCE_SUM);
+    /**
+     * The hand-fused row ops, which keep their statistics in float32 inside the kernel whatever
+     * their operands' type, so their rule is the op's own, ahead of any scope: cross-entropy (and
+     * its gradient) and layer norm's weight gradient read half inputs as they are and write
+     * float32; layer norm and its input gradient follow their input, as PyTorch's fused layer
+     * norm keeps an FP16 input's type.
+     */
+    private static final java.util.Map<Op, Rule> OWN_RULE_OPS = java.util.Map.of(
+            Op.SOFTMAX_CROSS_ENTROPY, Rule.FP32, Op.SOFTMAX_CROSS_ENTROPY_GRAD, Rule.FP32, Op.LAYER_NORM_WEIGHT_GRAD, Rule.FP32,
+            Op.LAYER_NORM, Rule.FOLLOW, Op.LAYER_NORM_GRAD, Rule.FOLLOW);
     /**
      * Composite scopes computed wholly in float32. The last four are the trainer's: what follows
      * the gradients works on float32 master weights and optimizer state.
@@ -64,10 +79,14 @@ public final class AutocastPolicy {
     }
 
     /**
-     * The rule for {@code node}: a float32 scope anywhere in its scope path comes first, then the
-     * op lists.
+     * The rule for {@code node}: a hand-fused row op's own rule comes first, then a float32 scope
+     * anywhere in its scope path, then the op lists.
      */
     public Rule ruleFor(Node node) {
+        Rule own = OWN_RULE_OPS.get(node.op());
+        if (own != null) {
+            return own;
+        }
         if (inFp32Scope(node.scope())) {
             return Rule.FP32;
         }
@@ -95,7 +114,9 @@ public final class AutocastPolicy {
         String low = precision.lowDtype().toString().toLowerCase(Locale.ROOT);
         return List.of(
                 "in " + low + " (float32 accumulation): " + names(LOW_OPS),
-                "in f32: " + names(FP32_OPS) + "; every op in the scopes " + String.join(", ", new TreeSet<>(FP32_SCOPES)),
+                "in f32: " + names(FP32_OPS) + ", softmax_cross_entropy (and its gradient), layer_norm_weight_grad"
+                        + "; every op in the scopes " + String.join(", ", new TreeSet<>(FP32_SCOPES))
+                        + " (except layer_norm and layer_norm_grad, which follow their input and keep float32 statistics inside)",
                 "the rest follows its inputs: mixed inputs run in f32, unless a full-size " + low
                         + " input meets only broadcast f32 operands (bias, per-channel statistics, scalars); values read only by sums run in f32");
     }
