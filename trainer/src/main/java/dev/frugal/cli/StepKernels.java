@@ -26,7 +26,8 @@ import java.util.TreeSet;
  * plain SGD for {@code frugal kernels}, the run's optimizer for {@code frugal plan --explain}) in
  * one precision, with the step's kernel calls with and without fusion. The step is
  * compiled for the CPU, whose fusion pass chooses the groups; each group
- * ({@link ElementwiseCodegen}) and each other call ({@link KernelGenerators}) becomes one generated
+ * ({@link ElementwiseCodegen}, or {@link dev.frugal.runtime.cuda.ReductionCodegen} for one that ends in a
+ * reduction) and each other call ({@link KernelGenerators}) becomes one generated
  * kernel. GEMMs and convolutions are cuBLAS and cuDNN calls, not generated.
  *
  * @param model        the model spec
@@ -66,7 +67,7 @@ record StepKernels(String model, Precision precision, List<GeneratedKernel> kern
             try (Program p = executor.compile(step.graph(), step.outputs())) {
                 List<GeneratedKernel> kernels = new ArrayList<>();
                 for (FusedGroup g : p.fusedGroups()) {
-                    kernels.add(ElementwiseCodegen.generate(g));
+                    kernels.add(KernelGenerators.generate(g));
                 }
                 // ops no generator covers yet (beyond cuBLAS/cuDNN calls and reshapes, which are views)
                 SortedSet<String> missing = new TreeSet<>();

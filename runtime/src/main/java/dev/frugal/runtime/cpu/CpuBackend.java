@@ -172,13 +172,25 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public boolean canFuseReduction(Node reduce) {
+        return CpuFusedReduction.supports(reduce);
+    }
+
+    @Override
     public Kernel prepareFused(FusedGroup group, int[] inputSlots, int[] outputSlots) {
-        for (Node m : group.members()) {
+        return prepareFused(group, inputSlots, outputSlots, false);
+    }
+
+    @Override
+    public Kernel prepareFused(FusedGroup group, int[] inputSlots, int[] outputSlots, boolean checkNonFinite) {
+        for (Node m : group.elementwise()) {
             if (!canFuse(m)) {
                 throw new UnsupportedOperationException("cpu backend cannot fuse " + m + " (in " + group.name() + ")");
             }
         }
-        return CpuFusedElementwise.prepare(group, inputSlots, outputSlots);
+        return group.reduction()
+                ? CpuFusedReduction.prepare(group, inputSlots, outputSlots, checkNonFinite)
+                : CpuFusedElementwise.prepare(group, inputSlots, outputSlots);
     }
 
     /**

@@ -126,120 +126,215 @@ final class CpuFusedElementwise {
     private static Kernel prepare(List<Node> members, List<Value> inputs, List<Value> outputs, String name, int[] inputSlots,
                                   int[] outputSlots) {
         Value output = outputs.getFirst();
-        int[] dims = output.shape().dims();
-        int nIn = inputs.size();
-
-        // Registers 0..nIn-1 hold the inputs; each computing member gets the next one. An EXPAND
-        // (a broadcast, which loading the input already does) and a CAST that keeps the register
-        // representation (BOOL and F32 are both floats here) reuse their input's register.
-        Map<Value, Integer> register = new IdentityHashMap<>();
-        for (int j = 0; j < nIn; j++) {
-            register.put(inputs.get(j), j);
-        }
-        List<Instruction> code = new ArrayList<>();
-        int registers = nIn;
-        for (Node m : members) {
-            int a = register.get(m.input(0));
-            DType from = m.input(0).dtype();
-            DType to = m.output().dtype();
-            // A register already holds a value exactly representable in the wider type: widening
-            // (and BOOL 0/1 to any float type) needs no instruction.
-            boolean alias = m.op() == Op.EXPAND
-                    || (m.op() == Op.CAST && (from == DType.BOOL || from == to || to == DType.F32));
-            if (alias) {
-                register.put(m.output(), a);
-                continue;
-            }
-            int b = m.inputs().size() > 1 ? register.get(m.input(1)) : -1;
-            int c = m.inputs().size() > 2 ? register.get(m.input(2)) : -1;
-            boolean toBool = m.op() == Op.CAST && to == DType.BOOL;
-            code.add(new Instruction(m.op(), registers, a, b, c, isHalf(to) ? to : null, toBool));
-            register.put(m.output(), registers++);
-        }
-        Instruction[] program = code.toArray(new Instruction[0]);
-        // Every output has the group's shape: one operand of the layout stands for all of them.
-        int nOut = outputs.size();
-        int[] results = new int[nOut];
-        DType[] outType = new DType[nOut];
-        for (int o = 0; o < nOut; o++) {
-            results[o] = register.get(outputs.get(o));
-            outType[o] = outputs.get(o).dtype();
-        }
-        int registerCount = registers;
-
-        int ops = nIn + 1;
-        long[][] strides = new long[ops][];
-        strides[0] = StridedLayout.contiguous(dims);
-        for (int j = 0; j < nIn; j++) {
-            strides[j + 1] = StridedLayout.broadcastStrides(inputs.get(j).shape().dims(), dims);
-        }
-        StridedLayout layout = StridedLayout.of(dims, new long[ops], strides);
-        int inner = layout.inner();
-        long tilesPerRow = (inner + (long) TILE - 1) / TILE;
-        long tileCount = layout.rows() * tilesPerRow;
+        TileProgram tiles = new TileProgram(members, inputs, outputs, null, output.shape().dims(), name, inputSlots, outputSlots);
+        long tileCount = tiles.tileCount();
         if (tileCount > Integer.MAX_VALUE) {
             throw new UnsupportedOperationException(name + ": too many tiles (" + tileCount + ") for " + output);
         }
-        int tiles = (int) tileCount;
-        int perTile = (int) Math.min(inner, TILE);
-        int grain = Math.max(1, GRAIN / Math.max(1, perTile));
-        DType[] inType = new DType[nIn];
-        long[] innerStride = new long[nIn];
-        // Single-element inputs (learning rates, optimizer constants, scalars) are the same in
-        // every tile: their registers are filled once per task instead of once per tile.
-        boolean[] scalar = new boolean[nIn];
-        for (int j = 0; j < nIn; j++) {
-            inType[j] = inputs.get(j).dtype();
-            innerStride[j] = layout.innerStride(j + 1);
-            scalar[j] = inputs.get(j).shape().numel() == 1;
-        }
-        int[] inSlots = inputSlots.clone();
-        int[] outSlots = outputSlots.clone();
-        int rowTiles = (int) tilesPerRow;
-
+        int count = (int) tileCount;
+        int grain = Math.max(1, GRAIN / Math.max(1, Math.min(tiles.inner(), TILE)));
         return new Kernel() {
             @Override
             public void run(Buffer[] b) {
-                MemorySegment[] in = new MemorySegment[nIn];
-                for (int j = 0; j < nIn; j++) {
-                    in[j] = CpuElements.seg(b, inSlots[j]);
-                }
-                MemorySegment[] out = new MemorySegment[nOut];
-                for (int o = 0; o < nOut; o++) {
-                    out[o] = CpuElements.seg(b, outSlots[o]);
-                }
-                CpuParallel.parallelFor(0, tiles, grain, (from, to) -> {
-                    float[][] r = new float[registerCount][TILE];
-                    long[] off = new long[ops];
-                    for (int j = 0; j < nIn; j++) {
-                        if (scalar[j]) {
-                            load(in[j], 0, 0, inType[j], r[j], TILE);
-                        }
-                    }
-                    long currentRow = -1;
+                MemorySegment[] in = tiles.inputs(b);
+                MemorySegment[] out = tiles.outputs(b);
+                CpuParallel.parallelFor(0, count, grain, (from, to) -> {
+                    TileProgram.Cursor cursor = tiles.cursor(in, out);
                     for (int t = from; t < to; t++) {
-                        int row = t / rowTiles;
-                        int start = (t - row * rowTiles) * TILE;
-                        int len = Math.min(TILE, inner - start);
-                        if (row != currentRow) {
-                            layout.rowOffsets(row, off);
-                            currentRow = row;
-                        }
-                        for (int j = 0; j < nIn; j++) {
-                            if (!scalar[j]) {
-                                load(in[j], off[j + 1] + start * innerStride[j], innerStride[j], inType[j], r[j], len);
-                            }
-                        }
-                        for (Instruction instruction : program) {
-                            execute(instruction, r, len);
-                        }
-                        for (int o = 0; o < nOut; o++) {
-                            store(out[o], off[0] + start, outType[o], r[results[o]], len);
-                        }
+                        cursor.tile(t);
                     }
                 });
             }
         };
+    }
+
+    /**
+     * A group's members compiled to register instructions over a {@link StridedLayout} of its
+     * domain: what the fused elementwise kernel runs tile by tile, and what a fused reduction
+     * ({@link CpuFusedReduction}) evaluates over the ranges of its input it reduces.
+     */
+    static final class TileProgram {
+        private final Instruction[] program;
+        private final int registerCount;
+        private final StridedLayout layout;
+        private final int inner;
+        private final int rowTiles;
+        private final int nIn;
+        private final int nOut;
+        private final DType[] inType;
+        private final long[] innerStride;
+        private final boolean[] scalar;
+        private final int[] results;
+        private final DType[] outType;
+        private final int value;
+        private final int[] inSlots;
+        private final int[] outSlots;
+
+        /**
+         * @param outputs     the values to store, each of shape {@code dims}
+         * @param valueOf     a value whose register {@link Cursor#evaluate} hands out, or null
+         * @param dims        the domain: the shape every member's value has
+         */
+        TileProgram(List<Node> members, List<Value> inputs, List<Value> outputs, Value valueOf, int[] dims, String name,
+                    int[] inputSlots, int[] outputSlots) {
+            nIn = inputs.size();
+            // Registers 0..nIn-1 hold the inputs; each computing member gets the next one. An EXPAND
+            // (a broadcast, which loading the input already does) and a CAST that keeps the register
+            // representation (BOOL and F32 are both floats here) reuse their input's register.
+            Map<Value, Integer> register = new IdentityHashMap<>();
+            for (int j = 0; j < nIn; j++) {
+                register.put(inputs.get(j), j);
+            }
+            List<Instruction> code = new ArrayList<>();
+            int registers = nIn;
+            for (Node m : members) {
+                int a = register.get(m.input(0));
+                DType from = m.input(0).dtype();
+                DType to = m.output().dtype();
+                // A register already holds a value exactly representable in the wider type: widening
+                // (and BOOL 0/1 to any float type) needs no instruction.
+                boolean alias = m.op() == Op.EXPAND
+                        || (m.op() == Op.CAST && (from == DType.BOOL || from == to || to == DType.F32));
+                if (alias) {
+                    register.put(m.output(), a);
+                    continue;
+                }
+                int b = m.inputs().size() > 1 ? register.get(m.input(1)) : -1;
+                int c = m.inputs().size() > 2 ? register.get(m.input(2)) : -1;
+                boolean toBool = m.op() == Op.CAST && to == DType.BOOL;
+                code.add(new Instruction(m.op(), registers, a, b, c, isHalf(to) ? to : null, toBool));
+                register.put(m.output(), registers++);
+            }
+            program = code.toArray(new Instruction[0]);
+            // Every output has the domain's shape: one operand of the layout stands for all of them.
+            nOut = outputs.size();
+            results = new int[nOut];
+            outType = new DType[nOut];
+            for (int o = 0; o < nOut; o++) {
+                results[o] = register.get(outputs.get(o));
+                outType[o] = outputs.get(o).dtype();
+            }
+            value = valueOf == null ? -1 : register.get(valueOf);
+            registerCount = registers;
+
+            int ops = nIn + 1;
+            long[][] strides = new long[ops][];
+            strides[0] = StridedLayout.contiguous(dims);
+            for (int j = 0; j < nIn; j++) {
+                strides[j + 1] = StridedLayout.broadcastStrides(inputs.get(j).shape().dims(), dims);
+            }
+            layout = StridedLayout.of(dims, new long[ops], strides);
+            inner = layout.inner();
+            long tilesPerRow = (inner + (long) TILE - 1) / TILE;
+            if (tilesPerRow > Integer.MAX_VALUE) {
+                throw new UnsupportedOperationException(name + ": rows too long (" + inner + " elements)");
+            }
+            rowTiles = (int) tilesPerRow;
+            inType = new DType[nIn];
+            innerStride = new long[nIn];
+            // Single-element inputs (learning rates, optimizer constants, scalars) are the same in
+            // every tile: their registers are filled once per task instead of once per tile.
+            scalar = new boolean[nIn];
+            for (int j = 0; j < nIn; j++) {
+                inType[j] = inputs.get(j).dtype();
+                innerStride[j] = layout.innerStride(j + 1);
+                scalar[j] = inputs.get(j).shape().numel() == 1;
+            }
+            inSlots = inputSlots.clone();
+            outSlots = outputSlots.clone();
+        }
+
+        int inner() {
+            return inner;
+        }
+
+        long tileCount() {
+            return layout.rows() * rowTiles;
+        }
+
+        MemorySegment[] inputs(Buffer[] b) {
+            MemorySegment[] in = new MemorySegment[nIn];
+            for (int j = 0; j < nIn; j++) {
+                in[j] = CpuElements.seg(b, inSlots[j]);
+            }
+            return in;
+        }
+
+        MemorySegment[] outputs(Buffer[] b) {
+            MemorySegment[] out = new MemorySegment[nOut];
+            for (int o = 0; o < nOut; o++) {
+                out[o] = CpuElements.seg(b, outSlots[o]);
+            }
+            return out;
+        }
+
+        /** One task's registers and position: not shared between threads. */
+        Cursor cursor(MemorySegment[] in, MemorySegment[] out) {
+            return new Cursor(in, out);
+        }
+
+        final class Cursor {
+            private final MemorySegment[] in;
+            private final MemorySegment[] out;
+            private final float[][] r = new float[registerCount][TILE];
+            private final long[] off = new long[nIn + 1];
+            private long currentRow = -1;
+
+            private Cursor(MemorySegment[] in, MemorySegment[] out) {
+                this.in = in;
+                this.out = out;
+                for (int j = 0; j < nIn; j++) {
+                    if (scalar[j]) {
+                        load(in[j], 0, 0, inType[j], r[j], TILE);
+                    }
+                }
+            }
+
+            /** Computes and stores tile {@code t} (row-major over the layout's rows, {@link #TILE} per tile). */
+            void tile(int t) {
+                int row = t / rowTiles;
+                int start = (t - row * rowTiles) * TILE;
+                run(row, start, Math.min(TILE, inner - start), true);
+            }
+
+            /**
+             * Computes elements {@code flat .. flat+n-1} of the domain (row-major), stores the
+             * program's outputs there when {@code store}, and copies the value register into
+             * {@code dst[0..n)}.
+             */
+            void evaluate(long flat, int n, float[] dst, boolean store) {
+                int done = 0;
+                while (done < n) {
+                    long at = flat + done;
+                    long row = at / inner;
+                    int start = (int) (at - row * inner);
+                    int len = Math.min(Math.min(TILE, inner - start), n - done);
+                    run(row, start, len, store);
+                    System.arraycopy(r[value], 0, dst, done, len);
+                    done += len;
+                }
+            }
+
+            private void run(long row, int start, int len, boolean store) {
+                if (row != currentRow) {
+                    layout.rowOffsets(row, off);
+                    currentRow = row;
+                }
+                for (int j = 0; j < nIn; j++) {
+                    if (!scalar[j]) {
+                        load(in[j], off[j + 1] + start * innerStride[j], innerStride[j], inType[j], r[j], len);
+                    }
+                }
+                for (Instruction instruction : program) {
+                    execute(instruction, r, len);
+                }
+                if (store) {
+                    for (int o = 0; o < nOut; o++) {
+                        CpuFusedElementwise.store(out[o], off[0] + start, outType[o], r[results[o]], len);
+                    }
+                }
+            }
+        }
     }
 
     private static void load(MemorySegment src, long at, long stride, DType type, float[] dst, int len) {

@@ -50,11 +50,11 @@ final class CpuReduce {
     private static final int VL = FS.length();
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final int GRAIN = 1 << 14;
+    static final int GRAIN = 1 << 14;
     /** Reductions with fewer output rows than this split each long row into partials. */
-    private static final int SPLIT_ROWS = 8;
+    static final int SPLIT_ROWS = 8;
     /** Partials per split row: enough to keep 8 threads busy, fixed so the summation order is too. */
-    private static final int SPLIT_PARTS = 16;
+    static final int SPLIT_PARTS = 16;
     /** Floats of a half row widened at a time for a float32 reduction (a multiple of any vector length). */
     private static final int WIDEN_BLOCK = 512;
     private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -71,9 +71,30 @@ final class CpuReduce {
             throw new UnsupportedOperationException(op.printName() + ": the cpu backend reduces " + t + " to " + allowed
                     + ", not to " + ot + ", in " + node);
         }
+        final int inSlot = in[0];
+        final String where = node.toString();
+        final boolean check = checkNonFinite && t.isFloating() && op != Op.ARGMAX;
+        final long outCount = node.output().shape().numel();
+        long[] ark = arkShape(node);
+        if (ark != null) {
+            return arkKernel(op, t, ot, inSlot, out, ark[0], ark[1], ark[2], check, where, outCount);
+        }
+        long[] channel = op == Op.ARGMAX ? null : channelShape(node);
+        if (channel != null) {
+            return channelKernel(op, t, ot, inSlot, out, channel[0], channel[1], channel[2], channel[3], check, where, outCount);
+        }
         int[] dims = node.input(0).shape().dims();
         int[] axes = node.attrs(OpAttrs.Reduce.class).axes();
-        // Group into runs of (size, reduced).
+        return generalKernel(op, t, ot, inSlot, out, dims, axes, check, where, outCount);
+    }
+
+    /**
+     * The input's axes grouped into runs of kept and reduced axes (size-1 axes dropped,
+     * neighbours merged): each run {size, 1 if reduced else 0}.
+     */
+    private static List<long[]> runs(Node node) {
+        int[] dims = node.input(0).shape().dims();
+        int[] axes = node.attrs(OpAttrs.Reduce.class).axes();
         List<long[]> runs = new ArrayList<>();
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] == 1) {
@@ -86,46 +107,60 @@ final class CpuReduce {
                 runs.add(new long[] {dims[i], red ? 1 : 0});
             }
         }
+        return runs;
+    }
+
+    /**
+     * {A, R, K} when the reduction is of an [A, R, K] array over R (at most one run of reduced
+     * axes, or an empty input), else null.
+     */
+    static long[] arkShape(Node node) {
+        List<long[]> runs = runs(node);
         long total = node.input(0).shape().numel();
         int reducedRuns = 0;
         for (long[] r : runs) {
             reducedRuns += (int) r[1];
         }
-        final int inSlot = in[0];
-        final String where = node.toString();
-        final boolean check = checkNonFinite && t.isFloating() && op != Op.ARGMAX;
-        final long outCount = node.output().shape().numel();
-        if (total == 0 || reducedRuns <= 1) {
-            long a = 1;
-            long r = 1;
-            long k = 1;
-            boolean seenReduced = false;
-            for (long[] run : runs) {
-                if (run[1] == 1) {
-                    r = run[0];
-                    seenReduced = true;
-                } else if (seenReduced) {
-                    k *= run[0];
-                } else {
-                    a *= run[0];
-                }
-            }
-            if (total == 0) {
-                a = outCount;
-                r = 0;
-                k = 1;
-            }
-            return arkKernel(op, t, ot, inSlot, out, a, r, k, check, where, outCount);
+        if (total != 0 && reducedRuns > 1) {
+            return null;
         }
-        if (reducedRuns == 2 && runs.getLast()[1] == 1 && runs.size() <= 4 && op != Op.ARGMAX) {
-            // [A,] R1, K, R2: a per-channel statistic over NCHW (batch norm) reduces N and H*W.
-            boolean leadingKept = runs.size() == 4;
-            long a = leadingKept ? runs.get(0)[0] : 1;
-            int first = leadingKept ? 1 : 0;
-            return channelKernel(op, t, ot, inSlot, out, a, runs.get(first)[0], runs.get(first + 1)[0], runs.get(first + 2)[0],
-                    check, where, outCount);
+        if (total == 0) {
+            return new long[] {node.output().shape().numel(), 0, 1};
         }
-        return generalKernel(op, t, ot, inSlot, out, dims, axes, check, where, outCount);
+        long a = 1;
+        long r = 1;
+        long k = 1;
+        boolean seenReduced = false;
+        for (long[] run : runs) {
+            if (run[1] == 1) {
+                r = run[0];
+                seenReduced = true;
+            } else if (seenReduced) {
+                k *= run[0];
+            } else {
+                a *= run[0];
+            }
+        }
+        return new long[] {a, r, k};
+    }
+
+    /**
+     * {A, R1, K, R2} when the reduction is of an [A, R1, K, R2] array over R1 and R2 (a
+     * per-channel statistic over NCHW, as batch norm takes: N and H*W reduced), else null.
+     */
+    static long[] channelShape(Node node) {
+        List<long[]> runs = runs(node);
+        int reducedRuns = 0;
+        for (long[] r : runs) {
+            reducedRuns += (int) r[1];
+        }
+        if (node.input(0).shape().numel() == 0 || reducedRuns != 2 || runs.getLast()[1] != 1 || runs.size() > 4) {
+            return null;
+        }
+        boolean leadingKept = runs.size() == 4;
+        long a = leadingKept ? runs.get(0)[0] : 1;
+        int first = leadingKept ? 1 : 0;
+        return new long[] {a, runs.get(first)[0], runs.get(first + 1)[0], runs.get(first + 2)[0]};
     }
 
     // ------------------------------------------------------------------ [A, R, K]
@@ -491,7 +526,7 @@ final class CpuReduce {
         return best;
     }
 
-    private static double combine(Op op, double acc, double v) {
+    static double combine(Op op, double acc, double v) {
         return switch (op) {
             case REDUCE_SUM -> acc + v;
             case REDUCE_MAX -> Math.max(acc, v);

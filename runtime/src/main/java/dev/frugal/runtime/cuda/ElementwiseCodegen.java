@@ -122,8 +122,11 @@ public final class ElementwiseCodegen {
         return true;
     }
 
-    /** The kernel of a fused group. */
+    /** The kernel of a fused group of elementwise nodes (one that ends in a reduction is {@link ReductionCodegen}'s). */
     public static GeneratedKernel generate(FusedGroup group) {
+        if (group.reduction()) {
+            throw new IllegalArgumentException(group.name() + " ends in a reduction: its kernel is ReductionCodegen.generate(group)");
+        }
         return generate(group.members(), group.inputs(), group.outputs());
     }
 
@@ -133,16 +136,29 @@ public final class ElementwiseCodegen {
     }
 
     private static GeneratedKernel generate(List<Node> members, List<Value> inputs, List<Value> outputs) {
+        Shape shape = members.getLast().output().shape();
+        long elements = shape.numel();
+        String body = statements(members, inputs, outputs, 0, shape, new IdentityHashMap<>());
+        String template = KernelText.perItem(KernelText.params(inputs, outputs), KernelText.args(inputs.size(), outputs.size()),
+                body, elements);
+        return KernelText.named(baseName(members), template, inputs, outputs, elements);
+    }
+
+    /**
+     * The statements that compute {@code members} for element {@code i} of {@code shape}: the
+     * coordinates (when some input is broadcast), each input loaded into {@code x<k>}, each
+     * member's value in {@code r<k>}, then {@code stores.get(k)} stored into
+     * {@code out<firstOut + k>[i]}. {@code registers} receives the register of every value.
+     */
+    static String statements(List<Node> members, List<Value> inputs, List<Value> stores, int firstOut, Shape shape,
+                             Map<Value, String> registers) {
         for (Node n : members) {
             if (!supports(n)) {
                 throw new IllegalArgumentException("no CUDA elementwise code for " + n + ": " + n.op().printName() + " over "
                         + n.output().dtype() + " (supported: elementwise ops, cast and expand over f32, f16, bf16 and bool)");
             }
         }
-        Shape shape = members.getLast().output().shape();
-        long elements = shape.numel();
         StringBuilder body = new StringBuilder();
-        Map<Value, String> registers = new IdentityHashMap<>();
         // the coordinates of element i, once, when some input is broadcast
         int[] dims = shape.dims();
         if (inputs.stream().anyMatch(v -> !v.shape().equals(shape))) {
@@ -162,14 +178,11 @@ public final class ElementwiseCodegen {
             body.append("  const float ").append(reg).append(" = ").append(round(n.output().dtype(), expr)).append(";\n");
             registers.put(n.output(), reg);
         }
-        for (int k = 0; k < outputs.size(); k++) {
-            Value out = outputs.get(k);
-            body.append("  out").append(k).append("[i] = ").append(store(out.dtype(), registers.get(out))).append(";\n");
+        for (int k = 0; k < stores.size(); k++) {
+            Value out = stores.get(k);
+            body.append("  out").append(firstOut + k).append("[i] = ").append(store(out.dtype(), registers.get(out))).append(";\n");
         }
-
-        String template = KernelText.perItem(KernelText.params(inputs, outputs), KernelText.args(inputs.size(), outputs.size()),
-                body.toString(), elements);
-        return KernelText.named(baseName(members), template, inputs, outputs, elements);
+        return body.toString();
     }
 
     /**
@@ -274,7 +287,7 @@ public final class ElementwiseCodegen {
     }
 
     /** {@code fused_sub_mul_add} or the single op's name. */
-    private static String baseName(List<Node> members) {
+    static String baseName(List<Node> members) {
         StringBuilder b = new StringBuilder(members.size() > 1 ? "fused" : "ew");
         for (Node n : members) {
             b.append('_').append(n.op().printName());

@@ -24,9 +24,14 @@ public final class KernelGenerators {
         };
     }
 
+    /** The kernel of a fused group: elementwise ({@link ElementwiseCodegen}) or ending in a reduction ({@link ReductionCodegen}). */
+    public static GeneratedKernel generate(dev.frugal.runtime.exec.FusedGroup group) {
+        return group.reduction() ? ReductionCodegen.generate(group) : ElementwiseCodegen.generate(group);
+    }
+
     /**
      * The generated kernel of a node run on its own (a fused group goes to
-     * {@link ElementwiseCodegen#generate(dev.frugal.runtime.exec.FusedGroup)}); empty for a
+     * {@link #generate(dev.frugal.runtime.exec.FusedGroup)}); empty for a
      * library call, a reshape (a view) and a node no generator supports yet (such as F64 or integer
      * arithmetic).
      */

@@ -86,6 +86,15 @@ public interface Backend {
     }
 
     /**
+     * Whether this backend can run the reduction {@code reduce} (a sum, maximum or minimum) at
+     * the end of a fused group, over the values the group computes instead of a stored input
+     * ({@link FusedGroup#reduction()}). The default fuses none.
+     */
+    default boolean canFuseReduction(Node reduce) {
+        return false;
+    }
+
+    /**
      * Prepares one kernel that computes a whole {@link FusedGroup} (every member for which
      * {@link #canFuse} said yes) in one pass: it reads the group's inputs from
      * {@code inputSlots} (one per {@link FusedGroup#inputs()}, in order) and writes its outputs
@@ -96,6 +105,14 @@ public interface Backend {
      */
     default Kernel prepareFused(FusedGroup group, int[] inputSlots, int[] outputSlots) {
         throw new UnsupportedOperationException(name() + " backend does not fuse kernels: " + group.name());
+    }
+
+    /**
+     * As {@link #prepareFused(FusedGroup, int[], int[])}; a group that ends in a reduction
+     * checks it as {@link #prepare} does with {@code checkNonFinite}.
+     */
+    default Kernel prepareFused(FusedGroup group, int[] inputSlots, int[] outputSlots, boolean checkNonFinite) {
+        return prepareFused(group, inputSlots, outputSlots);
     }
 
     /** Prepares a plain copy of the first {@code bytes} bytes of slot {@code src} into slot {@code dst}. */

@@ -32,8 +32,18 @@ import java.util.function.Predicate;
  * (members precede the last one), and every reader of a stored member comes after it, so the
  * order of the program is respected.
  *
+ * <p>A group may end in a reduction (sum, maximum or minimum) of its last elementwise value,
+ * when the backend says it can run that reduction over values it computes instead of loads
+ * ({@code reducible}): a softmax's {@code sum(exp(x - max))}, a norm's {@code sum(d * d)}, a bias
+ * gradient's {@code sum(dy * mask)}, a loss's {@code sum(target * logp)}. The reduction is the
+ * group's root and its value the group's first output; the members have the shape of the
+ * reduction's input (the group's {@link FusedGroup#domain() domain}) and are computed once each,
+ * inside the reduction's loop, so the reduced value is never stored. A reduction is only ever a
+ * root: the elementwise nodes after it start a group of their own.
+ *
  * <p>Fusion does not change results: each member computes exactly what its own kernel would, in
- * the same precision; only the stores of unneeded intermediates disappear.
+ * the same precision; only the stores of unneeded intermediates disappear. A fused reduction
+ * combines the values in the same order as the backend's unfused reduction of the stored value.
  */
 public final class ElementwiseFusion {
     private ElementwiseFusion() {
@@ -49,6 +59,16 @@ public final class ElementwiseFusion {
      *     position the group runs), in execution order
      */
     public static Map<Node, FusedGroup> plan(List<Node> live, Set<Value> pinned, Predicate<Node> fusible) {
+        return plan(live, pinned, fusible, n -> false);
+    }
+
+    /**
+     * As {@link #plan(List, Set, Predicate)}, with groups that end in a reduction where
+     * {@code reducible} accepts it.
+     *
+     * @param reducible which reductions the backend can run over an elementwise group's values
+     */
+    public static Map<Node, FusedGroup> plan(List<Node> live, Set<Value> pinned, Predicate<Node> fusible, Predicate<Node> reducible) {
         Map<Value, List<Node>> users = new IdentityHashMap<>();
         for (Node n : live) {
             for (Value in : n.inputs()) {
@@ -65,6 +85,11 @@ public final class ElementwiseFusion {
         Set<Value> stored = Collections.newSetFromMap(new IdentityHashMap<>());
         for (int i = live.size() - 1; i >= 0; i--) {
             Node n = live.get(i);
+            if (FusedGroup.isReduction(n) && reducible.test(n)) {
+                rootOf.put(n, n);
+                membersOf.put(n, new ArrayList<>(List.of(n)));
+                continue;
+            }
             boolean expand = n.op() == Op.EXPAND;
             if (!(expand || n.op().isElementwise()) || !fusible.test(n)) {
                 continue;
@@ -127,24 +152,28 @@ public final class ElementwiseFusion {
     }
 
     /**
-     * The root of the group {@code n} may join, or null. Some reader must be in a group, all
-     * readers that are in groups must be in that one, {@code n} must have its shape, and every
+     * The root of the group {@code n} may join, or null: the first to run of its readers' groups.
+     * Some reader must be in a group, {@code n} must have the group's domain, and every
      * reader outside it must run after the group's root ({@link Op#ASSIGN}s always do: the
      * executor performs them after every kernel). With {@code allInside} every reader must be in
      * the group.
      */
     private static Node readersGroup(Node n, List<Node> readers, Map<Node, Node> rootOf, Map<Node, Integer> position, boolean allInside) {
+        // the readers' group that runs first: with readers in several groups (a softmax's
+        // exponentials, read by its sum and by its division), n can only join that one
         Node root = null;
         for (Node u : readers) {
             Node r = rootOf.get(u);
-            if (r != null) {
-                if (root != null && r != root) {
+            if (r != null && r != root) {
+                if (root != null && allInside) {
                     return null;
                 }
-                root = r;
+                if (root == null || position.get(r) < position.get(root)) {
+                    root = r;
+                }
             }
         }
-        if (root == null || !n.output().shape().equals(root.output().shape())) {
+        if (root == null || !n.output().shape().equals(FusedGroup.domainOf(root))) {
             return null;
         }
         if (allInside) {

@@ -242,7 +242,7 @@ public final class Executor {
             }
         }
         Map<Node, FusedGroup> fused = fuse
-                ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse)
+                ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse, backend::canFuseReduction)
                 : Map.of();
         BufferPlan plan = BufferPlan.slots(live, outputs, fused);
 
@@ -265,7 +265,7 @@ public final class Executor {
                     int[] in = slotsOf(plan, u.inputs());
                     int[] out = slotsOf(plan, u.outputs());
                     kernels[u.index()] = u.group() != null
-                            ? backend.prepareFused(u.group(), in, out)
+                            ? backend.prepareFused(u.group(), in, out, checkNonFinite)
                             : backend.prepare(n, in, out[0], checkNonFinite);
                     prepared.add(new Program.Step(kernels[u.index()], n, u.group(), in, out, false, null));
                 }

@@ -1,5 +1,6 @@
 package dev.frugal.runtime.exec;
 
+import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.Value;
@@ -9,7 +10,9 @@ import java.util.StringJoiner;
 
 /**
  * A group of elementwise nodes that one kernel computes in a single pass over memory, chosen by
- * {@link ElementwiseFusion}. Every member's output has the shape of {@link #output()}. The group
+ * {@link ElementwiseFusion}, possibly ending in a reduction of the last elementwise value (a
+ * {@link #reduction()}). Every elementwise member's output has the group's {@link #domain()}: the
+ * shape of {@link #output()}, or of the reduction's input. The group
  * stores only its {@link #outputs()}: the last member's value and the values of members that are
  * needed after the group has run (read later outside it, returned or assigned); the others live
  * in registers only. The {@link #inputs()} are the values the members read from outside the
@@ -31,6 +34,36 @@ public record FusedGroup(List<Node> members, List<Value> inputs, List<Value> out
         if (outputs.isEmpty() || outputs.getFirst() != members.getLast().output()) {
             throw new IllegalArgumentException("a fused group's first output is its last member's value, got " + outputs);
         }
+    }
+
+    /** Whether {@code n} is a reduction a group may end in: a sum, maximum or minimum. */
+    public static boolean isReduction(Node n) {
+        return n.op() == Op.REDUCE_SUM || n.op() == Op.REDUCE_MAX || n.op() == Op.REDUCE_MIN;
+    }
+
+    /** The shape a group rooted at {@code root} computes its elementwise members over. */
+    static Shape domainOf(Node root) {
+        return isReduction(root) ? root.input(0).shape() : root.output().shape();
+    }
+
+    /** Whether the group ends in a reduction of its elementwise values (its root). */
+    public boolean reduction() {
+        return isReduction(root());
+    }
+
+    /** The shape of the elementwise members' values: the output's, or the reduction's input's. */
+    public Shape domain() {
+        return domainOf(root());
+    }
+
+    /** The members before the reduction, or all of them: the elementwise part. */
+    public List<Node> elementwise() {
+        return reduction() ? members.subList(0, members.size() - 1) : members;
+    }
+
+    /** The values the group stores besides its first output (elementwise values, all of the domain's shape). */
+    public List<Value> storedMembers() {
+        return outputs.subList(1, outputs.size());
     }
 
     /** A group that stores only its last member's value. */

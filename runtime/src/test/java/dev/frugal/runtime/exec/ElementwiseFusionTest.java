@@ -46,20 +46,47 @@ class ElementwiseFusionTest {
     }
 
     @Test
-    void aValueReadByTwoGroupsIsStoredAndEndsItsOwnGroup() {
+    void aValueReadByTwoGroupsJoinsTheFirstToRunAndIsStoredByIt() {
         Graph g = new Graph("shared");
         Value x = g.input("x", Shape.of(16), DType.F32);
         Value shared = Ops.exp(Ops.neg(x));             // read by two later groups
         Value left = Ops.mul(Ops.add(shared, x), x);
         Value right = Ops.sum(Ops.sqrt(Ops.abs(shared)), false);  // a reduction reads sqrt(abs(shared))
         Map<Node, FusedGroup> groups = plan(g, List.of(left, right));
-        FusedGroup sharedGroup = groups.get(shared.node());
-        assertEquals(2, sharedGroup.members().size(), "neg and exp fuse; exp's value is stored: " + groups);
-        assertEquals(List.of(shared), sharedGroup.outputs());
-        assertEquals(List.of(shared, x), groups.get(left.node()).inputs());
+        FusedGroup leftGroup = groups.get(left.node());
+        assertEquals("fused(neg,exp,add,mul)", leftGroup.name(), groups.toString());
+        assertEquals(List.of(left, shared), leftGroup.outputs(), "exp's value is stored by the group that runs first");
+        assertEquals(List.of(x), leftGroup.inputs());
         FusedGroup sqrtGroup = groups.get(right.node().input(0).node());
+        assertEquals(List.of(shared), sqrtGroup.inputs(), "the later group reads the stored value: " + groups);
         assertEquals(2, sqrtGroup.members().size(), "abs and sqrt fuse before the reduction: " + groups);
-        assertTrue(groups.values().stream().noneMatch(gr -> outputsOf(gr).contains(right)), "a reduction is never a member");
+        assertTrue(groups.values().stream().noneMatch(gr -> outputsOf(gr).contains(right)),
+                "a reduction the backend does not fuse is never a member");
+    }
+
+    @Test
+    void aReductionTheBackendFusesEndsTheGroupOfItsInput() {
+        Graph g = new Graph("softmax");
+        Value x = g.input("x", Shape.of(8, 10), DType.F32);
+        Value max = Ops.max(x, true, 1);
+        Value e = Ops.exp(Ops.sub(x, max));
+        Value sum = Ops.sum(e, true, 1);
+        Value y = Ops.div(e, sum);
+        List<Node> live = g.liveNodes(List.of(y));
+        Map<Node, FusedGroup> groups = ElementwiseFusion.plan(live, new java.util.HashSet<>(List.of(y)), n -> true,
+                n -> n.op() == dev.frugal.runtime.graph.Op.REDUCE_SUM);
+        FusedGroup sumGroup = groups.get(sum.node());
+        assertTrue(sumGroup.reduction(), groups.toString());
+        assertEquals("fused(sub,exp,reduce_sum)", sumGroup.name());
+        assertEquals(List.of(sum, e), sumGroup.outputs(), "the exponentials are stored by the sum's pass, for the division");
+        assertEquals(List.of(x, max), sumGroup.inputs());
+        assertEquals(Shape.of(8, 10), sumGroup.domain());
+        assertEquals(List.of(e.node().input(0).node(), e.node()), sumGroup.elementwise());
+        assertEquals(null, groups.get(max.node()), "a reduction of a stored value has nothing to fuse");
+        assertEquals(null, groups.get(y.node()), "the division alone is no group");
+        // without the backend's consent the sum is not a member
+        Map<Node, FusedGroup> plain = ElementwiseFusion.plan(live, new java.util.HashSet<>(List.of(y)), n -> true);
+        assertTrue(plain.values().stream().noneMatch(FusedGroup::reduction), plain.toString());
     }
 
     @Test

@@ -17,7 +17,8 @@ import java.util.SplittableRandom;
  * broadcast against a random output shape (rank 1 to 4, sizes 1 to 9), in F32, F16 or BF16, then
  * a random chain of elementwise ops drawn from the whole elementwise op set (unary, binary with
  * broadcasting, comparisons feeding selects, casts between float types, constants), with now
- * and then a reduction over a random axis broadcast back, so groups end and restart around it.
+ * and then a sum, maximum or minimum over random axes broadcast back, so groups end (in a fused
+ * reduction where the backend fuses it) and restart around it.
  * Operands of ops with a restricted domain are made safe first ({@code log(|x| + 1)},
  * {@code sqrt(|x|)}, division by {@code |x| + 0.5}), so results are finite and comparable.
  * Some intermediate values are outputs too, so groups store more than their last value.
@@ -59,7 +60,7 @@ public record RandomElementwiseGraphs(Graph graph, List<Value> inputs, List<Valu
         for (int k = 0; k < ops; k++) {
             Value a = last;
             Value b = pool.get(r.nextInt(pool.size()));
-            Value v = switch (r.nextInt(24)) {
+            Value v = switch (r.nextInt(27)) {
                 case 0 -> Ops.neg(a);
                 case 1 -> Ops.abs(a);
                 case 2 -> Ops.relu(a);
@@ -84,9 +85,17 @@ public record RandomElementwiseGraphs(Graph graph, List<Value> inputs, List<Valu
                 case 21 -> Ops.cast(Ops.cast(a, FLOATS.get(r.nextInt(FLOATS.size()))), main);
                 case 22 -> Ops.rsqrt(Ops.add(Ops.mul(a, a), constant(g, 1, main)));
                 default -> {
-                    // a reduction over one axis, broadcast back: a group boundary in the chain
-                    int axis = r.nextInt(rank);
-                    Value s = Ops.cast(Ops.sum(Ops.cast(a, DType.F32), true, axis), main);
+                    // a sum, maximum or minimum over random axes, broadcast back: it ends a group
+                    // (as that group's trailing reduction where the backend fuses it) and the
+                    // chain goes on in a new one
+                    int[] axes = axes(rank, r);
+                    Value wide = Ops.cast(a, DType.F32);
+                    Value reduced = switch (r.nextInt(3)) {
+                        case 0 -> Ops.sum(wide, true, axes);
+                        case 1 -> Ops.max(wide, true, axes);
+                        default -> Ops.min(wide, true, axes);
+                    };
+                    Value s = Ops.cast(reduced, main);
                     yield Ops.add(a, Ops.mul(s, constant(g, 0.25, main)));
                 }
             };
@@ -115,6 +124,20 @@ public record RandomElementwiseGraphs(Graph graph, List<Value> inputs, List<Valu
             feeds.put(in, Tensor.of(d, in.dtype(), in.shape().dims()));
         }
         return new RandomElementwiseGraphs(g, List.copyOf(inputs), outputs.stream().distinct().toList(), feeds);
+    }
+
+    /** A random non-empty, ascending set of the axes of a rank-{@code rank} value. */
+    private static int[] axes(int rank, SplittableRandom r) {
+        List<Integer> chosen = new ArrayList<>();
+        for (int i = 0; i < rank; i++) {
+            if (r.nextInt(3) == 0) {
+                chosen.add(i);
+            }
+        }
+        if (chosen.isEmpty()) {
+            chosen.add(r.nextInt(rank));
+        }
+        return chosen.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** {@code shape} with a random leading part dropped and random axes set to 1. */
