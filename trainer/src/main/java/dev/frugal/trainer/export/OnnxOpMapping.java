@@ -34,7 +34,7 @@ final class OnnxOpMapping {
             Op.LT, Op.LE, Op.GT, Op.GE, Op.EQ, Op.NE, Op.WHERE,
             Op.REDUCE_SUM, Op.REDUCE_MAX, Op.REDUCE_MIN, Op.ARGMAX,
             Op.MATMUL, Op.CONV2D, Op.MAX_POOL2D, Op.AVG_POOL2D,
-            Op.RESHAPE, Op.PERMUTE, Op.EXPAND, Op.SLICE, Op.PAD, Op.CONCAT, Op.GATHER);
+            Op.RESHAPE, Op.PERMUTE, Op.EXPAND, Op.SLICE, Op.PAD, Op.CONCAT, Op.GATHER, Op.LAYER_NORM);
 
     /** A node of the first trace and the same node of the second. */
     record BatchedNode(Node first, Node second) {
@@ -209,8 +209,26 @@ final class OnnxOpMapping {
                 yield out.rank() == 0 ? scalar : onnx.node("Expand", List.of(scalar, shapeOf(out)));
             }
             case IOTA -> iota(n);
+            case LAYER_NORM -> layerNorm(n);
             default -> throw unsupported(n);
         };
+    }
+
+    /**
+     * LAYER_NORM as ONNX LayerNormalization (opset 17) over the trailing axes; ONNX requires a
+     * scale, so a layer norm without a weight gets ones of the normalized shape.
+     */
+    private String layerNorm(Node n) {
+        OpAttrs.LayerNorm p = n.attrs(OpAttrs.LayerNorm.class);
+        int[] dims = n.input(0).shape().dims();
+        int[] normalized = Arrays.copyOfRange(dims, dims.length - p.axes(), dims.length);
+        List<String> ins = new ArrayList<>(List.of(in(n, 0)));
+        ins.add(p.weight() ? in(n, 1)
+                : onnx.node("Expand", List.of(onnx.scalar(1.0, n.output().dtype()), onnx.int64s(toLongs(normalized)))));
+        if (p.bias()) {
+            ins.add(in(n, p.weight() ? 2 : 1));
+        }
+        return onnx.node("LayerNormalization", ins, intAttr("axis", -p.axes()), OnnxGraphBuilder.floatAttr("epsilon", (float) p.eps()));
     }
 
     private String in(Node n, int i) {
