@@ -139,6 +139,10 @@ public final class CpuBackend implements Backend {
                 case ATTENTION, ATTENTION_GRAD -> CpuAttention.prepare(node, inputSlots, outputSlot);
                 default -> CpuConvolution.prepare(node, inputSlots, outputSlot, memory);
             };
+            case ROWWISE -> switch (node.op()) {
+                case SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_GRAD -> CpuCrossEntropy.prepare(node, inputSlots, outputSlot);
+                default -> CpuLayerNorm.prepare(node, inputSlots, outputSlot);
+            };
             case POOL -> CpuPooling.prepare(node, inputSlots, outputSlot);
             case MOVEMENT -> CpuMovement.prepare(node, inputSlots, outputSlot);
             case INDEX -> CpuIndex.prepare(node, inputSlots, outputSlot, memory);

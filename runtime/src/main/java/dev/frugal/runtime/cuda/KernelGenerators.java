@@ -51,6 +51,12 @@ public final class KernelGenerators {
         if (AttentionCodegen.supports(node)) {
             return Optional.of(AttentionCodegen.generate(node));
         }
+        if (CrossEntropyCodegen.supports(node)) {
+            return Optional.of(CrossEntropyCodegen.generate(node));
+        }
+        if (LayerNormCodegen.supports(node)) {
+            return Optional.of(LayerNormCodegen.generate(node));
+        }
         if (ArgmaxCodegen.supports(node)) {
             return Optional.of(ArgmaxCodegen.generate(node));
         }
