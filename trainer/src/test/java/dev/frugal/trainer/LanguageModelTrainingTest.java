@@ -181,10 +181,10 @@ class LanguageModelTrainingTest {
             List<Integer> evalSizes = val.batchSizes();
             MemoryBudgetPlanner roomy = new MemoryBudgetPlanner(model, task, step, -1, evalSizes);
             MemoryPlan unplanned = roomy.plan(32);
-            long budget = (long) ((unplanned.predictedPeakBytes() + roomy.evaluationBytes()) * 0.85);
+            long budget = (long) ((unplanned.predictedPeakBytes() + roomy.evaluationBytes()) * 0.9);
             MemoryPlan planned = new MemoryBudgetPlanner(model, task, step, budget, evalSizes).plan(32);
             assertTrue(planned.fits(), planned.explain());
-            assertTrue(planned.checkpointed(), "85% of the unplanned peak needs recomputation:\n" + planned.explain());
+            assertTrue(planned.checkpointed(), "90% of the unplanned peak needs recomputation:\n" + planned.explain());
             try (CachingAllocator memory = new CachingAllocator(new HostRawAllocator(), AllocatorConfig.defaults());
                  Trainer trainer = new Trainer(model, task, 32, step.withMemoryBudget(budget, evalSizes), new Executor(new CpuBackend(memory)))) {
                 assertEquals(planned, trainer.memoryPlan(), "the planner plans exactly the step the trainer compiles");
