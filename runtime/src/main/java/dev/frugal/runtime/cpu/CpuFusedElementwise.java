@@ -7,8 +7,10 @@ import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.Kernel;
 import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Op;
+import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.runtime.numeric.BFloat16;
+import dev.frugal.runtime.numeric.Philox;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -46,6 +48,11 @@ import java.util.Map;
  * run only in float32 (a half result would be rounded twice, and {@code CpuElementwise} computes
  * them for half types in double, so those stay unfused). So fused and unfused programs give
  * bit-identical results.
+ *
+ * <p>A RANDOM_UNIFORM member (dropout's draw) reads its I64 counter offset straight from the
+ * input's memory, not through a float register (an I64 does not fit in one), and fills its
+ * register with {@link Philox#uniforms}: the draw's element at each flat domain index, the
+ * numbers {@link CpuSources} would store for it.
  */
 final class CpuFusedElementwise {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -60,9 +67,11 @@ final class CpuFusedElementwise {
     /**
      * One member's computation: {@code op} over registers {@code a}, {@code b}, {@code c} into
      * {@code dst}, then rounded to {@code round} when that is F16 or BF16 (else null). A CAST
-     * instruction is either float to BOOL ({@code toBool}) or a copy followed by the rounding.
+     * instruction is either float to BOOL ({@code toBool}) or a copy followed by the rounding. A
+     * RANDOM_UNIFORM instruction's {@code a} is the index of its I64 offset input, and
+     * {@code seed} and {@code stream} are its draw's (zero for every other op).
      */
-    private record Instruction(Op op, int dst, int a, int b, int c, DType round, boolean toBool) {
+    private record Instruction(Op op, int dst, int a, int b, int c, DType round, boolean toBool, long seed, long stream) {
     }
 
     private CpuFusedElementwise() {
@@ -83,7 +92,7 @@ final class CpuFusedElementwise {
     /**
      * Whether {@code node} can run inside a fused group on the CPU: float32, F16 and BF16
      * arithmetic (F16/BF16 only for the ops in {@link #HALF_EXACT}), casts among those and BOOL,
-     * and BOOL masks.
+     * BOOL masks, and float32 uniform draws with a scalar I64 offset.
      */
     static boolean canFuse(Node node) {
         Value o = node.output();
@@ -98,6 +107,7 @@ final class CpuFusedElementwise {
             case NOT -> in0 == DType.BOOL;
             case LT, LE, GT, GE, EQ, NE -> isFloat(in0);
             case WHERE -> isFloat(out);
+            case RANDOM_UNIFORM -> out == DType.F32 && in0 == DType.I64 && node.input(0).shape().numel() == 1;
             default -> node.op().isElementwise() && in0 == out && (out == DType.F32 || (isHalf(out) && HALF_EXACT.contains(node.op())));
         };
     }
@@ -202,7 +212,17 @@ final class CpuFusedElementwise {
                 int b = m.inputs().size() > 1 ? register.get(m.input(1)) : -1;
                 int c = m.inputs().size() > 2 ? register.get(m.input(2)) : -1;
                 boolean toBool = m.op() == Op.CAST && to == DType.BOOL;
-                code.add(new Instruction(m.op(), registers, a, b, c, isHalf(to) ? to : null, toBool));
+                long seed = 0;
+                long stream = 0;
+                if (m.op() == Op.RANDOM_UNIFORM) {
+                    if (a >= nIn) {
+                        throw new IllegalArgumentException(name + ": the counter offset of " + m + " must be a group input");
+                    }
+                    OpAttrs.Random random = m.attrs(OpAttrs.Random.class);
+                    seed = random.seed();
+                    stream = random.stream();
+                }
+                code.add(new Instruction(m.op(), registers, a, b, c, isHalf(to) ? to : null, toBool, seed, stream));
                 register.put(m.output(), registers++);
             }
             program = code.toArray(new Instruction[0]);
@@ -284,7 +304,7 @@ final class CpuFusedElementwise {
                 this.in = in;
                 this.out = out;
                 for (int j = 0; j < nIn; j++) {
-                    if (scalar[j]) {
+                    if (scalar[j] && inType[j] != DType.I64) { // an I64 (a draw's offset) is read by its draw
                         load(in[j], 0, 0, inType[j], r[j], TILE);
                     }
                 }
@@ -326,7 +346,13 @@ final class CpuFusedElementwise {
                     }
                 }
                 for (Instruction instruction : program) {
-                    execute(instruction, r, len);
+                    if (instruction.op() == Op.RANDOM_UNIFORM) {
+                        // off[0] + start is the tile's first flat domain index (the output operand is contiguous)
+                        long offset = in[instruction.a()].get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+                        Philox.uniforms(instruction.seed(), instruction.stream(), offset + off[0] + start, r[instruction.dst()], len);
+                    } else {
+                        execute(instruction, r, len);
+                    }
                 }
                 if (store) {
                     for (int o = 0; o < nOut; o++) {

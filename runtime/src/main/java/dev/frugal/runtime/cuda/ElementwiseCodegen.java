@@ -34,6 +34,12 @@ import java.util.Map;
  * <p>Supported: the types F32, F16, BF16 and BOOL (what the CPU fuses), every UNARY, BINARY,
  * COMPARE and TERNARY op, CAST among those types, and EXPAND. Other types (F64, integers) are not
  * generated yet ({@link #supports}).
+ *
+ * <p>A RANDOM_UNIFORM member (dropout's draw, which fusion puts in the group that reads it) is
+ * {@code fr_uniform} of counter position {@code offset + i}, i the flat element index, exactly
+ * what {@link RandomUniformCodegen}'s kernel stores for element i; its I64 offset input is
+ * loaded as a {@code long long}, not into a float register. A draw alone is still
+ * {@link RandomUniformCodegen}'s kernel ({@link KernelGenerators}).
  */
 public final class ElementwiseCodegen {
     /** Helpers every generated kernel starts with. */
@@ -105,11 +111,17 @@ public final class ElementwiseCodegen {
     private ElementwiseCodegen() {
     }
 
-    /** Whether {@code node} can be generated: an elementwise op, CAST or EXPAND over F32, F16, BF16 and BOOL. */
+    /**
+     * Whether {@code node} can be generated: an elementwise op, CAST or EXPAND over F32, F16, BF16
+     * and BOOL, or a float32 RANDOM_UNIFORM with a scalar I64 offset.
+     */
     public static boolean supports(Node node) {
         Value o = node.output();
         if (o == null || !registerType(o.dtype())) {
             return false;
+        }
+        if (node.op() == Op.RANDOM_UNIFORM) {
+            return o.dtype() == DType.F32 && offsetInput(node.input(0));
         }
         if (node.op() != Op.EXPAND && !node.op().isElementwise()) {
             return false;
@@ -161,11 +173,18 @@ public final class ElementwiseCodegen {
         StringBuilder body = new StringBuilder();
         // the coordinates of element i, once, when some input is broadcast
         int[] dims = shape.dims();
-        if (inputs.stream().anyMatch(v -> !v.shape().equals(shape))) {
+        if (inputs.stream().anyMatch(v -> !v.shape().equals(shape) && !offsetInput(v))) {
             body.append(KernelText.coordinates(dims));
         }
         for (int k = 0; k < inputs.size(); k++) {
             Value in = inputs.get(k);
+            if (offsetInput(in)) {
+                // a draw's counter offset: 64 bits, which a float register would not hold
+                String reg = "x" + k;
+                body.append("  const long long ").append(reg).append(" = in").append(k).append("[0];\n");
+                registers.put(in, reg);
+                continue;
+            }
             String offset = in.shape().equals(shape) ? "i" : KernelText.broadcastOffset(in.shape(), dims);
             String reg = "x" + k;
             body.append("  const float ").append(reg).append(" = ").append(load(in.dtype(), "in" + k + "[" + offset + "]")).append(";\n");
@@ -236,6 +255,12 @@ public final class ElementwiseCodegen {
             case NE -> "(" + a + " != " + b + " ? 1.0f : 0.0f)";
             case WHERE -> "(" + a + " != 0.0f ? " + b + " : " + c + ")";
             case CONSTANT -> KernelText.floatLiteral((float) n.attrs(OpAttrs.Constant.class).value());
+            case RANDOM_UNIFORM -> {
+                // element i of the draw is counter position offset + i (unsigned, wrapping), as RandomUniformCodegen
+                OpAttrs.Random r = n.attrs(OpAttrs.Random.class);
+                yield "fr_uniform(" + Long.toUnsignedString(r.seed()) + "ull, " + Long.toUnsignedString(r.stream()) + "ull, "
+                        + "(unsigned long long) " + a + " + (unsigned long long) i)";
+            }
             default -> throw new IllegalArgumentException("no CUDA elementwise code for " + n.op().printName());
         };
     }
@@ -280,6 +305,11 @@ public final class ElementwiseCodegen {
             case I32 -> "int";
             case F64 -> "double";
         };
+    }
+
+    /** Whether {@code v} can be a RANDOM_UNIFORM's counter offset: an I64 scalar. */
+    private static boolean offsetInput(Value v) {
+        return v.dtype() == DType.I64 && v.shape().numel() == 1;
     }
 
     private static boolean registerType(DType t) {

@@ -36,14 +36,15 @@ public final class KernelGenerators {
      * arithmetic).
      */
     public static Optional<GeneratedKernel> generate(Node node) {
+        // before ElementwiseCodegen, which generates a draw only as a fused group's member
+        if (node.op() == Op.RANDOM_UNIFORM && node.output().dtype() == DType.F32) {
+            return Optional.of(RandomUniformCodegen.generate(node));
+        }
         if (ElementwiseCodegen.supports(node)) {
             return Optional.of(ElementwiseCodegen.generate(node));
         }
         if (WideElementwiseCodegen.supports(node)) {
             return Optional.of(WideElementwiseCodegen.generate(node));
-        }
-        if (node.op() == Op.RANDOM_UNIFORM && node.output().dtype() == DType.F32) {
-            return Optional.of(RandomUniformCodegen.generate(node));
         }
         if (ReductionCodegen.supports(node)) {
             return Optional.of(ReductionCodegen.generate(node));

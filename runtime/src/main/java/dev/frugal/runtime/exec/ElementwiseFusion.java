@@ -28,6 +28,12 @@ import java.util.function.Predicate;
  * by the same pass. So an optimizer's new moments and new weights come out of one pass, and a
  * batch norm's output and its ReLU too. Otherwise the node starts a group of its own. An
  * {@link Op#EXPAND} joins only when all its readers are in the group (a free broadcast there).
+ * So does an {@link Op#RANDOM_UNIFORM} of the group's domain shape: each element's draw is a pure
+ * function of its flat index and the I64 counter offset (which becomes a group input), so the
+ * fused kernel computes it in registers, and dropout's draw, mask, scaling and the bias and
+ * residual additions around it are one pass that never stores the [N, ...] random values. It
+ * never starts a group nor is stored by one: a draw that is pinned or read outside the group stays
+ * a kernel of its own.
  * The group runs where its last member stood: every input of the group is computed before that
  * (members precede the last one), and every reader of a stored member comes after it, so the
  * order of the program is respected.
@@ -90,7 +96,8 @@ public final class ElementwiseFusion {
                 membersOf.put(n, new ArrayList<>(List.of(n)));
                 continue;
             }
-            boolean expand = n.op() == Op.EXPAND;
+            // EXPAND and RANDOM_UNIFORM only ever join a group whose members read all of them
+            boolean expand = n.op() == Op.EXPAND || n.op() == Op.RANDOM_UNIFORM;
             if (!(expand || n.op().isElementwise()) || !fusible.test(n)) {
                 continue;
             }

@@ -97,4 +97,21 @@ public final class Philox {
     public static float uniform(long seed, long stream, long n) {
         return toUniform(word(seed, stream, n));
     }
+
+    /**
+     * {@code dst[k] = uniform(seed, stream, first + k)} for k in [0, len) (counter positions
+     * unsigned, wrapping), one Philox block per four consecutive positions: how a fused kernel
+     * draws a tile of a RANDOM_UNIFORM's elements.
+     */
+    public static void uniforms(long seed, long stream, long first, float[] dst, int len) {
+        int[] words = new int[4];
+        int k = 0;
+        while (k < len) {
+            long n = first + k;
+            block(seed, stream, n >>> 2, words);
+            for (int w = (int) (n & 3); w < 4 && k < len; w++, k++) {
+                dst[k] = toUniform(words[w]);
+            }
+        }
+    }
 }
