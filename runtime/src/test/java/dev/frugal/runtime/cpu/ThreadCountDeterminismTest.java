@@ -6,6 +6,7 @@ import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.autodiff.Autodiff;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.Program;
+import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
@@ -30,8 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the paths that split work: long row reductions (split partials), column reductions, full sums,
  * large elementwise ops, scatter-add, gather, pooling, random draws, matmul, and convolution
  * forward and both gradients (im2col, 1x1 and depthwise paths: the weight gradient sums over the
- * batch, which is where a thread-dependent split would show), and an F16 weight gradient on a
- * batch large enough to be summed in chunks.
+ * batch, which is where a thread-dependent split would show), an F16 weight gradient on a
+ * batch large enough to be summed in chunks, the hand-fused cross-entropy and layer norm with
+ * their gradients in F32 and BF16 (the layer norm's weight gradient sums over row blocks), and a
+ * fused bias + dropout + residual kernel that draws its random numbers tile by tile.
  */
 class ThreadCountDeterminismTest {
 
@@ -66,7 +69,36 @@ class ThreadCountDeterminismTest {
         Value loss = Ops.add(Ops.add(Ops.sum(Ops.mul(conv, conv), false), Ops.sum(Ops.mul(conv1, conv1), false)),
                 Ops.sum(Ops.mul(convd, convd), false));
         List<Value> convGrads = Autodiff.grad(loss, List.of(x, w, w1, wd));
-        List<Value> outs = List.of(
+        // the hand-fused row-wise ops, forward and gradients, in F32 and BF16; and a fused dropout
+        List<Value> rowwise = new ArrayList<>();
+        Map<Value, Tensor> rowwiseFeeds = new java.util.HashMap<>();
+        for (DType t : new DType[] {DType.F32, DType.BF16}) {
+            Value logits = g.input("logits" + t, Shape.of(700, 131), t);
+            Value labels = g.input("labels" + t, Shape.of(700), DType.I32);
+            Value ce = Functional.crossEntropy(logits, labels, 0.1);
+            rowwise.add(ce);
+            rowwise.add(Autodiff.grad(ce, List.of(logits)).get(0));
+            Value lx = g.input("lx" + t, Shape.of(2500, 72), t);
+            Value lw = g.input("lw" + t, Shape.of(72), t);
+            Value lb = g.input("lb" + t, Shape.of(72), t);
+            Value lr = g.input("lr" + t, Shape.of(2500, 72), t);
+            Value ln = Functional.layerNorm(lx, Shape.of(72), lw, lb, 1e-5);
+            rowwise.add(ln);
+            rowwise.addAll(Autodiff.grad(Ops.sum(Ops.cast(Ops.mul(ln, lr), DType.F32), false), List.of(lx, lw, lb)));
+            int[] labelValues = new int[700];
+            for (int i = 0; i < labelValues.length; i++) {
+                labelValues[i] = rnd.nextInt(131);
+            }
+            rowwiseFeeds.put(logits, CpuReference.random(rnd, t, logits.shape(), -4, 4));
+            rowwiseFeeds.put(labels, Tensor.ofInts(labelValues, 700));
+            for (Value v : List.of(lx, lw, lb, lr)) {
+                rowwiseFeeds.put(v, CpuReference.random(rnd, t, v.shape(), -2, 2));
+            }
+        }
+        Value bias = g.input("bias", Shape.of(150_000), DType.F32);
+        rowwiseFeeds.put(bias, CpuReference.random(rnd, DType.F32, bias.shape(), -1, 1));
+        rowwise.add(Ops.add(rows, Functional.dropout(Ops.add(rows, bias), 0.3, true, off, 77, 4)));
+        List<Value> outs = new ArrayList<>(List.of(
                 Ops.sum(rows, false, 1), Ops.max(rows, false, 1), Ops.sum(rows, false), Ops.sum(cols, false, 0),
                 Ops.sum(h, false), Ops.sum(d, true, 1), Ops.sum(d, false, 0),
                 Ops.exp(Ops.mul(Ops.add(rows, Ops.constant(g, 0.5f, DType.F32)), rows)),
@@ -74,7 +106,8 @@ class ThreadCountDeterminismTest {
                 Ops.maxPool2d(img, new OpAttrs.Pool2d(3, 3, 2, 2, 1, 1, false)), Ops.avgPool2d(img, new OpAttrs.Pool2d(2, 2, 1, 1, 0, 0, true)),
                 Ops.randomUniform(off, Shape.of(100_003), 7, 1), Ops.argmax(cols, 0, false),
                 Ops.matmul(a, b), conv, convGrads.get(0), convGrads.get(1), convGrads.get(2), convGrads.get(3),
-                Ops.conv2dGradWeight(hx, hdy, new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 1), Shape.of(8, 8, 3, 3)));
+                Ops.conv2dGradWeight(hx, hdy, new OpAttrs.Conv2d(1, 1, 1, 1, 1, 1, 1), Shape.of(8, 8, 3, 3))));
+        outs.addAll(rowwise);
         List<String> lines = new ArrayList<>();
         try (Program p = Executor.cpu().compile(g, outs);
              Tensor rt = CpuReference.random(rnd, DType.F32, rows.shape(), -1, 1);
@@ -97,6 +130,7 @@ class ThreadCountDeterminismTest {
             }
             Map<Value, Tensor> feeds = new java.util.HashMap<>(Map.of(rows, rt, cols, ct, h, ht, d, dt, idx, it, img, imt, off, ot));
             feeds.putAll(Map.of(a, at, b, bt, x, xt, w, wt, w1, w1t, wd, wdt, hx, hxt, hdy, hdyt));
+            feeds.putAll(rowwiseFeeds);
             List<Tensor> res = p.run(feeds);
             for (int i = 0; i < res.size(); i++) {
                 Tensor t = res.get(i);
@@ -104,6 +138,8 @@ class ThreadCountDeterminismTest {
                 byte[] bytes = t.segment().asSlice(t.offset() * t.dtype().byteSize(), n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
                 lines.add(outs.get(i).node().op().printName() + " " + t.dtype() + t.shape() + " " + java.util.Arrays.hashCode(bytes));
             }
+        } finally {
+            rowwiseFeeds.values().forEach(Tensor::close);
         }
         return lines;
     }
@@ -129,7 +165,7 @@ class ThreadCountDeterminismTest {
     void oneThreadAndThreeThreadsGiveBitIdenticalResults() throws Exception {
         List<String> one = runChild(1);
         List<String> three = runChild(3);
-        assertEquals(21, one.size(), String.join("\n", one));
+        assertEquals(21 + 2 * 6 + 1, one.size(), String.join("\n", one));
         for (int i = 0; i < one.size(); i++) {
             assertEquals(one.get(i), three.get(i), "output " + i + " differs between 1 and 3 threads");
         }
