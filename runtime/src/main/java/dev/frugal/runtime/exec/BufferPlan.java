@@ -50,10 +50,15 @@ final class BufferPlan {
         /** A computed value: a planned region of the activation arena (two when it is recomputed). */
         WORK,
         /** An output snapshot or assignment staging buffer, alive the whole step. */
-        STAGING
+        STAGING,
+        /**
+         * A value that is the same in every step (a constant or an iota): computed once when the
+         * program is made, in the program's constants block at {@link Slot#offset}.
+         */
+        CONSTANT
     }
 
-    /** One slot. Offsets are into the arena, -1 when the slot has no such region. */
+    /** One slot. Offsets are into the arena (into the constants block for a CONSTANT slot), -1 when the slot has no such region. */
     static final class Slot {
         final SlotKind kind;
         final long bytes;
@@ -87,10 +92,19 @@ final class BufferPlan {
      * values it reads and stores.
      */
     record Unit(int index, Node node, FusedGroup group, List<Value> inputs, List<Value> outputs) {
+        /** A call every step makes. */
         boolean isKernel() {
-            return node.op() != Op.INPUT && node.op() != Op.RESHAPE && node.op() != Op.ASSIGN;
+            return node.op() != Op.INPUT && node.op() != Op.RESHAPE && node.op() != Op.ASSIGN && !isSetup();
+        }
+
+        /** A call made once, when the program is made: a source whose value never changes. */
+        boolean isSetup() {
+            return group == null && (node.op() == Op.CONSTANT || node.op() == Op.IOTA);
         }
     }
+
+    /** Alignment of each constant in the constants block. */
+    private static final long CONSTANT_ALIGNMENT = 64;
 
     /**
      * One entry of the run order: {@code unit} runs (again, when {@code recompute}), or, when
@@ -112,6 +126,8 @@ final class BufferPlan {
     List<Entry> schedule = List.of();
     /** Recomputed segments of the schedule (empty without checkpointing). */
     List<Recompute> recomputes = List.of();
+    /** Bytes of the constants block: every {@link SlotKind#CONSTANT} slot, aligned. */
+    long constantBytes;
     /** Bytes of the activation arena of the schedule. */
     long arenaBytes;
     /** Bytes of the activation arena without checkpointing. */
@@ -163,6 +179,10 @@ final class BufferPlan {
         for (Node n : live) {
             if (n.op() == Op.ASSIGN) {
                 assignments.add(n);
+            } else if (n.op() == Op.CONSTANT || n.op() == Op.IOTA) {
+                // made once, before any step: first, so no call waits for one (a constant shared by
+                // every update must not hold the updates back to the end of the step)
+                order.add(0, n);
             } else if (!absorbed.contains(n)) {
                 order.add(n);
             }
@@ -183,6 +203,12 @@ final class BufferPlan {
                 plan.slotOf.put(out, plan.newSlot(kind, bytesOf(out), in.name(), in.kind()));
             } else if (n.op() == Op.RESHAPE) {
                 plan.slotOf.put(n.output(), plan.slotOf.get(n.input(0)));
+            } else if (u.isSetup()) {
+                Value out = n.output();
+                int slot = plan.newSlot(SlotKind.CONSTANT, bytesOf(out), out.ref(), null);
+                plan.slots.get(slot).offset = plan.constantBytes;
+                plan.constantBytes += (bytesOf(out) + CONSTANT_ALIGNMENT - 1) / CONSTANT_ALIGNMENT * CONSTANT_ALIGNMENT;
+                plan.slotOf.put(out, slot);
             } else {
                 for (Value out : u.outputs()) {
                     plan.slotOf.put(out, plan.newSlot(SlotKind.WORK, bytesOf(out), out.ref(), null));
@@ -669,7 +695,9 @@ final class BufferPlan {
         this.recomputes = recomputes;
         arenaBytes = layout.placement().arenaBytes();
         for (Slot s : slots) {
-            s.offset = -1;
+            if (s.kind != SlotKind.CONSTANT) { // constants keep their place in the constants block
+                s.offset = -1;
+            }
             s.recomputeOffset = -1;
         }
         long[] offsets = layout.placement().offsets();

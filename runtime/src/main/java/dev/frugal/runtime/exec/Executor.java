@@ -25,7 +25,8 @@ import java.util.Set;
  * Compiles graphs into {@link Program}s for one {@link Backend}.
  *
  * <p>Compilation takes the nodes the requested outputs and the graph's assignments need
- * ({@link Graph#liveNodes}), rewrites them for mixed precision when asked ({@link Autocast}), groups elementwise nodes the backend can fuse
+ * ({@link Graph#liveNodes}), rewrites them for mixed precision when asked ({@link Autocast}), merges repeated nodes
+ * ({@link CommonSubexpressions}), groups elementwise nodes the backend can fuse
  * ({@link ElementwiseFusion}), asks the backend to prepare one kernel per node or fused group,
  * plans where every stored value lives and when, recomputing forward segments when a memory
  * budget demands it ({@link BufferPlan}, {@link MemoryPlan}), and allocates every buffer once.
@@ -91,14 +92,18 @@ public final class Executor {
         return new Executor(backend, check, fuse, memoryBudget, precision);
     }
 
-    /** Whether compiled programs run groups of elementwise nodes as fused kernels ({@link ElementwiseFusion}). */
+    /**
+     * Whether compiled programs merge repeated nodes ({@link CommonSubexpressions}) and run groups
+     * of elementwise nodes as fused kernels ({@link ElementwiseFusion}).
+     */
     public boolean fuses() {
         return fuse;
     }
 
     /**
-     * This executor with elementwise fusion switched on (the default) or off. Results are the same
-     * either way; off runs one kernel per node, which is useful to compare or to profile per node.
+     * This executor with fusion switched on (the default) or off: repeated nodes merged and
+     * elementwise groups fused, or neither. Results are the same either way; off runs one kernel
+     * per traced node, which is useful to compare or to profile per node.
      */
     public Executor withFusion(boolean on) {
         return new Executor(backend, checkNonFinite, on, memoryBudget, precision);
@@ -155,15 +160,16 @@ public final class Executor {
     public Program compile(Graph graph, List<Value> outputs) {
         checkOutputs(graph, outputs);
         AutocastResult cast = Autocast.apply(graph, outputs, precision, AutocastPolicy.standard());
-        Lowered lowered = lower(cast.graph(), cast.outputs());
+        CommonSubexpressions.Result merged = merge(cast);
+        Lowered lowered = lower(merged.graph(), merged.outputs());
         if (!lowered.memoryPlan.fits()) {
             lowered.closeKernels();
             throw new MemoryBudgetExceededException(graph.name(), lowered.memoryPlan);
         }
         // The program answers to the traced graph's values: its inputs are found by name in the
         // rewritten one, and its outputs were cast back to their traced dtypes.
-        return new Program(graph, backend, lowered.plan, lowered.steps, sourceKeyed(graph, cast, lowered.feeds),
-                sourceKeyed(graph, cast, lowered.bound), List.copyOf(outputs), lowered.outputSlots, lowered.memoryPlan, cast.report());
+        return new Program(graph, backend, lowered.plan, lowered.setup, lowered.steps, sourceKeyed(graph, cast, merged, lowered.feeds),
+                sourceKeyed(graph, cast, merged, lowered.bound), List.copyOf(outputs), lowered.outputSlots, lowered.memoryPlan, cast.report());
     }
 
     /** The dtype decisions {@link #compile} would make for {@code outputs} of {@code graph} (a no-op report under FP32). */
@@ -172,14 +178,23 @@ public final class Executor {
         return Autocast.apply(graph, outputs, precision, AutocastPolicy.standard()).report();
     }
 
+    /** The autocast program with its repeats merged, when fusing; as it is otherwise. */
+    private CommonSubexpressions.Result merge(AutocastResult cast) {
+        return fuse ? CommonSubexpressions.apply(cast.graph(), cast.outputs()) : new CommonSubexpressions.Result(cast.graph(), cast.outputs(), 0);
+    }
+
     /** Re-keys a map over the rewritten graph's inputs by the traced graph's inputs of the same names. */
-    private static Map<Value, Integer> sourceKeyed(Graph source, AutocastResult cast, Map<Value, Integer> slots) {
-        if (cast.graph() == source) {
+    private static Map<Value, Integer> sourceKeyed(Graph source, AutocastResult cast, CommonSubexpressions.Result merged,
+                                                   Map<Value, Integer> slots) {
+        if (cast.graph() == source && merged.graph() == source) {
             return slots;
         }
         Map<Value, Integer> keyed = new IdentityHashMap<>();
         for (Value in : source.inputs()) {
-            Value counterpart = cast.values().get(in);
+            Value counterpart = cast.graph() == source ? in : cast.values().get(in);
+            if (counterpart != null && merged.graph() != cast.graph()) {
+                counterpart = merged.inputFor(counterpart);
+            }
             if (counterpart != null && slots.containsKey(counterpart)) {
                 keyed.put(in, slots.get(counterpart));
             }
@@ -207,15 +222,17 @@ public final class Executor {
     public MemoryPlan plan(Graph graph, List<Value> outputs) {
         checkOutputs(graph, outputs);
         AutocastResult cast = Autocast.apply(graph, outputs, precision, AutocastPolicy.standard());
-        Lowered lowered = lower(cast.graph(), cast.outputs());
+        CommonSubexpressions.Result merged = merge(cast);
+        Lowered lowered = lower(merged.graph(), merged.outputs());
         lowered.closeKernels();
         return lowered.memoryPlan;
     }
 
     /** A program before its buffers exist: the plan, the prepared calls, and how inputs and outputs map to slots. */
-    private record Lowered(BufferPlan plan, List<Program.Step> steps, Map<Value, Integer> feeds, Map<Value, Integer> bound,
-                           int[] outputSlots, MemoryPlan memoryPlan) {
+    private record Lowered(BufferPlan plan, List<Program.Step> setup, List<Program.Step> steps, Map<Value, Integer> feeds,
+                           Map<Value, Integer> bound, int[] outputSlots, MemoryPlan memoryPlan) {
         void closeKernels() {
+            Program.closeKernels(setup);
             Program.closeKernels(steps);
         }
     }
@@ -249,6 +266,7 @@ public final class Executor {
         Kernel[] kernels = new Kernel[plan.units.size()];
         List<Program.Step> prepared = new ArrayList<>(); // every call made so far, to close on failure
         List<Program.Step> finalSteps = new ArrayList<>(); // assignments run after every kernel
+        List<Program.Step> setup = new ArrayList<>(); // constants, computed once when the program is made
         Map<Value, Integer> feeds = new IdentityHashMap<>();
         Map<Value, Integer> bound = new IdentityHashMap<>();
         try {
@@ -268,16 +286,22 @@ public final class Executor {
                             ? backend.prepareFused(u.group(), in, out, checkNonFinite)
                             : backend.prepare(n, in, out[0], checkNonFinite);
                     prepared.add(new Program.Step(kernels[u.index()], n, u.group(), in, out, false, null));
+                } else if (u.isSetup()) {
+                    int[] out = slotsOf(plan, u.outputs());
+                    setup.add(made(prepared, new Program.Step(backend.prepare(n, new int[0], out[0], checkNonFinite), n, null, new int[0], out,
+                            false, null)));
                 }
             }
             // Outputs that are parameters or state (or reshapes of them) are snapshotted before
-            // the assignments overwrite them, so a run returns the values the step read.
+            // the assignments overwrite them, so a run returns the values the step read; constants
+            // too, so a caller writing into a returned tensor cannot change the next step's.
             int[] outputSlots = new int[outputs.size()];
             List<Program.Step> copies = new ArrayList<>();
             for (int i = 0; i < outputs.size(); i++) {
                 Value v = outputs.get(i);
                 int slot = plan.slotOf.get(v);
-                if (plan.slots.get(slot).kind() == BufferPlan.SlotKind.BOUND) {
+                BufferPlan.SlotKind kind = plan.slots.get(slot).kind();
+                if (kind == BufferPlan.SlotKind.BOUND || kind == BufferPlan.SlotKind.CONSTANT) {
                     int copy = plan.addStagingSlot(BufferPlan.bytesOf(v), v.ref() + "@out");
                     copies.add(made(prepared, new Program.Step(backend.prepareCopy(slot, copy, BufferPlan.bytesOf(v)), null, null,
                             new int[] {slot}, new int[] {copy}, false, null)));
@@ -326,7 +350,8 @@ public final class Executor {
             long state = plan.bytes(BufferPlan.SlotKind.BOUND, InputKind.STATE);
             // Program buffers as the memory manager counts them: each rounded up to its blocks.
             long inputs = plan.blockBytes(BufferPlan.SlotKind.FEED);
-            long staging = plan.blockBytes(BufferPlan.SlotKind.STAGING);
+            // the constants block is one allocation, counted with the staging buffers
+            long staging = plan.blockBytes(BufferPlan.SlotKind.STAGING) + (plan.constantBytes > 0 ? BufferPlan.blockBytes(plan.constantBytes) : 0);
             long fixed = parameters + state + inputs + staging + workspace;
             // whole blocks, so that the arena rounded up to its block still fits
             long arenaBudget = memoryBudget < 0 ? -1 : Math.max(0, memoryBudget - fixed) / BlockSizes.MIN_BLOCK_SIZE * BlockSizes.MIN_BLOCK_SIZE;
@@ -349,7 +374,7 @@ public final class Executor {
             MemoryPlan report = new MemoryPlan(parameters, state, inputs, BufferPlan.blockBytes(plan.arenaBytes), plan.forwardBytesAtPeak,
                     plan.backwardBytesAtPeak, BufferPlan.blockBytes(plan.unplannedArenaBytes), workspace, staging, plan.stepFlops(), plan.recomputeFlops(), memoryBudget,
                     plan.budgetMet, plan.budgetMet ? -1 : fixed + BufferPlan.blockBytes(smallestArena), describeRecomputes(plan));
-            return new Lowered(plan, steps, feeds, bound, outputSlots, report);
+            return new Lowered(plan, setup, steps, feeds, bound, outputSlots, report);
         } catch (RuntimeException e) {
             Program.closeKernels(prepared);
             throw e;

@@ -39,6 +39,8 @@ public final class Program implements AutoCloseable {
     private final Graph graph;
     private final Backend backend;
     private final BufferPlan plan;
+    /** Calls made once, when the program is made: the constants ({@link BufferPlan.SlotKind#CONSTANT}). */
+    private final List<Step> setup;
     private final List<Step> steps;
     private final Map<Value, Integer> feedSlots;
     private final Map<Value, Integer> boundSlots;
@@ -57,13 +59,14 @@ public final class Program implements AutoCloseable {
     private final List<Buffer> owned = new ArrayList<>();
     private boolean closed;
 
-    Program(Graph graph, Backend backend, BufferPlan plan, List<Step> steps, Map<Value, Integer> feedSlots,
+    Program(Graph graph, Backend backend, BufferPlan plan, List<Step> setup, List<Step> steps, Map<Value, Integer> feedSlots,
             Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots, MemoryPlan memoryPlan,
             dev.frugal.runtime.precision.AutocastReport autocast) {
         this.autocast = autocast;
         this.graph = graph;
         this.backend = backend;
         this.plan = plan;
+        this.setup = List.copyOf(setup);
         this.steps = List.copyOf(steps);
         this.feedSlots = feedSlots;
         this.boundSlots = boundSlots;
@@ -77,6 +80,7 @@ public final class Program implements AutoCloseable {
         List<Integer> rebound = new ArrayList<>();
         try {
             Buffer arena = own(backend.allocate(Math.max(1, plan.arenaBytes), "activations"));
+            Buffer constants = plan.constantBytes > 0 ? own(backend.allocate(plan.constantBytes, "constants")) : null;
             for (int i = 0; i < n; i++) {
                 BufferPlan.Slot s = plan.slots.get(i);
                 switch (s.kind()) {
@@ -85,6 +89,7 @@ public final class Program implements AutoCloseable {
                     }
                     case FEED -> buffers[i] = own(backend.allocate(s.bytes(), "inputs"));
                     case STAGING -> buffers[i] = own(backend.allocate(s.bytes(), "staging"));
+                    case CONSTANT -> buffers[i] = backend.slice(constants, s.offset, s.bytes());
                     case WORK -> {
                         if (s.offset < 0) {
                             throw new IllegalStateException("memory plan: value " + s.label() + " (slot " + i + ") has no place in the arena");
@@ -97,6 +102,10 @@ public final class Program implements AutoCloseable {
                         }
                     }
                 }
+            }
+            // values that never change are computed now, once, instead of in every step
+            for (Step s : this.setup) {
+                s.kernel().run(buffers);
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             close();
@@ -349,6 +358,9 @@ public final class Program implements AutoCloseable {
             }
             sb.append("  (").append(s.label()).append(")\n");
         }
+        for (Step s : setup) {
+            sb.append(stepLine(new StringBuilder("  once: "), s)).append('\n');
+        }
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
             StringBuilder line = new StringBuilder("  ").append(i).append(": ");
@@ -363,39 +375,44 @@ public final class Program implements AutoCloseable {
             if (s.recompute()) {
                 line.append("(again) ");
             }
-            String name = s.group() != null ? s.group().name() : s.node() == null ? "copy" : s.node().op().printName();
-            line.append(name);
-            for (int in : s.inputSlots()) {
-                line.append(" s").append(in);
-            }
-            line.append(" ->");
-            for (int o : s.outputSlots()) {
-                line.append(" s").append(o);
-            }
-            if (s.node() != null && s.node().output() != null) {
-                Value v = s.node().output();
-                line.append(' ').append(v.dtype()).append(v.shape());
-            }
-            while (line.length() < 48) {
-                line.append(' ');
-            }
-            if (s.group() != null) {
-                line.append("  # ").append(s.group().memberRefs()).append(" -> ").append(s.node());
-                for (Value extra : s.group().outputs().subList(1, s.group().outputs().size())) {
-                    line.append(", stores ").append(extra.ref());
-                }
-            } else if (s.node() != null) {
-                line.append("  # ").append(s.node());
-            } else {
-                line.append("  # copy ").append(plan.slots.get(s.outputSlots()[0]).label());
-            }
-            sb.append(line.toString().stripTrailing()).append('\n');
+            sb.append(stepLine(line, s)).append('\n');
         }
         sb.append("  outputs:");
         for (int i = 0; i < outputs.size(); i++) {
             sb.append(' ').append(outputs.get(i).ref()).append("=s").append(outputSlots[i]);
         }
         return sb.append("\n}").toString();
+    }
+
+    /** {@code line} completed with a call's name, operand slots, type and what it computes. */
+    private String stepLine(StringBuilder line, Step s) {
+        String name = s.group() != null ? s.group().name() : s.node() == null ? "copy" : s.node().op().printName();
+        line.append(name);
+        for (int in : s.inputSlots()) {
+            line.append(" s").append(in);
+        }
+        line.append(" ->");
+        for (int o : s.outputSlots()) {
+            line.append(" s").append(o);
+        }
+        if (s.node() != null && s.node().output() != null) {
+            Value v = s.node().output();
+            line.append(' ').append(v.dtype()).append(v.shape());
+        }
+        while (line.length() < 48) {
+            line.append(' ');
+        }
+        if (s.group() != null) {
+            line.append("  # ").append(s.group().memberRefs()).append(" -> ").append(s.node());
+            for (Value extra : s.group().outputs().subList(1, s.group().outputs().size())) {
+                line.append(", stores ").append(extra.ref());
+            }
+        } else if (s.node() != null) {
+            line.append("  # ").append(s.node());
+        } else {
+            line.append("  # copy ").append(plan.slots.get(s.outputSlots()[0]).label());
+        }
+        return line.toString().stripTrailing();
     }
 
     @Override
@@ -410,6 +427,7 @@ public final class Program implements AutoCloseable {
             return;
         }
         closed = true;
+        closeKernels(setup);
         closeKernels(steps);
         for (Buffer b : owned) {
             backend.free(b);

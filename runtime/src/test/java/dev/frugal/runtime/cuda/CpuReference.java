@@ -69,8 +69,14 @@ final class CpuReference {
             }
             List<Value> distinct = wanted.stream().distinct().toList();
             Map<Value, double[]> values = new LinkedHashMap<>();
-            try (Program unfused = Executor.cpu().withFusion(false).compile(c.graph(), distinct)) {
-                List<Tensor> results = unfused.run(c.feeds());
+            // the kernels' values belong to the graph the fused program compiled (its repeats
+            // merged): the reference runs that graph, fed by input name
+            Graph compiled = distinct.isEmpty() ? c.graph() : distinct.getFirst().graph();
+            Map<Value, Tensor> feeds = new LinkedHashMap<>();
+            c.feeds().forEach((in, t) -> feeds.put(compiled.inputNamed(in.node().attrs(dev.frugal.runtime.graph.OpAttrs.Input.class).name()), t));
+            feeds.remove(null); // inputs the merged graph does not read
+            try (Program unfused = Executor.cpu().withFusion(false).compile(compiled, distinct)) {
+                List<Tensor> results = unfused.run(feeds);
                 for (int i = 0; i < distinct.size(); i++) {
                     values.put(distinct.get(i), results.get(i).toDoubleArray());
                 }
