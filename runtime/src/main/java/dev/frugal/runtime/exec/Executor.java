@@ -103,7 +103,8 @@ public final class Executor {
     /**
      * This executor with fusion switched on (the default) or off: repeated nodes merged and
      * elementwise groups fused, or neither. Results are the same either way; off runs one kernel
-     * per traced node, which is useful to compare or to profile per node.
+     * per traced node (constants are made once either way, as an eager framework passes a scalar
+     * as a kernel argument), which is useful to compare or to profile per node.
      */
     public Executor withFusion(boolean on) {
         return new Executor(backend, checkNonFinite, on, memoryBudget, precision);
