@@ -29,7 +29,8 @@ import java.util.Map;
  *
  * <p>Every operation of the graph is a pure function of its inputs and attributes (a random
  * draw of its seed, stream and counter), so merging repeats never changes a result. Graph
- * inputs and assignments are never merged.
+ * inputs and assignments are never merged, nor are tensor-sized elementwise repeats, which
+ * fusion recomputes for free ({@link #mergeable}).
  */
 public final class CommonSubexpressions {
     private CommonSubexpressions() {
@@ -104,7 +105,7 @@ public final class CommonSubexpressions {
                 default -> {
                     Value out = n.output();
                     Key key = new Key(n.op(), n.attrs(), out.shape(), out.dtype(), inputs);
-                    Value earlier = seen.get(key);
+                    Value earlier = mergeable(n) ? seen.get(key) : null;
                     if (earlier != null) {
                         map.put(out, earlier);
                         merged++;
@@ -123,6 +124,21 @@ public final class CommonSubexpressions {
         return new Result(target, List.copyOf(newOutputs), merged);
     }
 
+    /**
+     * Whether a repeat of {@code n} is merged: always for scalars and for the ops that are work of
+     * their own (contractions, reductions, movement other than broadcasts, sources); never for a
+     * tensor-sized elementwise node, broadcast or random draw. Those cost nothing inside a fused
+     * kernel, and a repeat there is usually deliberate: the autocast pass gives each reader of an
+     * activation its own widening cast so that each fuses into its reader's pass. Merged, the one
+     * cast would be read by several groups and stored, a float32 copy of the activation.
+     */
+    private static boolean mergeable(Node n) {
+        if (n.output().shape().numel() <= 1) {
+            return true;
+        }
+        return !(n.op().isElementwise() || n.op() == Op.EXPAND || n.op() == Op.RANDOM_UNIFORM);
+    }
+
     /** How many of {@code live} repeat an earlier node, judged on the source graph's own values. */
     private static int countRepeats(List<Node> live) {
         // A cheap first pass: without a repeat among the source's own nodes (inputs compared as
@@ -134,7 +150,7 @@ public final class CommonSubexpressions {
                 continue;
             }
             Value out = n.output();
-            if (!seen.add(new Key(n.op(), n.attrs(), out.shape(), out.dtype(), n.inputs()))) {
+            if (mergeable(n) && !seen.add(new Key(n.op(), n.attrs(), out.shape(), out.dtype(), n.inputs()))) {
                 repeats++;
             }
         }

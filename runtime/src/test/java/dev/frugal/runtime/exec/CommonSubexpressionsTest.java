@@ -58,6 +58,22 @@ class CommonSubexpressionsTest {
     }
 
     @Test
+    void tensorSizedElementwiseRepeatsStayForFusion() {
+        // the autocast pass's per-reader widening casts: merged, one cast would be stored in float32
+        Graph g = new Graph("casts");
+        Value x = g.input("x", Shape.of(8, 16), DType.F16);
+        Value a = Ops.sum(Ops.cast(x, DType.F32), false, 1);
+        Value b = Ops.exp(Ops.cast(x, DType.F32));
+        Value y = g.input("y", Shape.of(8, 16), DType.F32);
+        Value w = g.input("w", Shape.of(16, 4), DType.F32);
+        Value c = Ops.matmul(y, w);
+        Value d = Ops.matmul(y, w);
+        CommonSubexpressions.Result r = CommonSubexpressions.apply(g, List.of(a, b, c, d));
+        assertEquals(2, r.graph().nodes().stream().filter(n -> n.op() == Op.CAST).count(), r.graph().toString());
+        assertEquals(1, r.graph().nodes().stream().filter(n -> n.op() == Op.MATMUL).count(), "a repeated matmul is work saved");
+    }
+
+    @Test
     void aGraphWithoutRepeatsIsKeptAsItIs() {
         Graph g = new Graph("plain");
         Value x = g.input("x", Shape.of(3), DType.F32);
