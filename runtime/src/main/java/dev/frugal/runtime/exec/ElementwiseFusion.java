@@ -21,11 +21,11 @@ import java.util.function.Predicate;
  * the work between the contractions: batch norm's normalisation and its gradient, ReLU and its
  * mask, the optimizer's update arithmetic.
  *
- * <p>Walking the program backwards, a fusible node joins the group its users are in when it has
- * the group's shape and either all its users are in that group (then its value is never stored)
- * or its other readers all run after the group (later nodes, the step's outputs and
- * assignments): then it becomes one of the group's {@link FusedGroup#outputs() outputs}, stored
- * by the same pass. So an optimizer's new moments and new weights come out of one pass, and a
+ * <p>Walking the program backwards, a fusible node joins the group its readers are in (the first
+ * of them to run, when they are in several) when it has the group's shape and either all its
+ * readers are in that group (then its value is never stored) or its other readers all run after
+ * the group (later nodes, the step's outputs and assignments): then it becomes one of the
+ * group's {@link FusedGroup#outputs() outputs}, stored by the same pass. So an optimizer's new moments and new weights come out of one pass, and a
  * batch norm's output and its ReLU too. Otherwise the node starts a group of its own. An
  * {@link Op#EXPAND} joins only when all its readers are in the group (a free broadcast there).
  * So does an {@link Op#RANDOM_UNIFORM} of the group's domain shape: each element's draw is a pure
