@@ -13,7 +13,7 @@ import java.util.Locale;
  * caller's tensors, bound to the program; everything else is allocated by the program from its
  * backend's memory manager when it is compiled ({@link #managedBytes()}): the data input buffers,
  * one activation arena holding every computed value at its planned offset (forward activations,
- * gradients, optimizer temporaries), the kernels' workspaces and a few staging buffers. These
+ * gradients, optimizer temporaries), the kernels' workspaces, a few staging buffers and the constants. These
  * are counted as the memory manager counts them, each allocation rounded up to its 512-byte
  * blocks, so {@link #managedBytes()} is what its allocated-bytes statistic shows.
  *
@@ -26,7 +26,7 @@ import java.util.Locale;
  *                             by backward and update calls
  * @param unplannedActivationBytes the activation arena without checkpointing
  * @param workspaceBytes       kernel workspaces
- * @param stagingBytes         output snapshots and assignment staging
+ * @param stagingBytes         output snapshots, assignment staging and the constants block (made once)
  * @param stepFlops            FLOPs of one step without recomputation ({@link NodeCost})
  * @param recomputeFlops       FLOPs the recomputed segments add to a step
  * @param budgetBytes          the memory budget the plan was made for, -1 when none
