@@ -41,7 +41,7 @@ record StepBenchmark(String model, int batchSize, String precision, String optim
     /**
      * The time of one kind of kernel call in a profiled step.
      *
-     * @param kernel         the kind ({@code matmul}, {@code fused elementwise}, ...)
+     * @param kernel         the kind ({@code matmul}, {@code fused elementwise}, {@code fused reduction}, ...)
      * @param calls          calls per step
      * @param millisPerStep  their total time per step
      */

@@ -178,7 +178,8 @@ public final class Program implements AutoCloseable {
         /**
          * One call.
          *
-         * @param kernel the call's kind: {@code fused elementwise}, the op's name ({@code matmul}), or
+         * @param kernel the call's kind: {@code fused elementwise}, {@code fused reduction} (a group
+         *               ending in a reduction), the op's name ({@code matmul}), or
          *               {@code copy} for a copy the executor inserted; {@code (recomputed)} appended to
          *               a forward call repeated under a memory budget
          * @param node   the node it computes (a fused group's last member); null for an inserted copy
@@ -245,7 +246,8 @@ public final class Program implements AutoCloseable {
                 long t0 = System.nanoTime();
                 s.kernel().run(buffers);
                 long nanos = System.nanoTime() - t0;
-                String name = s.group() != null ? "fused elementwise" : s.node() == null ? "copy" : s.node().op().printName();
+                String name = s.group() != null ? (s.group().reduction() ? "fused reduction" : "fused elementwise")
+                        : s.node() == null ? "copy" : s.node().op().printName();
                 timer.called(s.recompute() ? name + " (recomputed)" : name, s.node(), nanos);
             }
         }
