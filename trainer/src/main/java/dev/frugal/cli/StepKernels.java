@@ -59,7 +59,8 @@ record StepKernels(String model, Precision precision, List<GeneratedKernel> kern
     static StepKernels of(Model m, TrainingTask task, int batchSize, TrainerConfig config) {
         Precision precision = config.mixedPrecision().precision();
         try (TrainingStepGraph step = TrainingStepGraph.trace(m.module(), task, batchSize, config)) {
-            Executor executor = TrainingStepGraph.executor(Executor.cpu(), config);
+            // planned for a GPU: groups may end in reductions (the CPU's own runs leave them separate)
+            Executor executor = TrainingStepGraph.executor(Executor.cpu(), config).withReductionFusion(true);
             int unfused;
             try (Program p = executor.withFusion(false).compile(step.graph(), step.outputs())) {
                 unfused = p.stepCount();

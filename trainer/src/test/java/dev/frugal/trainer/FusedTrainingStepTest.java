@@ -8,6 +8,7 @@ import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.autodiff.Autodiff;
 import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Functional;
 import dev.frugal.runtime.graph.Graph;
@@ -34,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Elementwise fusion changes how a training step runs, never what it computes: every zoo model's
- * step, with each optimizer and gradient clipping, compiled with and without fusion, gives
+ * step, with each optimizer and gradient clipping, compiled without fusion, with it, and with
+ * groups that end in reductions (as planned for a GPU), gives
  * bit-identical losses, weights, batch-norm statistics and optimizer state over several steps.
  */
 class FusedTrainingStepTest {
@@ -52,10 +54,13 @@ class FusedTrainingStepTest {
     void fusedAndUnfusedStepsAreBitIdentical(String spec, Optimizer optimizer, double clip) {
         int batch = 6;
         try (Step fused = new Step(spec, optimizer, clip, batch, Executor.cpu());
+             Step reductions = new Step(spec, optimizer, clip, batch, Executor.cpu().withReductionFusion(true));
              Step plain = new Step(spec, optimizer, clip, batch, Executor.cpu().withFusion(false))) {
             assertTrue(fused.program.fusedCount() > 0, () -> "nothing fused for " + spec + ":\n" + fused.program.listing());
             assertEquals(0, plain.program.fusedCount());
             assertTrue(fused.program.stepCount() < plain.program.stepCount());
+            assertTrue(reductions.program.fusedGroups().stream().anyMatch(FusedGroup::reduction), () -> reductions.program.listing());
+            assertTrue(reductions.program.stepCount() < fused.program.stepCount());
             SplittableRandom random = new SplittableRandom(11);
             for (int step = 0; step < 3; step++) {
                 int[] dims = fused.images.shape().dims();
@@ -70,10 +75,14 @@ class FusedTrainingStepTest {
                 double lr = 0.05 / (step + 1);
                 float a = fused.run(pixels, dims, labels, lr);
                 float b = plain.run(pixels, dims, labels, lr);
+                float c = reductions.run(pixels, dims, labels, lr);
                 assertEquals(Float.floatToRawIntBits(b), Float.floatToRawIntBits(a), "loss of step " + step + " of " + spec);
+                assertEquals(Float.floatToRawIntBits(b), Float.floatToRawIntBits(c), "loss of step " + step + " of " + spec + ", reductions fused");
             }
             assertSameTensors(plain.model.module().state(), fused.model.module().state(), spec + " weights and buffers");
             assertSameTensors(plain.update.state(), fused.update.state(), spec + " optimizer state");
+            assertSameTensors(plain.model.module().state(), reductions.model.module().state(), spec + " weights and buffers, reductions fused");
+            assertSameTensors(plain.update.state(), reductions.update.state(), spec + " optimizer state, reductions fused");
         }
     }
 

@@ -216,45 +216,46 @@ final class CpuFusedReduction {
             this.cursor = cursor;
         }
 
-        /** The reduction of the {@code n} values from flat index {@code from}. */
+        /**
+         * The reduction of the {@code n} values from flat index {@code from}, evaluated a chunk
+         * at a time (once per row when it fits one chunk, as a channel statistic's rows do: a
+         * separate evaluation of the scalar tail would run the group's program twice per row).
+         */
         double reduce(long from, long n) {
             if (n == 0) {
                 return 0;
             }
-            long i = 0;
-            float acc;
-            if (n >= VL) {
-                long upper = n - n % VL;
-                FloatVector v = null;
-                for (long c = 0; c < upper; c += CHUNK) {
-                    int len = (int) Math.min(CHUNK, upper - c);
-                    cursor.evaluate(from + c, len, chunk, true);
-                    int j = 0;
-                    if (v == null) {
-                        v = FloatVector.fromArray(FS, chunk, 0);
-                        j = VL;
-                    }
-                    v = accumulate(v, len, j);
-                }
-                acc = switch (op) {
-                    case REDUCE_SUM -> LaneSums.sum(v);
-                    case REDUCE_MAX -> v.reduceLanes(VectorOperators.MAX);
-                    default -> v.reduceLanes(VectorOperators.MIN);
-                };
-                i = upper;
-                int tail = (int) (n - upper);
-                if (tail > 0) {
-                    cursor.evaluate(from + upper, tail, chunk, true);
-                }
-                for (int t = 0; t < tail; t++) {
-                    acc = (float) CpuReduce.combine(op, acc, chunk[t]);
+            if (n < VL) {
+                cursor.evaluate(from, (int) n, chunk, true);
+                float acc = op == Op.REDUCE_SUM ? 0f : chunk[0];
+                for (int i = 0; i < n; i++) {
+                    acc = (float) CpuReduce.combine(op, acc, chunk[i]);
                 }
                 return acc;
             }
-            cursor.evaluate(from, (int) n, chunk, true);
-            acc = op == Op.REDUCE_SUM ? 0f : chunk[0];
-            for (; i < n; i++) {
-                acc = (float) CpuReduce.combine(op, acc, chunk[(int) i]);
+            long upper = n - n % VL; // whole vectors, combined lane by lane before the scalar tail
+            FloatVector v = null;
+            float acc = 0;
+            for (long c = 0; c < n; c += CHUNK) {
+                int len = (int) Math.min(CHUNK, n - c);
+                cursor.evaluate(from + c, len, chunk, true);
+                int vectors = (int) Math.min(len, upper - c); // CHUNK is a multiple of VL: chunks start on a vector
+                int j = 0;
+                if (v == null) {
+                    v = FloatVector.fromArray(FS, chunk, 0);
+                    j = VL;
+                }
+                v = accumulate(v, vectors, j);
+                if (c + len == n) {
+                    acc = switch (op) {
+                        case REDUCE_SUM -> LaneSums.sum(v);
+                        case REDUCE_MAX -> v.reduceLanes(VectorOperators.MAX);
+                        default -> v.reduceLanes(VectorOperators.MIN);
+                    };
+                    for (int t = vectors; t < len; t++) {
+                        acc = (float) CpuReduce.combine(op, acc, chunk[t]);
+                    }
+                }
             }
             return acc;
         }

@@ -45,6 +45,7 @@ public final class Executor {
     private final Backend backend;
     private final boolean checkNonFinite;
     private final boolean fuse;
+    private final boolean fuseReductions;
     private final long memoryBudget;
     private final Precision precision;
 
@@ -56,13 +57,14 @@ public final class Executor {
      *                       fp16 steps whose overflow the loss scaler handles
      */
     public Executor(Backend backend, boolean checkNonFinite) {
-        this(backend, checkNonFinite, true, -1, Precision.FP32);
+        this(backend, checkNonFinite, true, false, -1, Precision.FP32);
     }
 
-    private Executor(Backend backend, boolean checkNonFinite, boolean fuse, long memoryBudget, Precision precision) {
+    private Executor(Backend backend, boolean checkNonFinite, boolean fuse, boolean fuseReductions, long memoryBudget, Precision precision) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.checkNonFinite = checkNonFinite;
         this.fuse = fuse;
+        this.fuseReductions = fuseReductions;
         this.memoryBudget = memoryBudget;
         this.precision = Objects.requireNonNull(precision, "precision");
     }
@@ -89,7 +91,7 @@ public final class Executor {
 
     /** This executor with the non-finite check switched on or off. */
     public Executor withNonFiniteCheck(boolean check) {
-        return new Executor(backend, check, fuse, memoryBudget, precision);
+        return new Executor(backend, check, fuse, fuseReductions, memoryBudget, precision);
     }
 
     /**
@@ -107,7 +109,19 @@ public final class Executor {
      * as a kernel argument), which is useful to compare or to profile per node.
      */
     public Executor withFusion(boolean on) {
-        return new Executor(backend, checkNonFinite, on, memoryBudget, precision);
+        return new Executor(backend, checkNonFinite, on, fuseReductions, memoryBudget, precision);
+    }
+
+    /**
+     * This executor with groups that end in a reduction ({@link Backend#canFuseReduction}) on or
+     * off (the default). They save a launch and a round trip through memory per reduction, which
+     * is what a GPU step is short of; the CPU backend computes them bit-identically but slower than
+     * its separate vector kernels (measured in docs/benchmarks.md), so CPU execution leaves them
+     * off and the CUDA planning ({@code frugal kernels}, {@code frugal plan --device cuda}) turns
+     * them on. Without fusion ({@link #withFusion}) this has no effect.
+     */
+    public Executor withReductionFusion(boolean on) {
+        return new Executor(backend, checkNonFinite, fuse, on, memoryBudget, precision);
     }
 
     /** The memory budget programs are planned for, in bytes; -1 when there is none. */
@@ -130,7 +144,7 @@ public final class Executor {
         if (bytes < -1) {
             throw new IllegalArgumentException("memory budget must be a byte count or -1 for none, got " + bytes);
         }
-        return new Executor(backend, checkNonFinite, fuse, bytes, precision);
+        return new Executor(backend, checkNonFinite, fuse, fuseReductions, bytes, precision);
     }
 
     /** The precision programs are compiled in. */
@@ -145,7 +159,7 @@ public final class Executor {
      * (the default) compiles graphs as traced.
      */
     public Executor withAutocast(Precision precision) {
-        return new Executor(backend, checkNonFinite, fuse, memoryBudget, precision);
+        return new Executor(backend, checkNonFinite, fuse, fuseReductions, memoryBudget, precision);
     }
 
     /**
@@ -260,7 +274,7 @@ public final class Executor {
             }
         }
         Map<Node, FusedGroup> fused = fuse
-                ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse, backend::canFuseReduction)
+                ? ElementwiseFusion.plan(live, identitySet(pinned), backend::canFuse, fuseReductions ? backend::canFuseReduction : n -> false)
                 : Map.of();
         BufferPlan plan = BufferPlan.slots(live, outputs, fused);
 

@@ -99,7 +99,7 @@ class CpuFusedDropoutTest {
         Value b = g.input("b", Shape.of(777), DType.F32); // broadcast: the domain's rows stay rows
         Value offset = g.input("offset", Shape.scalar(), DType.I64);
         Value s = Ops.sum(Functional.dropout(Ops.exp(Ops.add(x, b)), 0.5, true, offset, 99, 2), false, 1);
-        try (Program p = Executor.cpu().compile(g, List.of(s))) {
+        try (Program p = Executor.cpu().withReductionFusion(true).compile(g, List.of(s))) {
             assertTrue(p.fusedGroups().stream().anyMatch(f -> f.reduction() && f.name().contains("random_uniform")), p.listing());
         }
         for (long offsetValue : OFFSETS) {
@@ -140,7 +140,7 @@ class CpuFusedDropoutTest {
             }
             feeds.put(in, Tensor.of(v, in.dtype(), in.shape().dims()));
         }
-        try (Program fused = Executor.cpu().compile(g, outputs);
+        try (Program fused = Executor.cpu().withReductionFusion(true).compile(g, outputs);
              Program plain = Executor.cpu().withFusion(false).compile(g, outputs)) {
             List<Tensor> a = fused.run(feeds);
             List<Tensor> b = plain.run(feeds);

@@ -26,8 +26,8 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * Groups that end in a reduction ({@link CpuFusedReduction}) compute the same bits as the
- * unfused program, on every path of the CPU's reduction: rows shorter than a vector, rows with a
+ * Groups that end in a reduction ({@link CpuFusedReduction}, planned with
+ * {@code Executor.withReductionFusion(true)}) compute the same bits as the unfused program, on every path of the CPU's reduction: rows shorter than a vector, rows with a
  * tail, rows longer than one chunk, the split partials of a few very long rows, column blocks
  * (more than one per row), the [A, R1, K, R2] channel statistic; sums, maxima and minima; half
  * precision values summed into float32; members stored by the same pass; and the non-finite
@@ -114,7 +114,7 @@ class CpuFusedReductionTest {
         Graph g = new Graph("softmax");
         Value x = g.input("x", Shape.of(64, 10), DType.F32);
         Value y = Functional.softmax(x, 1);
-        try (Program p = Executor.cpu().compile(g, List.of(y))) {
+        try (Program p = Executor.cpu().withReductionFusion(true).compile(g, List.of(y))) {
             FusedGroup sum = p.fusedGroups().stream().filter(FusedGroup::reduction).findFirst().orElseThrow(() -> new AssertionError(p.listing()));
             assertEquals("fused(sub,exp,reduce_sum)", sum.name(), p.listing());
             assertEquals(2, sum.outputs().size(), "the sum and the exponentials: " + sum.outputs());
@@ -133,7 +133,7 @@ class CpuFusedReductionTest {
         // a half-precision result and an argmax
         Value h = Ops.sum(Ops.cast(Ops.exp(x), DType.F16), false, 3);
         Value a = Ops.argmax(Ops.exp(x), 3, false);
-        try (Program p = Executor.cpu().compile(g, List.of(s, h, a))) {
+        try (Program p = Executor.cpu().withReductionFusion(true).compile(g, List.of(s, h, a))) {
             assertFalse(p.fusedGroups().stream().anyMatch(FusedGroup::reduction), p.listing());
         }
         check(new int[] {3, 4, 5, 6}, gr -> {
@@ -147,7 +147,7 @@ class CpuFusedReductionTest {
         Graph g = new Graph("nan");
         Value x = g.input("x", Shape.of(2, 3), DType.F32);
         Value y = Ops.sum(Ops.log(x), false, 1);
-        try (Program fused = Executor.cpu().compile(g, List.of(y));
+        try (Program fused = Executor.cpu().withReductionFusion(true).compile(g, List.of(y));
              Program plain = Executor.cpu().withFusion(false).compile(g, List.of(y));
              Tensor bad = Tensor.of(new float[] {1, 2, 3, 4, -1, 6}, 2, 3)) {
             assertTrue(fused.fusedGroups().getFirst().reduction(), fused.listing());
@@ -159,11 +159,24 @@ class CpuFusedReductionTest {
     }
 
     @Test
+    void theCpusOwnRunsLeaveReductionsUnfusedUnlessAsked() {
+        Graph g = new Graph("default");
+        Value x = g.input("x", Shape.of(8, 100), DType.F32);
+        Value s = Ops.sum(Ops.mul(x, x), false, 1);
+        try (Program p = Executor.cpu().compile(g, List.of(s))) {
+            assertFalse(p.fusedGroups().stream().anyMatch(FusedGroup::reduction), p.listing());
+        }
+        try (Program p = Executor.cpu().withReductionFusion(true).compile(g, List.of(s))) {
+            assertTrue(p.fusedGroups().stream().anyMatch(FusedGroup::reduction), p.listing());
+        }
+    }
+
+    @Test
     void layerNormComputesItsVarianceInTheCentringPass() {
         Graph g = new Graph("layer-norm");
         Value x = g.input("x", Shape.of(32, 64), DType.F32);
         Value y = layerNorm(x);
-        try (Program p = Executor.cpu().compile(g, List.of(y))) {
+        try (Program p = Executor.cpu().withReductionFusion(true).compile(g, List.of(y))) {
             List<String> reductions = p.fusedGroups().stream().filter(FusedGroup::reduction).map(FusedGroup::name).toList();
             // x - mean, its square and their sum in one pass that stores x - mean for the normalisation
             assertTrue(reductions.contains("fused(sub,mul,reduce_sum)"), reductions + "\n" + p.listing());
@@ -208,7 +221,7 @@ class CpuFusedReductionTest {
             }
             feeds.put(in, Tensor.of(v, in.shape().dims()));
         }
-        try (Program fused = Executor.cpu().compile(g, outputs);
+        try (Program fused = Executor.cpu().withReductionFusion(true).compile(g, outputs);
              Program plain = Executor.cpu().withFusion(false).compile(g, outputs)) {
             if (expectReduction) {
                 assertTrue(fused.fusedGroups().stream().anyMatch(FusedGroup::reduction), () -> "no fused reduction:\n" + fused.listing());

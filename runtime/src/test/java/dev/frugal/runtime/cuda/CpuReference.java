@@ -55,7 +55,7 @@ final class CpuReference {
         List<Double> sumScales = new ArrayList<>();
         for (Case c : cases) {
             List<GeneratedKernel> kernels;
-            try (Program p = Executor.cpu().compile(c.graph(), c.outputs())) {
+            try (Program p = Executor.cpu().withReductionFusion(true).compile(c.graph(), c.outputs())) { // planned as for a GPU
                 kernels = kernelsOf(p);
             }
             // every value a kernel reads or writes, from the CPU's unfused run

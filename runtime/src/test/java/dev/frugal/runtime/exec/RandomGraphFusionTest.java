@@ -21,7 +21,7 @@ class RandomGraphFusionTest {
         int fusedGroups = 0;
         for (long seed = 1; seed <= PROGRAMS; seed++) {
             RandomElementwiseGraphs p = RandomElementwiseGraphs.of(seed);
-            try (Program fused = Executor.cpu().compile(p.graph(), p.outputs());
+            try (Program fused = Executor.cpu().withReductionFusion(true).compile(p.graph(), p.outputs());
                  Program unfused = Executor.cpu().withFusion(false).compile(p.graph(), p.outputs())) {
                 fusedGroups += fused.fusedGroups().size();
                 List<Tensor> a = fused.run(p.feeds());
