@@ -97,10 +97,15 @@ final class BufferPlan {
             return node.op() != Op.INPUT && node.op() != Op.RESHAPE && node.op() != Op.ASSIGN && !isSetup();
         }
 
-        /** A call made once, when the program is made: a source whose value never changes. */
+        /** A call made once, when the program is made ({@link #madeOnce}). */
         boolean isSetup() {
-            return group == null && (node.op() == Op.CONSTANT || node.op() == Op.IOTA);
+            return group == null && madeOnce(node);
         }
+    }
+
+    /** A source whose value never changes (a constant, an iota): made when the program is made, not in each step. */
+    static boolean madeOnce(Node n) {
+        return n.op() == Op.CONSTANT || n.op() == Op.IOTA;
     }
 
     /** Alignment of each constant in the constants block. */
@@ -179,7 +184,7 @@ final class BufferPlan {
         for (Node n : live) {
             if (n.op() == Op.ASSIGN) {
                 assignments.add(n);
-            } else if (n.op() == Op.CONSTANT || n.op() == Op.IOTA) {
+            } else if (madeOnce(n)) {
                 // made once, before any step: first, so no call waits for one (a constant shared by
                 // every update must not hold the updates back to the end of the step)
                 order.add(0, n);

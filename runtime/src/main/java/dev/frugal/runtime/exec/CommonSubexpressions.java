@@ -46,7 +46,7 @@ public final class CommonSubexpressions {
     public record Result(Graph graph, List<Value> outputs, int merged) {
         /** The input of {@link #graph} that stands for the source input {@code in} (inputs keep their names). */
         public Value inputFor(Value in) {
-            return graph.inputNamed(in.node().attrs(OpAttrs.Input.class).name());
+            return graph.inputMatching(in);
         }
     }
 
@@ -92,15 +92,7 @@ public final class CommonSubexpressions {
                 inputs.add(map.get(in));
             }
             switch (n.op()) {
-                case INPUT -> {
-                    Value in = n.output();
-                    OpAttrs.Input a = n.attrs(OpAttrs.Input.class);
-                    map.put(in, switch (a.kind()) {
-                        case DATA -> target.input(a.name(), in.shape(), in.dtype());
-                        case PARAMETER -> target.parameter(a.name(), in.shape(), in.dtype());
-                        case STATE -> target.state(a.name(), in.shape(), in.dtype());
-                    });
-                }
+                case INPUT -> map.put(n.output(), target.inputLike(n.output()));
                 case ASSIGN -> target.addDerived(n, inputs, n.input(1).shape(), n.input(0).dtype());
                 default -> {
                     Value out = n.output();

@@ -62,6 +62,20 @@ public final class Graph {
         return addInput(name, shape, dtype, InputKind.STATE);
     }
 
+    /** The input of this graph named as {@code input}, another graph's input, or null. */
+    public Value inputMatching(Value input) {
+        return inputNamed(input.node().attrs(OpAttrs.Input.class).name());
+    }
+
+    /**
+     * An input of this graph standing for {@code input}, another graph's input: the same name,
+     * kind, shape and dtype. What a graph-to-graph pass makes of the inputs it copies.
+     */
+    public Value inputLike(Value input) {
+        OpAttrs.Input a = input.node().attrs(OpAttrs.Input.class);
+        return addInput(a.name(), input.shape(), input.dtype(), a.kind());
+    }
+
     private Value addInput(String inputName, Shape shape, DType dtype, InputKind kind) {
         if (inputName == null || inputName.isBlank()) {
             throw new IllegalArgumentException("graph input needs a non-empty name");

@@ -100,16 +100,7 @@ public final class Autocast {
 
     private void rewrite(Node n) {
         switch (n.op()) {
-            case INPUT -> {
-                Value in = n.output();
-                OpAttrs.Input a = n.attrs(OpAttrs.Input.class);
-                Value copy = switch (a.kind()) {
-                    case DATA -> target.input(a.name(), in.shape(), in.dtype());
-                    case PARAMETER -> target.parameter(a.name(), in.shape(), in.dtype());
-                    case STATE -> target.state(a.name(), in.shape(), in.dtype());
-                };
-                map.put(in, copy);
-            }
+            case INPUT -> map.put(n.output(), target.inputLike(n.output()));
             case ASSIGN -> {
                 // the target is the input itself: never cast; the value is stored in its dtype
                 Value dest = map.get(n.input(0));

@@ -73,7 +73,7 @@ final class CpuReference {
             // merged): the reference runs that graph, fed by input name
             Graph compiled = distinct.isEmpty() ? c.graph() : distinct.getFirst().graph();
             Map<Value, Tensor> feeds = new LinkedHashMap<>();
-            c.feeds().forEach((in, t) -> feeds.put(compiled.inputNamed(in.node().attrs(dev.frugal.runtime.graph.OpAttrs.Input.class).name()), t));
+            c.feeds().forEach((in, t) -> feeds.put(compiled.inputMatching(in), t));
             feeds.remove(null); // inputs the merged graph does not read
             try (Program unfused = Executor.cpu().withFusion(false).compile(compiled, distinct)) {
                 List<Tensor> results = unfused.run(feeds);
