@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.testing.Bits;
 import dev.frugal.runtime.autodiff.Autodiff;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.FusedGroup;
@@ -145,21 +146,11 @@ class CpuFusedDropoutTest {
             List<Tensor> a = fused.run(feeds);
             List<Tensor> b = plain.run(feeds);
             for (int k = 0; k < outputs.size(); k++) {
-                assertArrayEquals(bits(b.get(k)), bits(a.get(k)),
+                assertArrayEquals(Bits.of(b.get(k)), Bits.of(a.get(k)),
                         "output " + k + " (" + outputs.get(k) + ") at offset " + offsetValue + " of\n" + fused.listing());
             }
         } finally {
             feeds.values().forEach(Tensor::close);
         }
-    }
-
-    /** Raw bits of the values widened to double (exact for every floating type), every NaN the same. */
-    private static long[] bits(Tensor t) {
-        double[] d = t.toDoubleArray();
-        long[] out = new long[d.length];
-        for (int i = 0; i < d.length; i++) {
-            out[i] = Double.isNaN(d[i]) ? Double.doubleToLongBits(Double.NaN) : Double.doubleToRawLongBits(d[i]);
-        }
-        return out;
     }
 }

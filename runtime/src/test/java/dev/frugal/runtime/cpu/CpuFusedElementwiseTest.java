@@ -3,6 +3,7 @@ package dev.frugal.runtime.cpu;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.testing.Bits;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Graph;
@@ -200,27 +201,11 @@ class CpuFusedElementwiseTest {
             List<Tensor> a = fused.run(feeds);
             List<Tensor> b = plain.run(feeds);
             for (int k = 0; k < outputs.size(); k++) {
-                assertArrayEquals(bits(b.get(k)), bits(a.get(k)), "output " + k + " (" + outputs.get(k) + ") of\n" + fused.listing());
+                assertArrayEquals(Bits.of(b.get(k)), Bits.of(a.get(k)), "output " + k + " (" + outputs.get(k) + ") of\n" + fused.listing());
             }
         } finally {
             feeds.values().forEach(Tensor::close);
         }
-    }
-
-    private static int[] bits(Tensor t) {
-        if (t.dtype() == DType.BOOL) {
-            int[] out = new int[(int) t.numel()];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = (int) t.getFlat(i);
-            }
-            return out;
-        }
-        float[] f = t.toFloatArray();
-        int[] out = new int[f.length];
-        for (int i = 0; i < f.length; i++) {
-            out[i] = Float.isNaN(f[i]) ? Float.floatToIntBits(Float.NaN) : Float.floatToRawIntBits(f[i]);
-        }
-        return out;
     }
 
     private static final float[] SPECIALS = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f,

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.testing.Bits;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.FusedGroup;
 import dev.frugal.runtime.exec.NonFiniteException;
@@ -229,20 +230,10 @@ class CpuFusedReductionTest {
             List<Tensor> a = fused.run(feeds);
             List<Tensor> b = plain.run(feeds);
             for (int k = 0; k < outputs.size(); k++) {
-                assertArrayEquals(bits(b.get(k)), bits(a.get(k)), "output " + k + " (" + outputs.get(k) + ") of\n" + fused.listing());
+                assertArrayEquals(Bits.of(b.get(k)), Bits.of(a.get(k)), "output " + k + " (" + outputs.get(k) + ") of\n" + fused.listing());
             }
         } finally {
             feeds.values().forEach(Tensor::close);
         }
-    }
-
-    /** Raw bits, every NaN the same (a created NaN's sign is unspecified). */
-    private static int[] bits(Tensor t) {
-        float[] f = t.toFloatArray();
-        int[] out = new int[f.length];
-        for (int i = 0; i < f.length; i++) {
-            out[i] = Float.isNaN(f[i]) ? Float.floatToIntBits(Float.NaN) : Float.floatToRawIntBits(f[i]);
-        }
-        return out;
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.testing.Bits;
 import dev.frugal.runtime.graph.Value;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -28,22 +29,12 @@ class RandomGraphFusionTest {
                 List<Tensor> b = unfused.run(p.feeds());
                 for (int i = 0; i < a.size(); i++) {
                     Value out = p.outputs().get(i);
-                    assertArrayEquals(bits(b.get(i)), bits(a.get(i)), "seed " + seed + ", output " + out + "\n" + p.graph());
+                    assertArrayEquals(Bits.of(b.get(i)), Bits.of(a.get(i)), "seed " + seed + ", output " + out + "\n" + p.graph());
                 }
             } finally {
                 p.feeds().values().forEach(Tensor::close);
             }
         }
         assertTrue(fusedGroups > PROGRAMS, "the programs exercise fusion: " + fusedGroups + " groups");
-    }
-
-    /** Raw bits, with every NaN the same. */
-    private static long[] bits(Tensor t) {
-        double[] v = t.toDoubleArray();
-        long[] b = new long[v.length];
-        for (int i = 0; i < v.length; i++) {
-            b[i] = Double.isNaN(v[i]) ? 0x7ff8000000000000L : Double.doubleToRawLongBits(v[i]);
-        }
-        return b;
     }
 }
