@@ -44,12 +44,15 @@ public final class Philox {
      * (4 words; may be the counter array).
      */
     public static void philox4x32(int[] counter, int[] key, int[] out) {
+        philox4x32(counter, key[0], key[1], out);
+    }
+
+    /** {@link #philox4x32(int[], int[], int[])} with the key as two words (no key array per block on the draws' hot path). */
+    private static void philox4x32(int[] counter, int k0, int k1, int[] out) {
         int c0 = counter[0];
         int c1 = counter[1];
         int c2 = counter[2];
         int c3 = counter[3];
-        int k0 = key[0];
-        int k1 = key[1];
         for (int round = 0; round < 10; round++) {
             if (round > 0) {
                 k0 += W0;
@@ -85,7 +88,7 @@ public final class Philox {
         out[1] = (int) (blockIndex >>> 32);
         out[2] = (int) stream;
         out[3] = (int) (stream >>> 32);
-        philox4x32(out, new int[] {(int) seed, (int) (seed >>> 32)}, out);
+        philox4x32(out, (int) seed, (int) (seed >>> 32), out);
     }
 
     /** Maps a 32-bit word to a float in [0, 1): its top 24 bits times 2^-24 (exact). */
