@@ -40,4 +40,13 @@ public final class CudaFunction {
   public void launch(Dim3 grid, Dim3 block, int sharedMemoryBytes, CudaStream stream, KernelArguments arguments) {
     CudaDriver.launchKernel(handle, grid, block, sharedMemoryBytes, stream.handle(), arguments.pointerArray(), name);
   }
+
+  /**
+   * As {@link #launch(Dim3, Dim3, int, CudaStream, KernelArguments)} with a {@code void**} the caller
+   * keeps: one address per kernel parameter, each pointing at the parameter's value. For launchers
+   * that reuse one argument block across launches, rewriting the values in place.
+   */
+  public void launch(Dim3 grid, Dim3 block, int sharedMemoryBytes, CudaStream stream, MemorySegment kernelParams) {
+    CudaDriver.launchKernel(handle, grid, block, sharedMemoryBytes, stream.handle(), kernelParams, name);
+  }
 }

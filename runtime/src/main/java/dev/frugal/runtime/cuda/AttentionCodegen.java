@@ -104,7 +104,7 @@ public final class AttentionCodegen {
                     .append("  for (long long r = (long long) blockIdx.x * blockDim.x + threadIdx.x; r < n; r += (long long) gridDim.x * blockDim.x)"
                             + " NAME_element(r, in0, in1, in2, out0);\n")
                     .append("}\n");
-            return finish(node, b.toString(), (long) slices * tLen);
+            return finish(node, b.toString(), (long) slices * tLen, 0);
         }
         String params = "const " + type + "* __restrict__ in0, const " + type + "* __restrict__ in1, const " + type + "* __restrict__ in2, const "
                 + type + "* __restrict__ in3, const " + type + "* __restrict__ in4, " + type + "* __restrict__ out0";
@@ -184,10 +184,10 @@ public final class AttentionCodegen {
                 .append(", lse, rowDot);\n")
                 .append("    __syncthreads();\n")
                 .append("  }\n}\n");
-        return finish(node, b.toString(), slices);
+        return finish(node, b.toString(), slices, THREADS);
     }
 
-    private static GeneratedKernel finish(Node node, String template, long items) {
-        return KernelText.named(node.op().printName(), template, List.copyOf(node.inputs()), List.of(node.output()), items);
+    private static GeneratedKernel finish(Node node, String template, long items, int blockThreads) {
+        return KernelText.named(node.op().printName(), template, List.copyOf(node.inputs()), List.of(node.output()), items, blockThreads);
     }
 }

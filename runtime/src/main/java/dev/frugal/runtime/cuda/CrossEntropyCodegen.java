@@ -137,6 +137,6 @@ public final class CrossEntropyCodegen {
                     .append("    for (long long c = t; c < ").append(c).append("LL; c += ").append(threads).append(") ").append(gradStore);
         }
         b.append("  }\n}\n");
-        return KernelText.named(node.op().printName(), b.toString(), inputs, List.of(node.output()), n);
+        return KernelText.named(node.op().printName(), b.toString(), inputs, List.of(node.output()), n, threads);
     }
 }

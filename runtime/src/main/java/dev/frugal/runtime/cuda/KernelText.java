@@ -123,8 +123,13 @@ final class KernelText {
      * kernel always gets the same name and the on-disk cache hits), {@code NAME} replaced by it.
      */
     static GeneratedKernel named(String prefix, String template, List<Value> inputs, List<Value> outputs, long items) {
+        return named(prefix, template, inputs, outputs, items, 0);
+    }
+
+    /** As {@link #named(String, String, List, List, long)} for a kernel that runs one block of {@code blockThreads} threads per item. */
+    static GeneratedKernel named(String prefix, String template, List<Value> inputs, List<Value> outputs, long items, int blockThreads) {
         String name = prefix + "_" + hash(template);
-        return new GeneratedKernel(name, template.replace("NAME", name), inputs, outputs, items);
+        return new GeneratedKernel(name, template.replace("NAME", name), inputs, outputs, items, blockThreads);
     }
 
     /** The first 12 hexadecimal digits of the text's SHA-256. */

@@ -166,7 +166,7 @@ public final class LayerNormCodegen {
                     .append("    }\n")
                     .append("    if (j < ").append(d).append("LL) out0[j] = ").append(ElementwiseCodegen.store(ot, "acc")).append(";\n")
                     .append("  }\n}\n");
-            return KernelText.named(node.op().printName(), b.toString().replace("DLIT", dLit), inputs, List.of(node.output()), tiles);
+            return KernelText.named(node.op().printName(), b.toString().replace("DLIT", dLit), inputs, List.of(node.output()), tiles, threads);
         }
         String gradSumsHost = node.op() == Op.LAYER_NORM_GRAD
                 ? RowBlock.combine("gs", "NAME_gs_part(t, row, " + args + ")", "NAME_add", false, "  ")
@@ -190,7 +190,7 @@ public final class LayerNormCodegen {
                 .append(statistics(args, true, "    "))
                 .append(perRow.replace("GRADSUMS", gradSumsDevice))
                 .append("  }\n}\n");
-        return KernelText.named(node.op().printName(), b.toString().replace("DLIT", dLit), inputs, List.of(node.output()), rows);
+        return KernelText.named(node.op().printName(), b.toString().replace("DLIT", dLit), inputs, List.of(node.output()), rows, threads);
     }
 
     /** Statements that set {@code mean} and {@code rstd} of {@code row} (the block's trees, or their host replay). */

@@ -162,6 +162,6 @@ public final class ReductionCodegen {
                 .append("    __syncthreads();\n")
                 .append("  }\n}\n");
         String template = b.toString();
-        return KernelText.named(prefix, template, inputs, outputs, outputCount);
+        return KernelText.named(prefix, template, inputs, outputs, outputCount, THREADS);
     }
 }
