@@ -117,4 +117,39 @@ public interface Backend {
 
     /** Prepares a plain copy of the first {@code bytes} bytes of slot {@code src} into slot {@code dst}. */
     Kernel prepareCopy(int src, int dst, long bytes);
+
+    /**
+     * Makes every tensor {@link #wrap wrapped} by this backend show what runs wrote into it
+     * (parameters and optimizer state after {@code ASSIGN}s), for a caller about to read them on
+     * the host: to save a checkpoint, evaluate elsewhere or report. A device backend runs on
+     * device copies of wrapped tensors and copies them back here; a host backend writes the
+     * tensors in place, so the default does nothing.
+     */
+    default void copyWrappedToHost() {
+    }
+
+    /**
+     * Makes the next run read what the caller wrote into wrapped tensors on the host since the
+     * last run (restored checkpoints, pruning masks): a device backend re-uploads its copies;
+     * the default does nothing.
+     */
+    default void copyWrappedFromHost() {
+    }
+
+    /**
+     * What times a profiled run's kernel calls when they are queued rather than run on the
+     * caller's thread (a device backend: events on its stream); null, the default, for a backend
+     * whose calls are done when they return, timed with the wall clock.
+     */
+    default KernelClock kernelClock() {
+        return null;
+    }
+
+    /**
+     * What records a run's kernel calls for replay as one unit (CUDA graphs); null, the default,
+     * for a backend whose calls are cheap to make one by one.
+     */
+    default RunCapture runCapture() {
+        return null;
+    }
 }

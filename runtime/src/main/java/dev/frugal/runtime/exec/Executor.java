@@ -57,7 +57,7 @@ public final class Executor {
      *                       fp16 steps whose overflow the loss scaler handles
      */
     public Executor(Backend backend, boolean checkNonFinite) {
-        this(backend, checkNonFinite, true, false, -1, Precision.FP32);
+        this(backend, checkNonFinite, true, backend.device().kind() == dev.frugal.runtime.Device.Kind.CUDA, -1, Precision.FP32);
     }
 
     private Executor(Backend backend, boolean checkNonFinite, boolean fuse, boolean fuseReductions, long memoryBudget, Precision precision) {
@@ -114,11 +114,12 @@ public final class Executor {
 
     /**
      * This executor with groups that end in a reduction ({@link Backend#canFuseReduction}) on or
-     * off (the default). They save a launch and a round trip through memory per reduction, which
-     * is what a GPU step is short of; the CPU backend computes them bit-identically but slower than
-     * its separate vector kernels (measured in docs/benchmarks.md), so CPU execution leaves them
-     * off and the CUDA planning ({@code frugal kernels}, {@code frugal plan --device cuda}) turns
-     * them on. Without fusion ({@link #withFusion}) this has no effect.
+     * off (the default is on for a CUDA backend, off for the CPU). They save a launch and a round
+     * trip through memory per reduction, which is what a GPU step is short of; the CPU backend
+     * computes them bit-identically but slower than its separate vector kernels (measured in
+     * docs/benchmarks.md), so CPU execution leaves them off, and CUDA execution and planning
+     * ({@code frugal kernels}, {@code frugal plan --device cuda}) turn them on. Without fusion
+     * ({@link #withFusion}) this has no effect.
      */
     public Executor withReductionFusion(boolean on) {
         return new Executor(backend, checkNonFinite, fuse, on, memoryBudget, precision);

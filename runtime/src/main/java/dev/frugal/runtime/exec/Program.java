@@ -22,6 +22,12 @@ import java.util.Map;
  * kernels read them in place, and the graph's {@link dev.frugal.runtime.graph.Op#ASSIGN}s write
  * the new values into them at the end of each step, after every read of the old values.
  *
+ * <p>On a backend that records calls ({@link Backend#runCapture()}, CUDA graphs), the third
+ * untimed run with the same bindings records its calls and every later one replays the
+ * recording with one call; feeds are still copied into the same input buffers first. A binding
+ * to another tensor drops the recording; a failure to record is logged once and the program goes
+ * on calling kernels one by one.
+ *
  * <p>A program is not thread-safe: run it from one thread at a time. {@link #close()} frees its
  * buffers (not the bound tensors); using a closed program throws {@link IllegalStateException}.
  */
@@ -58,6 +64,17 @@ public final class Program implements AutoCloseable {
     /** Every buffer this program allocated (the arena, feeds, staging), freed on close. */
     private final List<Buffer> owned = new ArrayList<>();
     private boolean closed;
+    /** Records the calls of a run for replay (CUDA graphs); null when the backend runs calls one by one. */
+    private final RunCapture capture;
+    /** The recorded calls, replayed by untimed runs; null until recorded. */
+    private RunCapture.Recording recording;
+    /** Runs since the bindings last changed, counted until the calls are recorded. */
+    private int runsBeforeRecording;
+    /** Set when recording failed: the program runs its calls one by one from then on. */
+    private boolean recordingFailed;
+    /** Ordinary runs before the calls are recorded: the first compiles the kernels, the second warms every cache. */
+    static final int RUNS_BEFORE_RECORDING = 2;
+    private static final System.Logger LOG = System.getLogger(Program.class.getName());
 
     Program(Graph graph, Backend backend, BufferPlan plan, List<Step> setup, List<Step> steps, Map<Value, Integer> feedSlots,
             Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots, MemoryPlan memoryPlan,
@@ -73,6 +90,7 @@ public final class Program implements AutoCloseable {
         this.outputs = outputs;
         this.outputSlots = outputSlots;
         this.memoryPlan = memoryPlan;
+        this.capture = backend.runCapture();
         int n = plan.slots.size();
         this.buffers = new Buffer[n];
         this.firstRegion = new Buffer[n];
@@ -144,15 +162,28 @@ public final class Program implements AutoCloseable {
             throw new IllegalArgumentException("bind: tensor for input '" + input.ref() + "' must be contiguous (it is updated in place); got strides "
                     + Arrays.toString(tensor.strides()) + " for " + tensor.shape() + "; bind tensor.contiguous() instead");
         }
-        if (!tensor.device().equals(backend.device())) {
+        // host tensors bind to any backend (a device backend runs on a device copy); a device tensor only to its device
+        if (tensor.device().kind() != dev.frugal.runtime.Device.Kind.CPU && !tensor.device().equals(backend.device())) {
             throw new IllegalArgumentException("bind: tensor for input '" + input.ref() + "' is on " + tensor.device() + ", the program runs on " + backend.device());
         }
         Integer slot = boundSlots.get(input);
         if (slot == null) {
             return; // not used by this program
         }
-        buffers[slot] = backend.wrap(tensor);
+        Buffer wrapped = backend.wrap(tensor);
+        if (!wrapped.equals(buffers[slot])) {
+            forgetRecording(); // the recorded calls hold the old tensor's address
+        }
+        buffers[slot] = wrapped;
         boundTensors.put(input, tensor);
+    }
+
+    private void forgetRecording() {
+        if (recording != null) {
+            recording.close();
+            recording = null;
+        }
+        runsBeforeRecording = 0;
     }
 
     /**
@@ -172,7 +203,7 @@ public final class Program implements AutoCloseable {
         return run(feeds, null);
     }
 
-    /** Receives the wall time of each kernel call of a profiled run ({@link #run(Map, KernelTimer)}). */
+    /** Receives the time of each kernel call of a profiled run ({@link #run(Map, KernelTimer)}). */
     @FunctionalInterface
     public interface KernelTimer {
         /**
@@ -183,15 +214,16 @@ public final class Program implements AutoCloseable {
          *               {@code copy} for a copy the executor inserted; {@code (recomputed)} appended to
          *               a forward call repeated under a memory budget
          * @param node   the node it computes (a fused group's last member); null for an inserted copy
-         * @param nanos  its wall time
+         * @param nanos  its time (wall time on the CPU, device time on a GPU)
          */
         void called(String kernel, Node node, long nanos);
     }
 
     /**
-     * {@link #run(Map)}, timing every kernel call with the wall clock and reporting it to
-     * {@code timer} (null: no timing). On the CPU a call's time is its whole work, the calls
-     * being synchronous; a GPU backend will time them with events.
+     * {@link #run(Map)}, timing every kernel call and reporting it to {@code timer} (null: no
+     * timing). On the CPU a call's wall time is its whole work, the calls being synchronous; a
+     * device backend's calls are queued, so they are timed with its {@link Backend#kernelClock()}
+     * (CUDA events around each call) and reported when the run ends.
      */
     public List<Tensor> run(Map<Value, Tensor> feeds, KernelTimer timer) {
         checkOpen("run");
@@ -235,6 +267,30 @@ public final class Program implements AutoCloseable {
         for (int s : reboundSlots) {
             buffers[s] = firstRegion[s]; // a step computes every value first in its first region
         }
+        KernelClock clock = timer == null ? null : backend.kernelClock();
+        List<Runnable> reports = clock == null ? null : new ArrayList<>();
+        if (timer == null && recording != null) {
+            recording.replay();
+            followRebinds();
+        } else if (timer == null && capture != null && !recordingFailed && runsBeforeRecording >= RUNS_BEFORE_RECORDING) {
+            record();
+        } else {
+            runSteps(timer, clock, reports);
+            runsBeforeRecording++;
+        }
+        List<Tensor> out = new ArrayList<>(outputs.size());
+        for (int i = 0; i < outputs.size(); i++) {
+            Value v = outputs.get(i);
+            out.add(backend.download(buffers[outputSlots[i]], v.shape(), v.dtype()));
+        }
+        if (reports != null) {
+            reports.forEach(Runnable::run);
+        }
+        return out;
+    }
+
+    /** Runs every call in order, timing each for {@code timer} (with {@code clock}'s marks on a device) when it is not null. */
+    private void runSteps(KernelTimer timer, KernelClock clock, List<Runnable> reports) {
         for (Step s : steps) {
             if (s.rebind() != null) {
                 for (int slot : s.rebind()) {
@@ -242,21 +298,84 @@ public final class Program implements AutoCloseable {
                 }
             } else if (timer == null) {
                 s.kernel().run(buffers);
-            } else {
+            } else if (clock == null) {
                 long t0 = System.nanoTime();
                 s.kernel().run(buffers);
                 long nanos = System.nanoTime() - t0;
-                String name = s.group() != null ? (s.group().reduction() ? "fused reduction" : "fused elementwise")
-                        : s.node() == null ? "copy" : s.node().op().printName();
-                timer.called(s.recompute() ? name + " (recomputed)" : name, s.node(), nanos);
+                timer.called(timedName(s), s.node(), nanos);
+            } else {
+                // queued work: marks around the call, read once the run's outputs have come back
+                KernelClock.Mark before = clock.mark();
+                s.kernel().run(buffers);
+                KernelClock.Mark after = clock.mark();
+                reports.add(() -> {
+                    try (before; after) {
+                        timer.called(timedName(s), s.node(), before.nanosTo(after));
+                    }
+                });
             }
         }
-        List<Tensor> out = new ArrayList<>(outputs.size());
-        for (int i = 0; i < outputs.size(); i++) {
-            Value v = outputs.get(i);
-            out.add(backend.download(buffers[outputSlots[i]], v.shape(), v.dtype()));
+    }
+
+    /** The buffer table as the calls leave it: recomputed slots point at their recompute regions. */
+    private void followRebinds() {
+        for (Step s : steps) {
+            if (s.rebind() != null) {
+                for (int slot : s.rebind()) {
+                    buffers[slot] = recomputeRegion[slot];
+                }
+            }
         }
-        return out;
+    }
+
+    /**
+     * Records this run's calls and replays the recording (recorded calls do not run); when the
+     * calls cannot be recorded, says why once and runs them one by one, now and from then on.
+     */
+    private void record() {
+        capture.begin();
+        RunCapture.Recording made;
+        try {
+            runSteps(null, null, null);
+        } catch (RuntimeException | Error e) {
+            try {
+                capture.end().close();
+            } catch (RuntimeException ignored) {
+                // the capture was broken by the failure itself
+            }
+            giveUpRecording(e.toString());
+            return;
+        }
+        try {
+            made = capture.end();
+        } catch (UnsupportedOperationException e) {
+            giveUpRecording(e.getMessage());
+            return;
+        }
+        recording = made;
+        recording.replay();
+    }
+
+    /** Logs why the calls could not be recorded and runs them one by one (again from the first regions). */
+    private void giveUpRecording(String why) {
+        recordingFailed = true;
+        LOG.log(System.Logger.Level.INFO, "graph '" + graph.name() + "': runs call by call, its calls could not be recorded for replay: " + why);
+        for (int s : reboundSlots) {
+            buffers[s] = firstRegion[s];
+        }
+        runSteps(null, null, null);
+    }
+
+    /** A timed call's kind, as {@link KernelTimer#called} names it. */
+    private static String timedName(Step s) {
+        String name = s.group() != null ? (s.group().reduction() ? "fused reduction" : "fused elementwise")
+                : s.node() == null ? "copy" : s.node().op().printName();
+        return s.recompute() ? name + " (recomputed)" : name;
+    }
+
+    /** The backend this program runs on. */
+    public Backend backend() {
+        return backend;
     }
 
     /** The graph this program was compiled from. */
@@ -429,6 +548,10 @@ public final class Program implements AutoCloseable {
             return;
         }
         closed = true;
+        if (recording != null) {
+            recording.close();
+            recording = null;
+        }
         closeKernels(setup);
         closeKernels(steps);
         for (Buffer b : owned) {
