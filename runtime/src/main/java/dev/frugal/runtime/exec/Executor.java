@@ -48,6 +48,7 @@ public final class Executor {
     private final boolean fuseReductions;
     private final long memoryBudget;
     private final Precision precision;
+    private final boolean replay;
 
     /**
      * An executor over {@code backend}.
@@ -57,16 +58,18 @@ public final class Executor {
      *                       fp16 steps whose overflow the loss scaler handles
      */
     public Executor(Backend backend, boolean checkNonFinite) {
-        this(backend, checkNonFinite, true, backend.device().kind() == dev.frugal.runtime.Device.Kind.CUDA, -1, Precision.FP32);
+        this(backend, checkNonFinite, true, backend.device().kind() == dev.frugal.runtime.Device.Kind.CUDA, -1, Precision.FP32, true);
     }
 
-    private Executor(Backend backend, boolean checkNonFinite, boolean fuse, boolean fuseReductions, long memoryBudget, Precision precision) {
+    private Executor(Backend backend, boolean checkNonFinite, boolean fuse, boolean fuseReductions, long memoryBudget, Precision precision,
+            boolean replay) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.checkNonFinite = checkNonFinite;
         this.fuse = fuse;
         this.fuseReductions = fuseReductions;
         this.memoryBudget = memoryBudget;
         this.precision = Objects.requireNonNull(precision, "precision");
+        this.replay = replay;
     }
 
     /** An executor over {@code backend} with the non-finite check on. */
@@ -91,7 +94,7 @@ public final class Executor {
 
     /** This executor with the non-finite check switched on or off. */
     public Executor withNonFiniteCheck(boolean check) {
-        return new Executor(backend, check, fuse, fuseReductions, memoryBudget, precision);
+        return new Executor(backend, check, fuse, fuseReductions, memoryBudget, precision, replay);
     }
 
     /**
@@ -109,7 +112,7 @@ public final class Executor {
      * as a kernel argument), which is useful to compare or to profile per node.
      */
     public Executor withFusion(boolean on) {
-        return new Executor(backend, checkNonFinite, on, fuseReductions, memoryBudget, precision);
+        return new Executor(backend, checkNonFinite, on, fuseReductions, memoryBudget, precision, replay);
     }
 
     /**
@@ -122,7 +125,7 @@ public final class Executor {
      * ({@link #withFusion}) this has no effect.
      */
     public Executor withReductionFusion(boolean on) {
-        return new Executor(backend, checkNonFinite, fuse, on, memoryBudget, precision);
+        return new Executor(backend, checkNonFinite, fuse, on, memoryBudget, precision, replay);
     }
 
     /** The memory budget programs are planned for, in bytes; -1 when there is none. */
@@ -145,7 +148,7 @@ public final class Executor {
         if (bytes < -1) {
             throw new IllegalArgumentException("memory budget must be a byte count or -1 for none, got " + bytes);
         }
-        return new Executor(backend, checkNonFinite, fuse, fuseReductions, bytes, precision);
+        return new Executor(backend, checkNonFinite, fuse, fuseReductions, bytes, precision, replay);
     }
 
     /** The precision programs are compiled in. */
@@ -160,7 +163,23 @@ public final class Executor {
      * (the default) compiles graphs as traced.
      */
     public Executor withAutocast(Precision precision) {
-        return new Executor(backend, checkNonFinite, fuse, fuseReductions, memoryBudget, precision);
+        return new Executor(backend, checkNonFinite, fuse, fuseReductions, memoryBudget, precision, replay);
+    }
+
+    /**
+     * This executor with step replay on (the default) or off. On, a program on a backend that
+     * records calls ({@link Backend#runCapture()}: CUDA graphs) records its third untimed run and
+     * replays the recording from then on, one launch per step; off, every run queues its calls one
+     * by one (to compare the two, or to look at a step's calls in a profiler). Results are
+     * bit-identical either way; backends that cannot record ignore it.
+     */
+    public Executor withStepReplay(boolean on) {
+        return new Executor(backend, checkNonFinite, fuse, fuseReductions, memoryBudget, precision, on);
+    }
+
+    /** Whether programs record and replay their steps where the backend can ({@link #withStepReplay}). */
+    public boolean replaysSteps() {
+        return replay;
     }
 
     /**
@@ -185,7 +204,8 @@ public final class Executor {
         // The program answers to the traced graph's values: its inputs are found by name in the
         // rewritten one, and its outputs were cast back to their traced dtypes.
         return new Program(graph, backend, lowered.plan, lowered.setup, lowered.steps, sourceKeyed(graph, cast, merged, lowered.feeds),
-                sourceKeyed(graph, cast, merged, lowered.bound), List.copyOf(outputs), lowered.outputSlots, lowered.memoryPlan, cast.report());
+                sourceKeyed(graph, cast, merged, lowered.bound), List.copyOf(outputs), lowered.outputSlots, lowered.memoryPlan, cast.report(),
+                replay ? backend.runCapture() : null);
     }
 
     /** The dtype decisions {@link #compile} would make for {@code outputs} of {@code graph} (a no-op report under FP32). */

@@ -64,7 +64,7 @@ public final class Program implements AutoCloseable {
     /** Every buffer this program allocated (the arena, feeds, staging), freed on close. */
     private final List<Buffer> owned = new ArrayList<>();
     private boolean closed;
-    /** Records the calls of a run for replay (CUDA graphs); null when the backend runs calls one by one. */
+    /** Records the calls of a run for replay (CUDA graphs); null when the backend runs calls one by one or step replay is off. */
     private final RunCapture capture;
     /** The recorded calls, replayed by untimed runs; null until recorded. */
     private RunCapture.Recording recording;
@@ -78,7 +78,7 @@ public final class Program implements AutoCloseable {
 
     Program(Graph graph, Backend backend, BufferPlan plan, List<Step> setup, List<Step> steps, Map<Value, Integer> feedSlots,
             Map<Value, Integer> boundSlots, List<Value> outputs, int[] outputSlots, MemoryPlan memoryPlan,
-            dev.frugal.runtime.precision.AutocastReport autocast) {
+            dev.frugal.runtime.precision.AutocastReport autocast, RunCapture capture) {
         this.autocast = autocast;
         this.graph = graph;
         this.backend = backend;
@@ -90,7 +90,7 @@ public final class Program implements AutoCloseable {
         this.outputs = outputs;
         this.outputSlots = outputSlots;
         this.memoryPlan = memoryPlan;
-        this.capture = backend.runCapture();
+        this.capture = capture;
         int n = plan.slots.size();
         this.buffers = new Buffer[n];
         this.firstRegion = new Buffer[n];

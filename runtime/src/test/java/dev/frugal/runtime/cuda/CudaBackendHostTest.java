@@ -654,10 +654,9 @@ class CudaBackendHostTest {
         final Map<Value, Tensor> state;
         final Program program;
 
-        Trained(Model model, boolean capture, Function<Executor, Executor> config) {
-            gpu.device.allowCapture(capture);
+        Trained(Model model, boolean replay, Function<Executor, Executor> config) {
             state = copiesOf(model.initial());
-            program = config.apply(Mode.FUSED_REDUCTIONS.executor(gpu.backend)).compile(model.graph(), List.of(model.loss()));
+            program = config.apply(Mode.FUSED_REDUCTIONS.executor(gpu.backend).withStepReplay(replay)).compile(model.graph(), List.of(model.loss()));
             state.forEach(program::bind);
         }
 
@@ -761,6 +760,23 @@ class CudaBackendHostTest {
             values[i] *= 0.5;
         }
         return Tensor.of(values, t.dtype(), t.shape().dims());
+    }
+
+    /**
+     * What the GPU suite checks on a real device, here on the emulated one: six steps of each
+     * parity training case replaying the recorded third step, bit for bit against six steps run
+     * call by call on the same backend ({@link Executor#withStepReplay}).
+     */
+    @TestFactory
+    Stream<DynamicTest> parityTrainingCasesReplayBitIdentically() {
+        return OpParityCases.trainingSteps().stream().map(tc -> DynamicTest.dynamicTest(tc.name(), () -> {
+            try (Gpu gpu = new Gpu()) {
+                Executor cuda = new Executor(gpu.backend);
+                BackendParity.compareTraining(tc, cuda.withStepReplay(false), cuda, 6, 0);
+                assertEquals(1, gpu.device.captures(), tc.name());
+                assertEquals(4, gpu.device.replays(), tc.name());
+            }
+        }));
     }
 
     /** When the calls cannot be recorded the program says so once and runs every step call by call, with the same results. */

@@ -64,9 +64,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>It counts its calls ({@link #launches()}, {@link #gemms()}, ...) for tests to assert on, and
  * records its launches and GEMMs. It claims to be {@code cuda:0} (system property
- * {@code frugal.hostdevice.device} to claim another).
+ * {@code frugal.hostdevice.device} to claim another). Public, in the runtime's test jar, so the
+ * trainer's tests train on it too ({@link #openOrSkip()}).
  */
-final class HostDeviceApi implements DeviceApi {
+public final class HostDeviceApi implements DeviceApi {
     /** nvcc's flags: host code at -O1 as HostHarness compiles it; device code only as PTX (no ptxas: faster). */
     private static final List<String> NVCC_FLAGS = List.of("-x", "cu", "-shared", "-Xcompiler", "-fPIC", "-O1",
             "-arch=compute_75", "-code=compute_75", "-w");
@@ -106,7 +107,6 @@ final class HostDeviceApi implements DeviceApi {
     private long synchronizations;
     private long marks;
     private boolean deferLaunches;
-    private boolean captureAllowed = true;
     /** When set, every capture ends in this failure (as a call a CUDA graph cannot hold would). */
     private String captureFailure;
     private long launchesSkipped;
@@ -132,6 +132,11 @@ final class HostDeviceApi implements DeviceApi {
      *
      * @param nvcc the compiler of the generated kernels
      */
+    /** An emulated {@code cuda:0}, or the calling test is skipped when nvcc is not installed. */
+    public static HostDeviceApi openOrSkip() {
+        return new HostDeviceApi(HostHarness.nvccOrSkip());
+    }
+
     HostDeviceApi(Path nvcc) {
         this(nvcc, Device.parse(System.getProperty("frugal.hostdevice.device", "cuda:0")), 2);
     }
@@ -163,19 +168,19 @@ final class HostDeviceApi implements DeviceApi {
 
     // ------------------------------------------------------------------ counters
 
-    long launches() {
+    public long launches() {
         return launches;
     }
 
-    long gemms() {
+    public long gemms() {
         return gemms;
     }
 
-    long convolutionRuns() {
+    public long convolutionRuns() {
         return convolutionRuns;
     }
 
-    long uploads() {
+    public long uploads() {
         return uploads;
     }
 
@@ -183,7 +188,7 @@ final class HostDeviceApi implements DeviceApi {
         return uploadedBytes;
     }
 
-    long downloads() {
+    public long downloads() {
         return downloads;
     }
 
@@ -196,17 +201,17 @@ final class HostDeviceApi implements DeviceApi {
     }
 
     /** Captures ended into a replay. */
-    long captures() {
+    public long captures() {
         return captures;
     }
 
     /** Replays launched (each runs its recorded calls, counted again by the other counters). */
-    long replays() {
+    public long replays() {
         return replays;
     }
 
     /** Timing marks recorded. */
-    long marks() {
+    public long marks() {
         return marks;
     }
 
@@ -243,7 +248,7 @@ final class HostDeviceApi implements DeviceApi {
     }
 
     /** Descriptions of the allocations still live when the device closed (leaks). */
-    List<String> leaksAtClose() {
+    public List<String> leaksAtClose() {
         return List.copyOf(leaksAtClose);
     }
 
@@ -526,14 +531,9 @@ final class HostDeviceApi implements DeviceApi {
         captureFailure = why;
     }
 
-    /** Turns capture off (as {@code FRUGAL_SYNC=1} does on a GPU) or back on (the default). */
-    void allowCapture(boolean allowed) {
-        captureAllowed = allowed;
-    }
-
     @Override
     public boolean canCapture() {
-        return captureAllowed;
+        return true;
     }
 
     /**
@@ -544,9 +544,6 @@ final class HostDeviceApi implements DeviceApi {
     @Override
     public void beginCapture() {
         checkOpen();
-        if (!captureAllowed) {
-            throw new UnsupportedOperationException(description() + " was told not to capture");
-        }
         if (captured != null) {
             throw new IllegalStateException("a capture is already in progress");
         }
