@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the self-contained GPU test bundle: a jlinked JDK 25 runtime, Frugal's jars with their
-# dependencies, the JUnit console launcher and run scripts, packed as one .tar.gz that runs the
-# `gpu` test suite on a machine that has a GPU but no JDK, no Maven and no network.
+# dependencies, the `frugal` command-line jar, the JUnit console launcher and run scripts, packed
+# as one .tar.gz that runs the `gpu` test suite, `frugal bench`/`train --device cuda` and the
+# PyTorch comparisons on a machine that has a GPU but no JDK, no Maven and no network.
 #
 #   native-tests/make-bundle.sh [OUTPUT_DIR]      (default: dist/ at the repository root)
 #
@@ -12,6 +13,8 @@
 #
 # On the GPU machine (see docs/gpu-tests.md):
 #   tar xzf frugal-gpu-bundle.tar.gz && frugal-gpu-bundle/run-gpu-tests.sh [REPORT_DIR]
+# or, from a checkout of the repository with dist/ beside it, everything in one go:
+#   native-tests/gpu-session.sh REPORT_DIR
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out_dir="${1:-$root/dist}"
@@ -33,8 +36,8 @@ stage="$root/native-tests/target/frugal-gpu-bundle"
 rm -rf "$stage" && mkdir -p "$stage/lib"
 cd "$root"
 
-echo "make-bundle: building and installing the modules the GPU tests and benchmarks need (tests compiled, not run)"
-mvn "${mvn_flags[@]}" -DskipTests -pl native-tests,benchmarks -am install
+echo "make-bundle: building and installing the modules the GPU tests, benchmarks and CLI need (tests compiled, not run)"
+mvn "${mvn_flags[@]}" -DskipTests -pl native-tests,benchmarks,trainer -am install
 # The GPU tests' runtime class path: Frugal's jars, the runtime's test jar (CPU reference helpers)
 # and JCuda. JUnit's own jars are left out: the console launcher below carries the same versions.
 mvn "${mvn_flags[@]}" -pl native-tests dependency:copy-dependencies -DincludeScope=test \
@@ -42,6 +45,7 @@ mvn "${mvn_flags[@]}" -pl native-tests dependency:copy-dependencies -DincludeSco
   -DoutputDirectory="$stage/lib"
 cp native-tests/target/frugal-native-tests-*-tests.jar "$stage/lib/"
 cp benchmarks/target/benchmarks.jar "$stage/"
+cp trainer/target/frugal.jar "$stage/"
 mvn "${mvn_flags[@]}" dependency:copy \
   -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_console_version" -DoutputDirectory="$stage"
 mv "$stage/junit-platform-console-standalone-$junit_console_version.jar" "$stage/junit-console.jar"
@@ -49,9 +53,10 @@ mv "$stage/junit-platform-console-standalone-$junit_console_version.jar" "$stage
 # A small runtime with exactly the modules used: java.base and jdk.incubator.vector (Frugal),
 # java.logging and java.management (JUnit, JMH), java.xml (the JUnit XML report), jdk.unsupported
 # (JMH, JCuda), jdk.zipfs and java.scripting (JUnit's optional features), jdk.management (JMH's
-# GC and thread profilers). --strip-debug and compression keep it to a few tens of MB.
+# GC and thread profilers), java.desktop (the run report's charts) and java.sql (Jackson's
+# optional date types). --strip-debug and compression keep it to a few tens of MB.
 "$JAVA_HOME/bin/jlink" \
-  --add-modules java.base,java.logging,java.management,java.naming,java.scripting,java.xml,jdk.incubator.vector,jdk.management,jdk.unsupported,jdk.zipfs \
+  --add-modules java.base,java.desktop,java.logging,java.management,java.naming,java.scripting,java.sql,java.xml,jdk.incubator.vector,jdk.management,jdk.unsupported,jdk.zipfs \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$stage/jre"
 
 cat > "$stage/run-gpu-tests.sh" <<'RUN'
@@ -96,13 +101,21 @@ status=${PIPESTATUS[0]}
 echo "run-gpu-tests: exit $status; JUnit XML report: $reports/TEST-junit-jupiter.xml; log: $reports/console.log"
 exit "$status"
 RUN
+cat > "$stage/frugal" <<'RUN'
+#!/usr/bin/env bash
+# The `frugal` command line on the bundled Java runtime: frugal-gpu-bundle/frugal COMMAND [OPTIONS...]
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck disable=SC2086
+exec "$here/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector ${FRUGAL_JAVA_OPTS:-} \
+  -jar "$here/frugal.jar" "$@"
+RUN
 cat > "$stage/run-benchmarks.sh" <<'RUN'
 #!/usr/bin/env bash
 # Runs the JMH benchmarks with the bundled Java runtime: run-benchmarks.sh [JMH ARGS...] (-h for JMH's help).
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 exec "$here/jre/bin/java" --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector -jar "$here/benchmarks.jar" "$@"
 RUN
-chmod +x "$stage/run-gpu-tests.sh" "$stage/run-benchmarks.sh"
+chmod +x "$stage/run-gpu-tests.sh" "$stage/run-benchmarks.sh" "$stage/frugal"
 {
   echo "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) with $("$JAVA_HOME/bin/java" -version 2>&1 | head -1)"
