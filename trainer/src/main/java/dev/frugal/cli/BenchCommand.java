@@ -16,6 +16,7 @@ import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.OpAttrs;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.trainer.TrainingDevice;
 import dev.frugal.trainer.config.TrainConfig;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -40,7 +41,7 @@ import picocli.CommandLine.Spec;
  * (benchmarks/) and these commands.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Time fp32 matmul and 3x3 conv2d forward+backward on the CPU backend and print GFLOP/s;",
+        description = {"Time fp32 matmul and 3x3 conv2d forward+backward on a device (--device, default cpu) and print GFLOP/s;",
                 "with --model, time a zoo model's training step (median step time, samples/s, memory; --profile: time per kernel)."})
 public final class BenchCommand implements Runnable {
     @Spec
@@ -64,7 +65,8 @@ public final class BenchCommand implements Runnable {
     @Option(names = "--precision", defaultValue = "fp32", description = "With --model: fp32, fp16 or bf16 (default: ${DEFAULT-VALUE}).")
     String precision;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu (the CUDA backend does not exist yet).")
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}); on a GPU steps are"
+            + " timed with CUDA events.")
     String device;
 
     @Option(names = "--profile", description = "With --model: also the time per kind of kernel call over the timed steps, largest first.")
@@ -82,23 +84,28 @@ public final class BenchCommand implements Runnable {
         if (warmup < 0 || repeat < 1 || size < 1) {
             throw new IllegalArgumentException("--warmup must be >= 0, --repeat >= 1 and --size >= 1 (got " + warmup + ", " + repeat + ", " + size + ")");
         }
-        if (!device.equals("cpu")) {
-            throw new IllegalArgumentException("--device " + device + ": Frugal's CUDA backend does not exist yet; use --device cpu");
-        }
         PrintWriter out = spec.commandLine().getOut();
-        if (model != null) {
-            benchModel(out);
-            return;
-        }
-        if (profile || json || batchSize != null) {
+        if (model == null && (profile || json || batchSize != null)) {
             throw new IllegalArgumentException("--batch-size, --profile and --json time a model's step: add --model SPEC");
         }
-        out.printf(Locale.ROOT, "CPU backend, %d threads, %s%n", Runtime.getRuntime().availableProcessors(), Runtime.version());
+        try (TrainingDevice d = TrainingDevice.open(device, -1, out::println)) {
+            Executor exec = d.isCuda() ? d.gpuExecutor() : Executor.cpu();
+            String where = d.isCuda() ? "CUDA backend, " + d.describe() : "CPU backend (" + Runtime.getRuntime().availableProcessors() + " threads)";
+            if (model != null) {
+                benchModel(out, exec, d, where);
+            } else {
+                benchOps(out, exec, where);
+            }
+        }
+    }
+
+    private void benchOps(PrintWriter out, Executor exec, String where) {
+        out.printf(Locale.ROOT, "%s, %s%n", where, Runtime.version());
         List<Result> results = new ArrayList<>();
-        results.add(matmul(size));
-        results.add(conv(new int[] {32, 32, 28, 28}, 64, 1));
-        results.add(conv(new int[] {32, 64, 14, 14}, 64, 1));
-        results.add(conv(new int[] {32, 64, 14, 14}, 64, 64));
+        results.add(matmul(exec, size));
+        results.add(conv(exec, new int[] {32, 32, 28, 28}, 64, 1));
+        results.add(conv(exec, new int[] {32, 64, 14, 14}, 64, 1));
+        results.add(conv(exec, new int[] {32, 64, 14, 14}, 64, 64));
         out.printf(Locale.ROOT, "%-54s %12s %10s%n", "benchmark", "median ms", "GFLOP/s");
         for (Result r : results) {
             out.printf(Locale.ROOT, "%-54s %12.2f %10.2f%n", r.name(), r.medianMillis(), r.gflops());
@@ -106,10 +113,10 @@ public final class BenchCommand implements Runnable {
         out.flush();
     }
 
-    private void benchModel(PrintWriter out) {
+    private void benchModel(PrintWriter out, Executor exec, TrainingDevice d, String where) {
         int batch = batchSize != null ? batchSize
                 : TrainConfig.layered(Map.of(), Map.of("model", model)).resolved().batchSize();
-        StepBenchmark b = StepBenchmark.run(model, batch, precision, warmup, repeat, profile);
+        StepBenchmark b = StepBenchmark.run(model, batch, precision, warmup, repeat, profile, exec);
         if (json) {
             ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             ObjectNode o = mapper.createObjectNode();
@@ -117,7 +124,9 @@ public final class BenchCommand implements Runnable {
             o.put("batch_size", b.batchSize());
             o.put("precision", b.precision());
             o.put("optimizer", b.optimizer());
-            o.put("device", "cpu");
+            o.put("device", d.device().toString());
+            o.put("device_name", d.describe());
+            o.put("timing", d.isCuda() ? "cuda events" : "wall clock");
             o.put("threads", Runtime.getRuntime().availableProcessors());
             o.put("warmup", warmup);
             o.put("repeat", repeat);
@@ -135,10 +144,10 @@ public final class BenchCommand implements Runnable {
                 throw new IllegalStateException(e);
             }
         } else {
-            out.printf(Locale.ROOT, "%s, batch %d, %s, %s, CPU backend (%d threads): median step %.2f ms over %d runs (%d warm-up),"
-                    + " %.0f samples/s, %d kernel calls, predicted peak %s%n", b.model(), b.batchSize(), b.precision(), b.optimizer(),
-                    Runtime.getRuntime().availableProcessors(), b.medianStepMillis(), repeat, warmup, b.samplesPerSecond(), b.calls(),
-                    ByteFormat.format(b.peakBytes()));
+            out.printf(Locale.ROOT, "%s, batch %d, %s, %s, %s: median step %.2f ms over %d runs (%d warm-up),"
+                    + " %.0f samples/s, %d kernel calls, %s %s%n", b.model(), b.batchSize(), b.precision(), b.optimizer(),
+                    where, b.medianStepMillis(), repeat, warmup, b.samplesPerSecond(), b.calls(),
+                    d.isCuda() ? "measured peak" : "predicted peak", ByteFormat.format(b.peakBytes()));
             if (profile) {
                 double total = b.profile().stream().mapToDouble(StepBenchmark.KernelTime::millisPerStep).sum();
                 out.printf(Locale.ROOT, "%-32s %8s %10s %7s%n", "kernel (per step)", "calls", "ms", "share");
@@ -150,12 +159,11 @@ public final class BenchCommand implements Runnable {
         out.flush();
     }
 
-    private Result matmul(int n) {
+    private Result matmul(Executor exec, int n) {
         Graph g = new Graph("bench_matmul");
         Value a = g.input("a", Shape.of(n, n), DType.F32);
         Value b = g.input("b", Shape.of(n, n), DType.F32);
         Value c = Ops.matmul(a, b);
-        Executor exec = Executor.cpu();
         try (Program p = exec.compile(g, List.of(c));
              Tensor ta = random(Shape.of(n, n), 1); Tensor tb = random(Shape.of(n, n), 2)) {
             double ms = medianMillis(() -> p.run(Map.of(a, ta, b, tb)));
@@ -163,7 +171,7 @@ public final class BenchCommand implements Runnable {
         }
     }
 
-    private Result conv(int[] xDims, int cOut, int groups) {
+    private Result conv(Executor exec, int[] xDims, int cOut, int groups) {
         Graph g = new Graph("bench_conv");
         Shape xs = Shape.of(xDims);
         Shape ws = Shape.of(cOut, xDims[1] / groups, 3, 3);
@@ -176,7 +184,6 @@ public final class BenchCommand implements Runnable {
         List<Value> outputs = new ArrayList<>(grads);
         outputs.add(0, y);
         double flopsForward = 2.0 * y.shape().numel() * (xDims[1] / groups) * 9;
-        Executor exec = Executor.cpu();
         try (Program p = exec.compile(g, outputs);
              Tensor tx = random(xs, 3); Tensor tw = random(ws, 4); Tensor tdy = random(y.shape(), 5)) {
             double ms = medianMillis(() -> p.run(Map.of(x, tx, w, tw, dy, tdy)));

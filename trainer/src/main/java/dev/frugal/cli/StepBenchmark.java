@@ -6,6 +6,7 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.exec.Executor;
+import dev.frugal.runtime.exec.KernelClock;
 import dev.frugal.runtime.exec.Program;
 import dev.frugal.runtime.graph.Value;
 import dev.frugal.trainer.TrainerConfig;
@@ -32,7 +33,8 @@ import java.util.SplittableRandom;
  * @param optimizer        the recipe's optimizer
  * @param medianStepMillis the median step time
  * @param samplesPerSecond batch over the median step time
- * @param peakBytes        the step's predicted peak memory: parameters, optimizer state, inputs, activations, workspaces
+ * @param peakBytes        the step's peak memory: on the CPU the plan's prediction (parameters, optimizer state, inputs,
+ *                         activations, workspaces), on a GPU the device memory manager's measured peak
  * @param calls            kernel calls per step
  * @param profile          time per kernel kind over the timed runs, largest first; empty without profiling
  */
@@ -54,6 +56,17 @@ record StepBenchmark(String model, int batchSize, String precision, String optim
      * @throws IllegalArgumentException for a bad spec, batch size or precision
      */
     static StepBenchmark run(String spec, int batchSize, String precision, int warmup, int repeat, boolean profile) {
+        return run(spec, batchSize, precision, warmup, repeat, profile, Executor.cpu());
+    }
+
+    /**
+     * Times the step on {@code base}'s backend: on a GPU each step is timed with CUDA events on
+     * the compute stream (the run waits for its loss, so a step's events have passed when read),
+     * and {@link #peakBytes()} is the device memory manager's measured peak.
+     *
+     * @throws IllegalArgumentException for a bad spec, batch size or precision
+     */
+    static StepBenchmark run(String spec, int batchSize, String precision, int warmup, int repeat, boolean profile, Executor base) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size " + batchSize + ", expected at least 1");
         }
@@ -61,7 +74,7 @@ record StepBenchmark(String model, int batchSize, String precision, String optim
         TrainerConfig config = TrainCommand.stepConfig(cfg);
         try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
              TrainingStepGraph step = TrainingStepGraph.trace(m.module(), TrainingTask.forModel(m), batchSize, config);
-             Program p = TrainingStepGraph.executor(Executor.cpu(), config).compile(step.graph(), step.outputs())) {
+             Program p = TrainingStepGraph.executor(base, config).compile(step.graph(), step.outputs())) {
             step.bind(p);
             int classes = m.classes();
             Map<Value, Tensor> feeds = new HashMap<>();
@@ -75,8 +88,10 @@ record StepBenchmark(String model, int batchSize, String precision, String optim
                 }
                 double[] times = new double[repeat];
                 Map<String, long[]> byKernel = new LinkedHashMap<>(); // kind -> {calls, nanos}
+                KernelClock clock = p.backend().kernelClock();
                 for (int i = 0; i < repeat; i++) {
                     long t0 = System.nanoTime();
+                    KernelClock.Mark start = clock == null ? null : clock.mark();
                     if (profile) {
                         p.run(feeds, (kernel, node, nanos) -> {
                             long[] acc = byKernel.computeIfAbsent(kernel, k -> new long[2]);
@@ -87,6 +102,11 @@ record StepBenchmark(String model, int batchSize, String precision, String optim
                         p.run(feeds);
                     }
                     times[i] = (System.nanoTime() - t0) / 1e6;
+                    if (start != null) {
+                        try (start; KernelClock.Mark end = clock.mark()) {
+                            times[i] = start.nanosTo(end) / 1e6;
+                        }
+                    }
                 }
                 Arrays.sort(times);
                 double median = times[repeat / 2];
@@ -94,7 +114,8 @@ record StepBenchmark(String model, int batchSize, String precision, String optim
                 byKernel.forEach((k, acc) -> kernels.add(new KernelTime(k, (int) (acc[0] / repeat), acc[1] / 1e6 / repeat)));
                 kernels.sort((a, b) -> Double.compare(b.millisPerStep(), a.millisPerStep()));
                 return new StepBenchmark(m.spec().toString(), batchSize, cfg.precision(), cfg.optimizer(), median, batchSize / (median / 1e3),
-                        p.memoryPlan().predictedPeakBytes(), p.stepCount(), kernels);
+                        clock == null ? p.memoryPlan().predictedPeakBytes() : p.backend().memory().snapshot().peakAllocatedBytes(),
+                        p.stepCount(), kernels);
             } finally {
                 // the learning-rate tensor belongs to the step's update, which closes it
                 feeds.remove(step.update().learningRate());

@@ -36,6 +36,7 @@ import dev.frugal.trainer.schedule.ReduceLrOnPlateau;
 import dev.frugal.trainer.StepMetrics;
 import dev.frugal.trainer.Trainer;
 import dev.frugal.trainer.TrainerConfig;
+import dev.frugal.trainer.TrainingDevice;
 import dev.frugal.trainer.TrainingListener;
 import dev.frugal.trainer.TrainingTask;
 import dev.frugal.trainer.config.ConfigFiles;
@@ -164,7 +165,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--loss-scale", paramLabel = "SPEC", description = "auto (dynamic loss scaling for fp16 only), none, or"
             + " dynamic[:init=65536,growth=2,backoff=0.5,interval=2000].")
     String lossScale;
-    @Option(names = "--device", description = "auto, cpu, cuda or cuda:N (default auto; the CUDA backend does not exist yet).")
+    @Option(names = "--device", description = "auto, cpu, cuda or cuda:N (default auto: the first CUDA GPU when one opens, else the CPU).")
     String device;
     @Option(names = "--seed", description = "Seed of initialisation, shuffling, dropout and augmentation (default 42).")
     Long seed;
@@ -212,7 +213,7 @@ public final class TrainCommand implements Callable<Integer> {
     /** Builds the trainer; a test puts in one that runs out of memory, to rehearse the retry. */
     @FunctionalInterface
     interface TrainerFactory {
-        Trainer create(Module model, TrainingTask task, int batchSize, TrainerConfig config);
+        Trainer create(Module model, TrainingTask task, int batchSize, TrainerConfig config, Executor gpuExecutor);
     }
 
     TrainerFactory trainers = Trainer::new;
@@ -348,10 +349,8 @@ public final class TrainCommand implements Callable<Integer> {
             }
             throw e;
         }
-        if (cfg.device().equals("auto")) {
-            out.println("device: cpu (auto: Frugal's CUDA backend does not exist yet, so training runs on the CPU)");
-        }
         try (run;
+             TrainingDevice device = TrainingDevice.open(cfg.device(), cfg.memoryBudgetBytes(), out::println);
              Model teacherModel = teacherRun == null ? null : teacherRun.model();
              Model m = QuantizedModels.create(cfg.model(), cfg.seed(), cfg.quantization());
              BatchSource test = data.evaluation(cfg.memoryBudgetBytes() > 0)) {
@@ -376,7 +375,7 @@ public final class TrainCommand implements Callable<Integer> {
                 out.println("batch size auto: " + best + " (the largest that fits the memory budget " + ByteFormat.format(budget) + ")");
                 cfg = cfg.withOverrides(Map.of("batch-size", best));
             }
-            Built built = buildTrainer(cfg, m, task, data, run, budget, evalSizes, out);
+            Built built = buildTrainer(cfg, m, task, data, run, budget, evalSizes, device.gpuExecutor(), out);
             cfg = built.cfg();
             try (BatchSource train = built.train(); Trainer trainer = built.trainer()) {
                 if (data instanceof TrainingData.Text text) {
@@ -422,7 +421,7 @@ public final class TrainCommand implements Callable<Integer> {
                 try (Progress progress = new Progress(run.metrics(), cfg.progress() && !noProgress, out)) {
                     r = trainer.fit(train, test, Listeners.all(progress, built.plateau(), warmup));
                 }
-                Map<String, Object> summary = summary(cfg, m, data, trainer, r);
+                Map<String, Object> summary = summary(cfg, m, data, trainer, r, device);
                 if (teacherRun != null) {
                     Map<String, Object> t = new LinkedHashMap<>();
                     t.put("run_dir", teacherRun.runDir().toString());
@@ -571,7 +570,7 @@ public final class TrainCommand implements Callable<Integer> {
      * a resumed run keeps its batch size, since its data order depends on it.
      */
     private Built buildTrainer(TrainConfig start, Model m, TrainingTask task, TrainingData data, RunDirectory run, long budget,
-                               List<Integer> evalSizes, PrintWriter out) throws IOException {
+                               List<Integer> evalSizes, Executor gpuExecutor, PrintWriter out) throws IOException {
         TrainConfig cfg = start;
         while (true) {
             Curriculum cur = cfg.curriculum() == null ? null : CurriculumSpec.parse(cfg.curriculum()).newCurriculum();
@@ -595,7 +594,7 @@ public final class TrainCommand implements Callable<Integer> {
                 if (budget > 0) {
                     tc = tc.withMemoryBudget(budget, evalSizes);
                 }
-                return new Built(cfg, train, trainers.create(m.module(), task, cfg.batchSize(), tc), plateau, cur);
+                return new Built(cfg, train, trainers.create(m.module(), task, cfg.batchSize(), tc, gpuExecutor), plateau, cur);
             } catch (IllegalArgumentException e) {
                 train.close();
                 if (!(e.getCause() instanceof MemoryBudgetExceededException)) {
@@ -785,9 +784,6 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** Rejects what the configuration allows but this build cannot do yet, naming the option. */
     static void checkSupported(TrainConfig cfg) {
-        if (cfg.device().startsWith("cuda")) {
-            throw new IllegalArgumentException("--device " + cfg.device() + ": Frugal's CUDA backend does not exist yet; use --device cpu (or auto)");
-        }
         if (!cfg.dataset().equals(TrainConfig.FASHION_MNIST) && !cfg.textDataset()) {
             throw new IllegalArgumentException("unknown dataset '" + cfg.dataset() + "'; valid: " + TrainConfig.FASHION_MNIST + ", " + TrainConfig.TEXT);
         }
@@ -823,7 +819,7 @@ public final class TrainCommand implements Callable<Integer> {
         };
     }
 
-    private static Map<String, Object> summary(TrainConfig cfg, Model m, TrainingData data, Trainer trainer, FitResult r) {
+    private static Map<String, Object> summary(TrainConfig cfg, Model m, TrainingData data, Trainer trainer, FitResult r, TrainingDevice device) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("model", cfg.model());
         s.put("parameters", m.parameterCount());
@@ -868,7 +864,8 @@ public final class TrainCommand implements Callable<Integer> {
         s.put("flops_utilisation", r.flopsUtilisation() >= 0 ? r.flopsUtilisation() : null);
         // the process's peak resident memory where the OS tells it, else what the trainer holds
         s.put("peak_host_bytes", used.peakHostBytes() > 0 ? used.peakHostBytes() : trainer.hostBytes());
-        // On the CPU backend the training device is the host. Under a memory budget the trainer has
+        // On a GPU: the peak of the device's memory manager, which holds every device buffer. On the
+        // CPU backend the training device is the host. Under a memory budget the trainer has
         // a memory manager of its own: its measured peak plus the bound tensors (parameters,
         // buffers, optimizer state, allocated outside it). Otherwise every buffer is allocated
         // once at compile time, so the programs' buffers plus the variables are the peak.
@@ -877,7 +874,7 @@ public final class TrainCommand implements Callable<Integer> {
         s.put("recompute_flops_ratio", trainer.memoryPlan().recomputeFlopsRatio());
         long budget = cfg.memoryBudgetBytes();
         s.put("memory_budget_bytes", budget > 0 ? budget : null);
-        s.put("device", "cpu");
+        s.put("device", device.device().toString());
         s.put("precision", cfg.precision());
         // the scale the run ended with and the steps it skipped (PyTorch GradScaler's semantics)
         s.put("loss_scale", Double.isNaN(trainer.lossScale()) ? null : trainer.lossScale());

@@ -10,6 +10,7 @@ import dev.frugal.models.Module;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.cpu.CpuBackend;
+import dev.frugal.runtime.cuda.CudaBackend;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.runtime.exec.MemoryBudgetExceededException;
 import dev.frugal.runtime.exec.MemoryPlan;
@@ -19,6 +20,7 @@ import dev.frugal.runtime.graph.Value;
 import dev.frugal.trainer.amp.LossScaler;
 import dev.frugal.trainer.budget.BudgetGuard;
 import dev.frugal.trainer.budget.DevicePeak;
+import dev.frugal.trainer.budget.DeviceStepClock;
 import dev.frugal.trainer.budget.EnergyMeter;
 import dev.frugal.trainer.budget.GuardrailAction;
 import dev.frugal.trainer.budget.ResourceMeter;
@@ -111,6 +113,8 @@ public final class Trainer implements AutoCloseable {
     private EnergyMeter energyMeter;
     /** What the current fit spends; null outside a fit. */
     private ResourceMeter meter;
+    /** GPU time of the steps (CUDA events) on a CUDA backend; null on the CPU, whose device time is CPU time. */
+    private final DeviceStepClock deviceClock;
     /** Device seconds and joules of the run before the current fit (earlier fits, the resumed checkpoint). */
     private double deviceSecondsBefore;
     private double energyBefore;
@@ -255,6 +259,7 @@ public final class Trainer implements AutoCloseable {
         this.stepProgram = compiled.step();
         this.evaluator = compiled.evaluator();
         this.ownMemory = memory;
+        this.deviceClock = stepProgram.backend() instanceof CudaBackend cuda ? new DeviceStepClock(cuda.deviceApi()) : null;
         LOG.debug("compiled the training step: {} kernel calls, {} bytes", stepProgram.stepCount(), stepProgram.allocatedBytes());
         MemoryPlan plan = stepProgram.memoryPlan();
         this.stepFlops = plan.stepFlops() + plan.recomputeFlops();
@@ -439,13 +444,18 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * The training device's peak so far: with a memory manager of the trainer's own (a memory
-     * budget), its measured peak ({@link MemoryStats#peakAllocatedBytes()}, which counts the bound
-     * tensors too); otherwise {@link #hostBytes()}, the programs sharing the process's memory manager.
+     * The training device's peak so far: on a GPU, the peak of the device's memory manager; on the
+     * CPU with a memory manager of the trainer's own (a memory budget), its measured peak
+     * ({@link MemoryStats#peakAllocatedBytes()}, which counts the bound tensors too); otherwise
+     * {@link #hostBytes()}, the programs sharing the process's memory manager.
      *
      * @return bytes
      */
     public long peakDeviceBytes() {
+        if (stepProgram.backend().device().kind() == dev.frugal.runtime.Device.Kind.CUDA) {
+            // every device buffer, bound tensors' copies included, comes from the device's memory manager
+            return stepProgram.backend().memory().snapshot().peakAllocatedBytes();
+        }
         return ownMemory != null ? ownMemory.snapshot().peakAllocatedBytes() : hostBytes();
     }
 
@@ -491,7 +501,8 @@ public final class Trainer implements AutoCloseable {
         if (energyMeter == null) {
             energyMeter = EnergyMeter.forCpu(java.nio.file.Path.of("/sys/class/powercap"), config.tdpWatts(), LOG::info);
         }
-        meter = new ResourceMeter(energyMeter, secondsBeforeFit + setupSeconds, deviceSecondsBefore, energyBefore);
+        meter = deviceClock == null ? new ResourceMeter(energyMeter, secondsBeforeFit + setupSeconds, deviceSecondsBefore, energyBefore)
+                : new ResourceMeter(energyMeter, secondsBeforeFit + setupSeconds, deviceSecondsBefore, energyBefore, deviceClock::seconds);
         if (guard != null) {
             guard.checkNotSpent(meter.usage(trainSamples), step);
         }
@@ -501,6 +512,8 @@ public final class Trainer implements AutoCloseable {
         try {
             return trainEpochs(train, test, events, perEpoch);
         } finally {
+            // the caller reads the trained model from the host tensors (a device backend trained copies of them)
+            stepProgram.backend().copyWrappedToHost();
             // also after a failure, so a later fit or checkpoint does not count the idle time
             Usage spent = meter.usage(trainSamples);
             deviceSecondsBefore = spent.deviceSeconds();
@@ -552,8 +565,11 @@ public final class Trainer implements AutoCloseable {
                         throw new IllegalArgumentException("training batch " + batch.index() + " of epoch " + epoch + " holds " + batch.size()
                                 + " samples, the step was compiled for " + batchSize + "; drop the last batch (LastBatchPolicy.DROP)");
                     }
-                    if (pruner != null) {
+                    if (pruner != null && pruner.updatesAt(step)) {
+                        // the masks follow the current weights, and the pruned weights are zeroed on the device too
+                        stepProgram.backend().copyWrappedToHost();
                         pruner.beforeStep(step);
+                        stepProgram.backend().copyWrappedFromHost();
                     }
                     double lr = config.learningRate().applyAsDouble(step);
                     feeds.clear();
@@ -561,10 +577,16 @@ public final class Trainer implements AutoCloseable {
                     feeds.put(target, batch.target());
                     update.feedLearningRate(feeds, lr);
                     double loss;
+                    if (deviceClock != null) {
+                        deviceClock.begin();
+                    }
                     try {
                         loss = stepProgram.run(feeds).getFirst().getFlat(0);
                     } catch (NonFiniteException e) {
                         loss = Double.NaN;
+                    }
+                    if (deviceClock != null) {
+                        deviceClock.end();
                     }
                     if (!Double.isFinite(loss)) {
                         reason = EndReason.NON_FINITE_LOSS;
@@ -762,6 +784,7 @@ public final class Trainer implements AutoCloseable {
         Usage spent = meter != null ? meter.usage(trainSamples) : null;
         meta.put("device_seconds", Double.toString(spent != null ? spent.deviceSeconds() : deviceSecondsBefore));
         meta.put("energy_joules", Double.toString(spent != null ? spent.energyJoules() : energyBefore));
+        stepProgram.backend().copyWrappedToHost(); // the checkpoint saves the host tensors
         Checkpoint c = new Checkpoint(step, epoch, new LinkedHashMap<>(model.state()), new LinkedHashMap<>(update.state()),
                 new long[] {epoch, batchInEpoch}, meta);
         CheckpointStore store = new CheckpointStore(config.checkpointDir());
@@ -800,6 +823,7 @@ public final class Trainer implements AutoCloseable {
         try (Checkpoint c = store.load(latest.get().step())) {
             model.loadState(c.model());
             update.loadState(c.optimizer());
+            stepProgram.backend().copyWrappedFromHost(); // a device backend's copies now hold the checkpoint too
             step = c.step();
             epoch = Math.toIntExact(c.epoch());
             batchInEpoch = Integer.parseInt(c.metadata().getOrDefault("batch_in_epoch", "0"));

@@ -48,24 +48,16 @@ public final class TrainingSession implements AutoCloseable {
     /**
      * Opens a session on a device.
      *
-     * @param device {@code cpu}, or {@code auto} (the CPU until the CUDA backend exists)
+     * @param device {@code cpu}, {@code cuda}, {@code cuda:N}, or {@code auto} (the first CUDA GPU
+     *               when one opens, else the CPU)
      * @return the session; close it to free everything it created
-     * @throws IllegalArgumentException for {@code cuda}/{@code cuda:N} (no CUDA backend yet) or an unknown device
+     * @throws IllegalArgumentException for an unknown device, or a GPU that cannot be opened
      */
     public static TrainingSession open(String device) {
-        return switch (device) {
-            case "cpu" -> new TrainingSession("cpu", Executor.cpu());
-            case "auto" -> {
-                LOG.info("device auto: using the CPU, since Frugal's CUDA backend does not exist yet");
-                yield new TrainingSession("cpu", Executor.cpu());
-            }
-            default -> {
-                if (device.matches("cuda(:\\d+)?")) {
-                    throw new IllegalArgumentException("device " + device + ": Frugal's CUDA backend does not exist yet; use cpu or auto");
-                }
-                throw new IllegalArgumentException("unknown device '" + device + "'; valid: auto, cpu, cuda, cuda:N");
-            }
-        };
+        TrainingDevice d = TrainingDevice.open(device, -1, LOG::info);
+        TrainingSession session = new TrainingSession(d.device().toString(), d.isCuda() ? d.gpuExecutor() : Executor.cpu());
+        session.owned.push(d); // closed last, after every program compiled on it
+        return session;
     }
 
     /** The device this session runs on, e.g. {@code cpu}. */

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 /**
  * Measures what one stretch of training spends, on top of what the run had spent before it (a
  * resumed run's checkpoint, an earlier fit): wall time, device time (the process's CPU time on the
- * CPU), energy ({@link EnergyMeter}) and the process's resident memory (Linux
+ * CPU, the steps' CUDA-event time on a GPU), energy ({@link EnergyMeter}) and the process's resident memory (Linux
  * {@code /proc/self/status}: {@code VmRSS} now, {@code VmHWM} its peak).
  */
 public final class ResourceMeter {
@@ -15,7 +15,8 @@ public final class ResourceMeter {
 
     private final EnergyMeter energy;
     private final long startNanos = System.nanoTime();
-    private final double startCpuSeconds = EstimatedEnergyMeter.processCpuSeconds();
+    private final java.util.function.DoubleSupplier deviceClock;
+    private final double startDeviceSeconds;
     private final double startJoules;
     private final double wallBefore;
     private final double deviceBefore;
@@ -30,6 +31,17 @@ public final class ResourceMeter {
      * @param energyBefore  joules the run had spent before
      */
     public ResourceMeter(EnergyMeter energy, double wallBefore, double deviceBefore, double energyBefore) {
+        this(energy, wallBefore, deviceBefore, energyBefore, EstimatedEnergyMeter::processCpuSeconds);
+    }
+
+    /**
+     * A meter starting now whose device time is read from {@code deviceClock} (seconds, only its
+     * increase counts), e.g. GPU time measured with CUDA events.
+     */
+    public ResourceMeter(EnergyMeter energy, double wallBefore, double deviceBefore, double energyBefore,
+                         java.util.function.DoubleSupplier deviceClock) {
+        this.deviceClock = deviceClock;
+        this.startDeviceSeconds = deviceClock.getAsDouble();
         this.energy = energy;
         this.startJoules = energy.joules();
         this.wallBefore = wallBefore;
@@ -46,7 +58,7 @@ public final class ResourceMeter {
     public Usage usage(long samples) {
         long[] mem = residentMemory();
         return new Usage(wallBefore + (System.nanoTime() - startNanos) / 1e9,
-                deviceBefore + EstimatedEnergyMeter.processCpuSeconds() - startCpuSeconds,
+                deviceBefore + deviceClock.getAsDouble() - startDeviceSeconds,
                 energyBefore + energy.joules() - startJoules, samples, mem[1], mem[0]);
     }
 

@@ -56,6 +56,11 @@ public final class Pruner {
         return pruning;
     }
 
+    /** Whether {@link #beforeStep} changes the masks before optimizer step {@code step}. */
+    public boolean updatesAt(long step) {
+        return schedule.updatesAt(step);
+    }
+
     /**
      * Updates the masks when the schedule says so before optimizer step {@code step} (0-based:
      * the number of steps done).

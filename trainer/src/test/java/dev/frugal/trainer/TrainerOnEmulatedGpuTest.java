@@ -1,0 +1,145 @@
+package dev.frugal.trainer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.frugal.models.zoo.Model;
+import dev.frugal.models.zoo.ModelZoo;
+import dev.frugal.runtime.Tensor;
+import dev.frugal.runtime.cuda.CudaBackend;
+import dev.frugal.runtime.cuda.HostDeviceApi;
+import dev.frugal.runtime.exec.Executor;
+import dev.frugal.trainer.checkpoint.CheckpointStore;
+import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.trainer.optim.AdamW;
+import dev.frugal.trainer.optim.Sgd;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The trainer on the CUDA backend over an emulated GPU ({@link HostDeviceApi}: device memory in
+ * host memory, the generated kernels compiled by nvcc for the host), so what the trainer adds
+ * for a device (device copies of the weights written back for checkpoints and at the end of a
+ * fit, the step clock, device peak memory, recorded steps) is checked without a GPU. Skipped
+ * without nvcc.
+ */
+class TrainerOnEmulatedGpuTest {
+
+    /** A trainer on a fresh emulated GPU, closing both. */
+    private static final class GpuTrainer implements AutoCloseable {
+        final HostDeviceApi device = HostDeviceApi.openOrSkip();
+        final CudaBackend backend = new CudaBackend(device);
+        final Trainer trainer;
+
+        GpuTrainer(Model model, TrainerConfig config) {
+            trainer = new Trainer(model.module(), model.inputShape(), 32, config, new Executor(backend));
+        }
+
+        @Override
+        public void close() {
+            try {
+                trainer.close();
+            } finally {
+                backend.close();
+            }
+        }
+    }
+
+    private static void assertClose(String what, double expected, double actual, double rel) {
+        assertTrue(Math.abs(expected - actual) <= rel * Math.max(1.0, Math.abs(expected)), what + ": expected " + expected + ", got " + actual);
+    }
+
+    /**
+     * Six steps and an evaluation of an MLP and a small CNN give the CPU's losses, test metrics
+     * and trained weights (within float reassociation: the emulated GEMMs and convolutions
+     * accumulate in another order), the steps after the second replayed from a recording.
+     */
+    @Test
+    void zooModelsTrainOnTheCudaBackendAsOnTheCpu() throws IOException {
+        TrainerConfig config = TrainerConfig.defaults().withEpochs(1).withMaxSteps(6).withOptimizer(new Sgd(0.9, false, 1e-4))
+                .withLearningRate(0.05);
+        for (String spec : List.of("mlp", "cnn-small:channels1=8,channels2=16,hidden=32")) {
+            TrainerTest.Recorder onCpu = new TrainerTest.Recorder();
+            TrainerTest.Recorder onGpu = new TrainerTest.Recorder();
+            try (Model cpuModel = ModelZoo.create(spec, 11);
+                 Model gpuModel = ModelZoo.create(spec, 11);
+                 DataLoader cpuTrain = TrainerTest.trainLoader(11);
+                 DataLoader gpuTrain = TrainerTest.trainLoader(11);
+                 DataLoader test = TrainerTest.testLoader();
+                 Trainer cpu = new Trainer(cpuModel.module(), cpuModel.inputShape(), 32, config);
+                 GpuTrainer gpu = new GpuTrainer(gpuModel, config)) {
+                FitResult expected = cpu.fit(cpuTrain, test, onCpu);
+                FitResult actual = gpu.trainer.fit(gpuTrain, test, onGpu);
+                assertEquals(6, onGpu.losses.size(), spec);
+                for (int i = 0; i < 6; i++) {
+                    assertClose(spec + " loss of step " + (i + 1), onCpu.losses.get(i), onGpu.losses.get(i), 1e-4);
+                }
+                assertClose(spec + " test loss", expected.finalEvaluation().loss(), actual.finalEvaluation().loss(), 1e-4);
+                assertEquals(expected.finalEvaluation().accuracy(), actual.finalEvaluation().accuracy(), 0.011, spec + " test accuracy");
+                // fit wrote the device's weights back into the module's host tensors
+                Map<String, Tensor> cpuWeights = cpuModel.module().state();
+                Map<String, Tensor> gpuWeights = gpuModel.module().state();
+                for (String name : cpuWeights.keySet()) {
+                    double[] e = cpuWeights.get(name).toDoubleArray();
+                    double[] a = gpuWeights.get(name).toDoubleArray();
+                    for (int i = 0; i < e.length; i++) {
+                        assertClose(spec + " " + name + "[" + i + "] after the fit", e[i], a[i], 1e-4);
+                    }
+                }
+                assertEquals(1, gpu.device.captures(), spec + ": the third step is recorded");
+                assertEquals(4, gpu.device.replays(), spec + ": steps 3 to 6 replay it");
+                assertEquals(gpu.backend.memory().snapshot().peakAllocatedBytes(), gpu.trainer.peakDeviceBytes(), spec);
+                assertTrue(gpu.trainer.peakDeviceBytes() > 0, spec);
+                assertTrue(gpu.device.marks() >= 12, spec + ": two marks around every step time it on the device");
+            }
+        }
+    }
+
+    /**
+     * A run cut after six steps and resumed on another device, into a model of other weights,
+     * continues exactly as the uninterrupted run: the checkpoint holds the weights trained on the
+     * device, and resuming sends them back down.
+     */
+    @Test
+    void checkpointsHoldTheDeviceWeightsAndResumeContinuesExactly(@TempDir Path dir) throws IOException {
+        TrainerConfig base = TrainerConfig.defaults().withEpochs(2).withOptimizer(new AdamW(0.9, 0.99, 1e-8, 0.05)).withLearningRate(1e-3);
+        TrainerTest.Recorder whole = new TrainerTest.Recorder();
+        try (Model model = ModelZoo.create("mlp", 5);
+             DataLoader train = TrainerTest.trainLoader(5);
+             DataLoader test = TrainerTest.testLoader();
+             GpuTrainer gpu = new GpuTrainer(model, base.withCheckpointDir(dir.resolve("whole")))) {
+            gpu.trainer.fit(train, test, whole);
+        }
+        assertEquals(16, whole.lossBits.size());
+
+        Path cut = dir.resolve("cut");
+        TrainerTest.Recorder first = new TrainerTest.Recorder();
+        try (Model model = ModelZoo.create("mlp", 5);
+             DataLoader train = TrainerTest.trainLoader(5);
+             DataLoader test = TrainerTest.testLoader();
+             GpuTrainer gpu = new GpuTrainer(model, base.withMaxSteps(6).withCheckpointDir(cut))) {
+            gpu.trainer.fit(train, test, first);
+        }
+        assertEquals(6, new CheckpointStore(cut).latest().orElseThrow().step());
+
+        TrainerTest.Recorder second = new TrainerTest.Recorder();
+        try (Model model = ModelZoo.create("mlp", 99); // other weights: the checkpoint must replace them on the device
+             DataLoader train = TrainerTest.trainLoader(5);
+             DataLoader test = TrainerTest.testLoader();
+             GpuTrainer gpu = new GpuTrainer(model, base.withCheckpointDir(cut))) {
+            assertTrue(gpu.trainer.resume(cut));
+            FitResult r = gpu.trainer.fit(train, test, second);
+            assertEquals(16, r.steps());
+        }
+        List<Long> joined = new ArrayList<>(first.lossBits);
+        joined.addAll(second.lossBits);
+        assertEquals(whole.lossBits, joined, "losses of the resumed run");
+        assertEquals(whole.evalBits.subList(whole.evalBits.size() - 2, whole.evalBits.size()),
+                second.evalBits.subList(second.evalBits.size() - 2, second.evalBits.size()), "final evaluation of the resumed run");
+    }
+}
