@@ -5,8 +5,9 @@
 #
 #   benchmarks/pytorch/bench_compare.sh MODEL [BATCH] [PRECISION]      e.g. cnn-small 256 fp32
 #
-# Frugal runs on its CPU backend (the CUDA backend does not exist yet); PyTorch on the CPU too,
-# with as many threads. Set TORCH_DEVICE=cuda to time PyTorch on the GPU instead. WARMUP (default 30)
+# DEVICE (default cpu; cuda or cuda:N for a GPU) picks the device of both: on the CPU PyTorch gets as
+# many threads as Frugal, on a GPU both time their steps with CUDA events. TORCH_DEVICE overrides
+# PyTorch's device alone (e.g. Frugal on the CPU against PyTorch on the GPU). WARMUP (default 30)
 # and REPEAT (default 20) set the untimed and timed steps of both: the JVM needs the warm-up to compile
 # its hot loops, and a short one makes Frugal look several times slower than it is.
 set -euo pipefail
@@ -16,10 +17,11 @@ cd "$root"
 batch_args=()
 if [ -n "${2:-}" ]; then batch_args=(--batch-size "$2"); fi
 precision=${3:-fp32}
-frugal_json=$(./frugal bench --model "$model" "${batch_args[@]}" --precision "$precision" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json 2>/dev/null)
+device=${DEVICE:-cpu}
+frugal_json=$(./frugal bench --model "$model" "${batch_args[@]}" --precision "$precision" --device "$device" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json 2>/dev/null)
 read -r batch optimizer threads < <(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["batch_size"], d["optimizer"], d["threads"])' <<< "$frugal_json")
 torch_json=$(python3 benchmarks/pytorch/bench_reference.py --model "$model" --batch-size "$batch" --optimizer "$optimizer" \
-  --precision "$precision" --device "${TORCH_DEVICE:-cpu}" --threads "$threads" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json)
+  --precision "$precision" --device "${TORCH_DEVICE:-${device%%:*}}" --threads "$threads" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json)
 python3 - "$frugal_json" "$torch_json" <<'PY'
 import json, sys
 f, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
