@@ -53,7 +53,8 @@ import java.util.concurrent.TimeUnit;
  *       {@code extern "C" NAME_host(void* const* args)} entry per kernel that calls the kernel's
  *       {@code NAME_element} for every work item (a block-per-item kernel's element function replays
  *       its block). {@link #load} only records a kernel; the first {@link #launch} after new loads
- *       compiles every pending kernel into one library, cached on disk by the hash of its source.</li>
+ *       compiles every pending kernel into one library, cached on disk by the hash of its source and
+ *       nvcc's flags ({@value #CACHE_PROPERTY} names the folder).</li>
  *   <li>GEMMs are {@code cublasGemmStridedBatchedEx} in column-major terms and convolutions cuDNN's
  *       NCHW/KCRS cross-correlation, in direct loops with float accumulation (double for F64).</li>
  *   <li>Everything runs at once in the calling thread: the streams are host streams. Nothing can
@@ -71,6 +72,8 @@ public final class HostDeviceApi implements DeviceApi {
     /** nvcc's flags: host code at -O1 as HostHarness compiles it; device code only as PTX (no ptxas: faster). */
     private static final List<String> NVCC_FLAGS = List.of("-x", "cu", "-shared", "-Xcompiler", "-fPIC", "-O1",
             "-arch=compute_75", "-code=compute_75", "-w");
+    /** System property: the folder of compiled kernel libraries (default {@code ~/.cache/frugal/host-device-kernels}). */
+    static final String CACHE_PROPERTY = "frugal.hostdevice.cache";
     /** Bytes the emulated convolutions ask for as workspace. */
     static final long CONVOLUTION_WORKSPACE = 256;
     private static final int MAX_ARGUMENTS = 64;
@@ -161,9 +164,10 @@ public final class HostDeviceApi implements DeviceApi {
         this.device = device;
         this.multiprocessors = multiprocessors;
         this.memory = new CachingAllocator(raw, AllocatorConfig.defaults().withDebug(true).withDefaultStream(stream));
-        Path target = Path.of("target");
-        this.cacheDir = (Files.isDirectory(target) ? target : Path.of(System.getProperty("java.io.tmpdir"))).resolve("host-device-kernels")
-                .toAbsolutePath();
+        // outside the build tree, so a clean clone (CI) reuses the libraries an earlier build compiled
+        String cache = System.getProperty(CACHE_PROPERTY);
+        this.cacheDir = (cache != null ? Path.of(cache)
+                : Path.of(System.getProperty("user.home"), ".cache", "frugal", "host-device-kernels")).toAbsolutePath();
     }
 
     // ------------------------------------------------------------------ counters
