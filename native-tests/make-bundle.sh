@@ -53,10 +53,11 @@ mv "$stage/junit-platform-console-standalone-$junit_console_version.jar" "$stage
 # A small runtime with exactly the modules used: java.base and jdk.incubator.vector (Frugal),
 # java.logging and java.management (JUnit, JMH), java.xml (the JUnit XML report), jdk.unsupported
 # (JMH, JCuda), jdk.zipfs and java.scripting (JUnit's optional features), jdk.management (JMH's
-# GC and thread profilers), java.desktop (the run report's charts) and java.sql (Jackson's
-# optional date types). --strip-debug and compression keep it to a few tens of MB.
+# GC and thread profilers), java.desktop (the run report's charts), java.net.http (the dataset
+# download) and java.sql (Jackson's optional date types): `jdeps --print-module-deps` on
+# frugal.jar lists the last three. --strip-debug and compression keep it to a few tens of MB.
 "$JAVA_HOME/bin/jlink" \
-  --add-modules java.base,java.desktop,java.logging,java.management,java.naming,java.scripting,java.sql,java.xml,jdk.incubator.vector,jdk.management,jdk.unsupported,jdk.zipfs \
+  --add-modules java.base,java.desktop,java.logging,java.management,java.naming,java.net.http,java.scripting,java.sql,java.xml,jdk.incubator.vector,jdk.management,jdk.unsupported,jdk.zipfs \
   --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$stage/jre"
 
 cat > "$stage/run-gpu-tests.sh" <<'RUN'
