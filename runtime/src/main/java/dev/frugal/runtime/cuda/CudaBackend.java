@@ -17,6 +17,7 @@ import dev.frugal.runtime.graph.Node;
 import dev.frugal.runtime.graph.Value;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -123,6 +124,12 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public void copyWrappedToHost() {
         checkOpen();
         wrapped.copyToHost();
+    }
+
+    @Override
+    public void copyWrappedToHost(Collection<Tensor> tensors) {
+        checkOpen();
+        wrapped.copyToHost(tensors);
     }
 
     @Override

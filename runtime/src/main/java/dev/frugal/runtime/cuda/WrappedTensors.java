@@ -4,6 +4,7 @@ import dev.frugal.memory.Allocation;
 import dev.frugal.memory.StagingBuffer;
 import dev.frugal.runtime.Tensor;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,8 +38,8 @@ final class WrappedTensors implements AutoCloseable {
         if (!tensor.isContiguous()) {
             throw new IllegalArgumentException("wrap: tensor " + tensor.dtype() + tensor.shape() + " must be contiguous");
         }
-        long bytes = tensor.numel() * tensor.dtype().byteSize();
-        Key key = new Key(tensor.segment().address() + tensor.offset() * tensor.dtype().byteSize(), bytes);
+        Key key = keyOf(tensor);
+        long bytes = key.bytes();
         Entry e = copies.get(key);
         if (e != null && !e.tensor().isClosed()) {
             return e.buffer();
@@ -69,6 +70,24 @@ final class WrappedTensors implements AutoCloseable {
                 device.download(e.buffer().address(), host, bytes);
             }
         }
+    }
+
+    /** Copies the device copies of {@code tensors} (those that have one) back into their host memory. */
+    void copyToHost(Collection<Tensor> tensors) {
+        for (Tensor t : tensors) {
+            if (t.isClosed() || !t.isContiguous()) {
+                continue;
+            }
+            Key key = keyOf(t);
+            Entry e = copies.get(key);
+            if (e != null && !e.tensor().isClosed() && key.bytes() > 0) {
+                device.download(e.buffer().address(), t.segment().asSlice(t.offset() * t.dtype().byteSize(), key.bytes()), key.bytes());
+            }
+        }
+    }
+
+    private static Key keyOf(Tensor tensor) {
+        return new Key(tensor.segment().address() + tensor.offset() * tensor.dtype().byteSize(), tensor.numel() * tensor.dtype().byteSize());
     }
 
     /** Re-uploads every open host tensor into its device copy. */

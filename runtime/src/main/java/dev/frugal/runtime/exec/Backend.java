@@ -6,6 +6,7 @@ import dev.frugal.runtime.Device;
 import dev.frugal.runtime.Shape;
 import dev.frugal.runtime.Tensor;
 import dev.frugal.runtime.graph.Node;
+import java.util.Collection;
 
 /**
  * What the {@link Executor} needs from a device: memory, copies in and out, and one prepared
@@ -134,6 +135,13 @@ public interface Backend {
      * the default does nothing.
      */
     default void copyWrappedFromHost() {
+    }
+
+    /**
+     * {@link #copyWrappedToHost()} for some tensors only (small state read every few steps, such
+     * as the loss scale); a tensor without a device copy is left alone.
+     */
+    default void copyWrappedToHost(Collection<Tensor> tensors) {
     }
 
     /**

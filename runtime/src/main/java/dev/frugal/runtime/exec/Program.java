@@ -72,6 +72,8 @@ public final class Program implements AutoCloseable {
     private int runsBeforeRecording;
     /** Set when recording failed: the program runs its calls one by one from then on. */
     private boolean recordingFailed;
+    /** Whether the latest run queued all its calls, so {@link #readOutputs()} has something to read. */
+    private boolean ran;
     /** Ordinary runs before the calls are recorded: the first compiles the kernels, the second warms every cache. */
     static final int RUNS_BEFORE_RECORDING = 2;
     private static final System.Logger LOG = System.getLogger(Program.class.getName());
@@ -226,6 +228,50 @@ public final class Program implements AutoCloseable {
      * (CUDA events around each call) and reported when the run ends.
      */
     public List<Tensor> run(Map<Value, Tensor> feeds, KernelTimer timer) {
+        KernelClock clock = timer == null ? null : backend.kernelClock();
+        List<Runnable> reports = clock == null ? null : new ArrayList<>();
+        queue(feeds, timer, clock, reports);
+        List<Tensor> out = readOutputs();
+        if (reports != null) {
+            reports.forEach(Runnable::run);
+        }
+        return out;
+    }
+
+    /**
+     * {@link #run(Map)} without reading the outputs back: on a device backend the step is only
+     * queued, and the call returns without waiting for the device (the CPU computes it at once).
+     * {@link #readOutputs()} reads this run's outputs later, until the next run. A trainer that reads
+     * its loss every N-th step queues the others this way, so the host runs ahead of the GPU.
+     *
+     * @throws IllegalArgumentException and the other exceptions of {@link #run(Map)}, except that
+     *     a device's errors surface at the next read
+     */
+    public void runQueued(Map<Value, Tensor> feeds) {
+        queue(feeds, null, null, null);
+    }
+
+    /**
+     * The outputs of the latest run, read back from the device (waiting for it), in the order given
+     * to {@link Executor#compile}; valid until the next run or {@link #close()}.
+     *
+     * @throws IllegalStateException when the program has not run yet, or is closed
+     */
+    public List<Tensor> readOutputs() {
+        checkOpen("readOutputs");
+        if (!ran) {
+            throw new IllegalStateException("readOutputs: graph '" + graph.name() + "' has not run yet");
+        }
+        List<Tensor> out = new ArrayList<>(outputs.size());
+        for (int i = 0; i < outputs.size(); i++) {
+            Value v = outputs.get(i);
+            out.add(backend.download(buffers[outputSlots[i]], v.shape(), v.dtype()));
+        }
+        return out;
+    }
+
+    /** Checks the feeds and bindings, uploads the feeds and queues (or runs) every call. */
+    private void queue(Map<Value, Tensor> feeds, KernelTimer timer, KernelClock clock, List<Runnable> reports) {
         checkOpen("run");
         for (Value v : feeds.keySet()) {
             if (v.graph() != graph || !v.isInput(InputKind.DATA)) {
@@ -267,8 +313,7 @@ public final class Program implements AutoCloseable {
         for (int s : reboundSlots) {
             buffers[s] = firstRegion[s]; // a step computes every value first in its first region
         }
-        KernelClock clock = timer == null ? null : backend.kernelClock();
-        List<Runnable> reports = clock == null ? null : new ArrayList<>();
+        ran = false; // until the calls are queued: a failed run has no outputs to read
         if (timer == null && recording != null) {
             recording.replay();
             followRebinds();
@@ -278,15 +323,7 @@ public final class Program implements AutoCloseable {
             runSteps(timer, clock, reports);
             runsBeforeRecording++;
         }
-        List<Tensor> out = new ArrayList<>(outputs.size());
-        for (int i = 0; i < outputs.size(); i++) {
-            Value v = outputs.get(i);
-            out.add(backend.download(buffers[outputSlots[i]], v.shape(), v.dtype()));
-        }
-        if (reports != null) {
-            reports.forEach(Runnable::run);
-        }
-        return out;
+        ran = true;
     }
 
     /** Runs every call in order, timing each for {@code timer} (with {@code clock}'s marks on a device) when it is not null. */

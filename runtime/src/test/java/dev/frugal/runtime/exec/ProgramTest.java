@@ -71,6 +71,29 @@ class ProgramTest {
         }
     }
 
+    /** runQueued runs a step without reading its outputs; readOutputs reads the latest run's. */
+    @Test
+    void queuedRunsAreReadLater() {
+        Graph g = new Graph("counter");
+        Value x = g.input("x", Shape.of(2), DType.F32);
+        Value total = g.state("total", Shape.of(2), DType.F32);
+        Value next = Ops.add(total, x);
+        Ops.assign(total, next);
+        try (Program p = Executor.cpu().compile(g, List.of(next));
+             Tensor t = Tensor.zeros(Shape.of(2), DType.F32);
+             Tensor one = Tensor.of(new float[] {1, 2}, 2)) {
+            IllegalStateException none = assertThrows(IllegalStateException.class, p::readOutputs);
+            assertMessage(none, "counter", "has not run yet");
+            p.bind(total, t);
+            p.runQueued(Map.of(x, one));
+            p.runQueued(Map.of(x, one));
+            assertArrayEquals(new float[] {2, 4}, p.readOutputs().getFirst().toFloatArray());
+            assertArrayEquals(new float[] {3, 6}, p.run(Map.of(x, one)).getFirst().toFloatArray());
+            assertArrayEquals(new float[] {3, 6}, p.readOutputs().getFirst().toFloatArray(), "read again: the same run");
+            assertThrows(IllegalArgumentException.class, () -> p.runQueued(Map.of()), "a missing feed is refused as by run");
+        }
+    }
+
     @Test
     void feedsMayBeStridedViews() {
         Graph g = new Graph("strided");
