@@ -150,6 +150,10 @@ public final class TrainCommand implements Callable<Integer> {
     String augment;
     @Option(names = "--eval-every", paramLabel = "EPOCHS", description = "Evaluate after every N-th epoch and after the last (default 1).")
     Integer evalEvery;
+    @Option(names = "--loss-every", paramLabel = "STEPS", description = "Read the training loss back every N-th step and at each epoch's"
+            + " last (default 1); on a GPU the steps between are queued without waiting for it. Progress, metrics.jsonl and train_loss"
+            + " see the read losses.")
+    Integer lossEvery;
     @Option(names = "--early-stopping-metric", description = "test_accuracy, test_loss or train_loss (mean training loss since the previous evaluation); for --dataset text val_loss or train_loss; lower is better for a *loss (default test_accuracy, for text val_loss).")
     String earlyStoppingMetric;
     @Option(names = "--early-stopping-patience", description = "Evaluations without improvement before stopping (default 0: off).")
@@ -263,6 +267,7 @@ public final class TrainCommand implements Callable<Integer> {
         put(f, "clip-norm", clipNorm);
         put(f, "augment", augment);
         put(f, "eval-every", evalEvery);
+        put(f, "loss-every", lossEvery);
         put(f, "early-stopping-metric", earlyStoppingMetric);
         put(f, "early-stopping-patience", earlyStoppingPatience);
         put(f, "early-stopping-min-delta", earlyStoppingMinDelta);
@@ -589,6 +594,7 @@ public final class TrainCommand implements Callable<Integer> {
                         .withCheckpointDir(run.path().resolve(CHECKPOINTS))
                         .withKeepCheckpoints(cfg.keepCheckpoints())
                         .withEvalEvery(cfg.evalEvery())
+                        .withLossEvery(cfg.lossEvery())
                         .withRunBudgets(cfg.runBudgets(), cfg.guardrailList())
                         .withTdpWatts(cfg.tdpWatts());
                 if (budget > 0) {

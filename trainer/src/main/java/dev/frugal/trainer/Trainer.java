@@ -381,6 +381,23 @@ public final class Trainer implements AutoCloseable {
         return config.mixedPrecision().scalesLoss() ? LossScaler.scale(update.state()) : Double.NaN;
     }
 
+    /**
+     * Brings the loss scaler's scale and skip count back from a device backend's copies (a few
+     * bytes, read with the loss), so the step metrics show the current ones; nothing on the CPU.
+     */
+    private void readLossScalerState() {
+        if (config.mixedPrecision().scalesLoss()) {
+            Map<String, Tensor> state = update.state();
+            List<Tensor> scaler = new ArrayList<>();
+            for (String name : List.of(LossScaler.SCALE, LossScaler.SKIPPED_STEPS)) {
+                if (state.get(name) != null) {
+                    scaler.add(state.get(name));
+                }
+            }
+            stepProgram.backend().copyWrappedToHost(scaler);
+        }
+    }
+
     /** Steps of the run so far (resumed ones included) that the loss scaler skipped for a non-finite gradient. */
     public long skippedSteps() {
         return LossScaler.skippedSteps(update.state());
@@ -542,6 +559,7 @@ public final class Trainer implements AutoCloseable {
             boolean cut = false;
             long loopStart = System.nanoTime();
             Usage before = meter.usage(trainSamples);
+            int unread = 0; // steps queued since the last loss read back (TrainerConfig.lossEvery)
             try (EpochBatches batches = train.epoch(epoch)) {
                 int index = 0;
                 while (batches.hasNext()) {
@@ -576,21 +594,31 @@ public final class Trainer implements AutoCloseable {
                     feeds.put(input, batch.input());
                     feeds.put(target, batch.target());
                     update.feedLearningRate(feeds, lr);
-                    double loss;
+                    // the loss comes back every lossEvery-th step and at the last step of the epoch and of the
+                    // run; the steps between are only queued, so the host runs ahead of a GPU
+                    boolean read = (step + 1) % config.lossEvery() == 0 || batchInEpoch + 1 >= perEpoch
+                            || (config.maxSteps() > 0 && step + 1 >= config.maxSteps());
+                    double loss = Double.NaN;
                     if (deviceClock != null) {
                         deviceClock.begin();
                     }
                     try {
-                        loss = stepProgram.run(feeds).getFirst().getFlat(0);
+                        if (read) {
+                            loss = stepProgram.run(feeds).getFirst().getFlat(0);
+                        } else {
+                            stepProgram.runQueued(feeds);
+                        }
                     } catch (NonFiniteException e) {
-                        loss = Double.NaN;
+                        read = true; // the CPU's reductions found it at once
                     }
                     if (deviceClock != null) {
                         deviceClock.end();
                     }
-                    if (!Double.isFinite(loss)) {
+                    if (read && !Double.isFinite(loss)) {
                         reason = EndReason.NON_FINITE_LOSS;
-                        message = "non-finite loss at step " + (step + 1) + " (learning rate " + lr + "); last good checkpoint: "
+                        message = "non-finite loss at step " + (step + 1) + (unread > 0 ? " (the loss is read every " + config.lossEvery()
+                                + " steps: it turned non-finite at one of steps " + (step + 1 - unread) + " to " + (step + 1) + ")" : "")
+                                + " (learning rate " + lr + "); last good checkpoint: "
                                 + (lastCheckpoint == null ? "none written yet" : lastCheckpoint + " (kept)");
                         LOG.warn(message);
                         break outer;
@@ -598,15 +626,26 @@ public final class Trainer implements AutoCloseable {
                     step++;
                     batchInEpoch++;
                     trainSamples += batch.size();
+                    if (!read) {
+                        unread++;
+                        continue;
+                    }
                     trainLossSum += loss;
                     trainLossSteps++;
+                    // the time and energy since the last read, spread over the steps it covers
+                    int covered = unread + 1;
+                    unread = 0;
                     Usage after = meter.usage(trainSamples);
-                    double seconds = after.wallSeconds() - before.wallSeconds();
+                    double seconds = (after.wallSeconds() - before.wallSeconds()) / covered;
                     if (guard != null) {
-                        guard.recordStep(seconds, after.energyJoules() - before.energyJoules());
+                        double joules = (after.energyJoules() - before.energyJoules()) / covered;
+                        for (int i = 0; i < covered; i++) {
+                            guard.recordStep(seconds, joules);
+                        }
                     }
                     smoothedStepSeconds = smoothedStepSeconds < 0 ? seconds : 0.3 * seconds + 0.7 * smoothedStepSeconds;
                     double flopsPerSecond = smoothedStepSeconds > 0 ? stepFlops / smoothedStepSeconds : 0;
+                    readLossScalerState();
                     events.onStep(new StepMetrics(step, epoch, loss, lr, batch.size(), after, peakDeviceBytes(), flopsPerSecond,
                             peakFlops > 0 ? flopsPerSecond / peakFlops : -1, lossScale(), skippedSteps()));
                     before = after;
@@ -867,6 +906,9 @@ public final class Trainer implements AutoCloseable {
             return;
         }
         closed = true;
+        if (deviceClock != null) {
+            deviceClock.close();
+        }
         stepProgram.close();
         evaluator.close();
         stepGraph.close();

@@ -56,12 +56,16 @@ import java.util.function.LongToDoubleFunction;
  *     freezing every parameter, is an error; empty: every parameter trains
  * @param pruning masks the step keeps on chosen weights and the schedule that rewrites them
  *     ({@link dev.frugal.trainer.prune.Pruner}); null: no pruning
+ * @param lossEvery read the training loss back every this many steps (and at the last step of each
+ *     epoch and of the run); the steps between are queued without waiting for the device, so a
+ *     GPU never idles while the host reads a loss. Only read losses reach the listeners, the
+ *     train-loss average and the non-finite check; 1 (the default) reads every step
  */
 public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction learningRate, Optimizer optimizer, double clipNorm,
                             String earlyStopMetric, int patience, double minDelta, Path checkpointDir, int evalEvery,
                             int keepCheckpoints, long memoryBudget, List<Integer> evalBatchSizes,
                             Budgets runBudgets, List<Guardrail> guardrails, double tdpWatts, MixedPrecision mixedPrecision,
-                            List<String> freeze, Pruning pruning) {
+                            List<String> freeze, Pruning pruning, int lossEvery) {
 
     /** Checks the values. */
     public TrainerConfig {
@@ -89,6 +93,9 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         }
         if (evalEvery < 1) {
             throw new IllegalArgumentException("eval every " + evalEvery + " epochs, expected at least 1");
+        }
+        if (lossEvery < 1) {
+            throw new IllegalArgumentException("loss every " + lossEvery + " steps, expected at least 1");
         }
         if (keepCheckpoints < 0) {
             throw new IllegalArgumentException("keep " + keepCheckpoints + " checkpoints, expected 0 (all) or more");
@@ -133,17 +140,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public static TrainerConfig defaults() {
         return new TrainerConfig(1, 0, step -> 0.1, Sgd.plain(), 0, null, 3, 0, null, 1, 0, -1, List.of(), Budgets.NONE, Guardrail.DEFAULT,
-                EstimatedEnergyMeter.DEFAULT_TDP_WATTS, MixedPrecision.FP32, List.of(), null);
+                EstimatedEnergyMeter.DEFAULT_TDP_WATTS, MixedPrecision.FP32, List.of(), null, 1);
     }
 
     /** This configuration with another number of epochs. */
     public TrainerConfig withEpochs(int n) {
-        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(n, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /** This configuration with a step limit (0: none). */
     public TrainerConfig withMaxSteps(long n) {
-        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, n, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /** This configuration with a constant learning rate. */
@@ -156,17 +163,17 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration with a learning-rate schedule (step number, from 0, to learning rate). */
     public TrainerConfig withSchedule(LongToDoubleFunction schedule) {
-        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, maxSteps, schedule, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /** This configuration with another optimizer. */
     public TrainerConfig withOptimizer(Optimizer o) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, maxSteps, learningRate, o, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /** This configuration with gradient clipping at {@code maxNorm} (0: off). */
     public TrainerConfig withClipNorm(double maxNorm) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, maxNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /**
@@ -192,12 +199,12 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
         if (metric != null && !EvaluationMetrics.isMetric(metric, metrics)) {
             throw new IllegalArgumentException("early stopping: " + EvaluationMetrics.unknownMetricMessage(metric, metrics));
         }
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, metric, newPatience, newMinDelta, checkpointDir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /** This configuration evaluating after every {@code n}-th epoch (and after the last). */
     public TrainerConfig withEvalEvery(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, n, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /**
@@ -205,7 +212,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      * deleted after each successful save.
      */
     public TrainerConfig withKeepCheckpoints(int n) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery, n, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /**
@@ -217,7 +224,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMemoryBudget(long bytes, Collection<Integer> evalSizes) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+                keepCheckpoints, bytes, List.copyOf(evalSizes), runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /**
@@ -226,13 +233,13 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withRunBudgets(Budgets budgets, List<Guardrail> guardrailsInOrder) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts, mixedPrecision, freeze, pruning);
+                keepCheckpoints, memoryBudget, evalBatchSizes, budgets, guardrailsInOrder, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /** This configuration with another TDP for the energy estimate. */
     public TrainerConfig withTdpWatts(double watts) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts, mixedPrecision, freeze, pruning);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, watts, mixedPrecision, freeze, pruning, lossEvery);
     }
 
     /**
@@ -241,7 +248,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withMixedPrecision(MixedPrecision amp) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, amp, freeze, pruning);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, amp, freeze, pruning, lossEvery);
     }
 
     /**
@@ -251,7 +258,7 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withFreeze(List<String> globs) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, globs, pruning);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, globs, pruning, lossEvery);
     }
 
     /**
@@ -260,7 +267,13 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
      */
     public TrainerConfig withPruning(Pruning p) {
         return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
-                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, p);
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, p, lossEvery);
+    }
+
+    /** This configuration reading the training loss every {@code n}-th step ({@link #lossEvery()}). */
+    public TrainerConfig withLossEvery(int n) {
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, checkpointDir, evalEvery,
+                keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, n);
     }
 
     /** Whether a memory budget is set. */
@@ -270,6 +283,6 @@ public record TrainerConfig(int epochs, long maxSteps, LongToDoubleFunction lear
 
     /** This configuration writing checkpoints under {@code dir} (null: none). */
     public TrainerConfig withCheckpointDir(Path dir) {
-        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning);
+        return new TrainerConfig(epochs, maxSteps, learningRate, optimizer, clipNorm, earlyStopMetric, patience, minDelta, dir, evalEvery, keepCheckpoints, memoryBudget, evalBatchSizes, runBudgets, guardrails, tdpWatts, mixedPrecision, freeze, pruning, lossEvery);
     }
 }

@@ -11,6 +11,9 @@ import dev.frugal.runtime.cuda.HostDeviceApi;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.data.DataLoader;
+import dev.frugal.runtime.precision.Precision;
+import dev.frugal.trainer.amp.LossScaling;
+import dev.frugal.trainer.amp.MixedPrecision;
 import dev.frugal.trainer.optim.AdamW;
 import dev.frugal.trainer.optim.Sgd;
 import java.io.IOException;
@@ -98,6 +101,50 @@ class TrainerOnEmulatedGpuTest {
                 assertTrue(gpu.device.marks() >= 12, spec + ": two marks around every step time it on the device");
             }
         }
+    }
+
+    /**
+     * Reading the loss every fourth step downloads only at those steps (and the epoch's last),
+     * with the losses of a run that reads every step; under fp16 the step metrics carry the loss
+     * scale the device's copy holds (read back with the loss), not the stale host value.
+     */
+    @Test
+    void lossEveryQueuesTheStepsBetweenReads() throws IOException {
+        TrainerConfig config = TrainerConfig.defaults().withEpochs(1).withOptimizer(new Sgd(0.9, false, 1e-4)).withLearningRate(0.05)
+                .withMixedPrecision(new MixedPrecision(Precision.FP16, new LossScaling(1024, 2, 0.5, 2)));
+        List<Double> scales = new ArrayList<>();
+        TrainerTest.Recorder every = new TrainerTest.Recorder();
+        TrainerTest.Recorder fourth = new TrainerTest.Recorder() {
+            @Override
+            public void onStep(StepMetrics m) {
+                super.onStep(m);
+                scales.add(m.lossScale());
+            }
+        };
+        long downloadsEvery;
+        long downloadsFourth;
+        try (Model model = ModelZoo.create("mlp", 6);
+             DataLoader train = TrainerTest.trainLoader(6);
+             DataLoader test = TrainerTest.testLoader();
+             GpuTrainer gpu = new GpuTrainer(model, config)) {
+            gpu.trainer.fit(train, test, every);
+            downloadsEvery = gpu.device.downloads();
+        }
+        try (Model model = ModelZoo.create("mlp", 6);
+             DataLoader train = TrainerTest.trainLoader(6);
+             DataLoader test = TrainerTest.testLoader();
+             GpuTrainer gpu = new GpuTrainer(model, config.withLossEvery(4))) {
+            gpu.trainer.fit(train, test, fourth);
+            downloadsFourth = gpu.device.downloads();
+            assertEquals(gpu.trainer.lossScale(), scales.getLast(), "the last step's scale is the trained one");
+        }
+        assertEquals(List.of(4L, 8L), fourth.steps);
+        assertEquals(every.lossBits.get(3), fourth.lossBits.get(0));
+        assertEquals(every.lossBits.get(7), fourth.lossBits.get(1));
+        // growth every 2 good steps from 1024: the scale has grown by step 4
+        assertTrue(scales.getFirst() > 1024, "scale at step 4: " + scales);
+        // every read step downloads the loss and the scaler's two values; six fewer reads
+        assertEquals(downloadsEvery - 6 * 3, downloadsFourth);
     }
 
     /**

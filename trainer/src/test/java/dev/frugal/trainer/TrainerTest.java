@@ -3,6 +3,7 @@ package dev.frugal.trainer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.frugal.models.zoo.Model;
@@ -62,7 +63,7 @@ class TrainerTest {
     }
 
     /** Every step's loss and every evaluation, as raw bits, from a listener. */
-    static final class Recorder implements TrainingListener {
+    static class Recorder implements TrainingListener {
         final List<Long> steps = new ArrayList<>();
         final List<Long> lossBits = new ArrayList<>();
         final List<Long> evalBits = new ArrayList<>();
@@ -164,6 +165,27 @@ class TrainerTest {
         // the cut run's extra evaluation at step 12 restarted the train_loss window; the last one
         // (steps 17 to 24) is the same window in both runs
         assertEquals(whole.trainLossBits.getLast(), second.trainLossBits.getLast(), "train_loss of the resumed run");
+    }
+
+    /**
+     * Reading the loss every third step trains exactly as reading every step: the listeners see
+     * the multiples of 3 and each epoch's last step (8 and 16) with the same losses, and the
+     * evaluations are the same; the train-loss average is over the read steps.
+     */
+    @Test
+    void lossEveryReadsEveryNthStepAndEachEpochsLastAndTrainsTheSame() throws IOException {
+        TrainerConfig config = TrainerConfig.defaults().withEpochs(2).withOptimizer(new Sgd(0.9, false, 1e-4)).withLearningRate(0.05);
+        Recorder every = run("mlp", config, 4);
+        Recorder third = run("mlp", config.withLossEvery(3), 4);
+        assertEquals(List.of(3L, 6L, 8L, 9L, 12L, 15L, 16L), third.steps);
+        for (int i = 0; i < third.steps.size(); i++) {
+            int step = Math.toIntExact(third.steps.get(i));
+            assertEquals(every.lossBits.get(step - 1), third.lossBits.get(i), "loss of step " + step);
+        }
+        assertEquals(every.evalBits, third.evalBits);
+        double readMean = (every.losses.get(2) + every.losses.get(5) + every.losses.get(7)) / 3;
+        assertEquals(readMean, Double.longBitsToDouble(third.trainLossBits.getFirst()), 1e-12, "train_loss of epoch 1: the read steps' mean");
+        assertThrows(IllegalArgumentException.class, () -> config.withLossEvery(0));
     }
 
     @Test

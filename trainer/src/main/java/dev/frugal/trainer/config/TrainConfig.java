@@ -86,6 +86,8 @@ import java.util.regex.Pattern;
  * @param seed seed of initialisation, shuffling, dropout and augmentation
  * @param runDir the run directory; {@code null}: a new one under the runs root
  * @param evalEvery evaluate every this many epochs; at least 1
+ * @param lossEvery read the training loss back every this many steps (and at each epoch's and
+ *     the run's last step); the steps between run without waiting for the GPU; at least 1
  * @param earlyStoppingMetric the metric early stopping watches, one of the dataset's evaluation
  *     metrics ({@link #evaluationMetrics(String)}: {@code test_accuracy}, {@code test_loss},
  *     {@code train_loss} for Fashion-MNIST; {@code val_loss}, {@code train_loss} for text) when
@@ -145,6 +147,7 @@ public record TrainConfig(
     @JsonProperty("seed") long seed,
     @JsonProperty("run-dir") Path runDir,
     @JsonProperty("eval-every") int evalEvery,
+    @JsonProperty("loss-every") int lossEvery,
     @JsonProperty("early-stopping-metric") String earlyStoppingMetric,
     @JsonProperty("early-stopping-patience") int earlyStoppingPatience,
     @JsonProperty("early-stopping-min-delta") double earlyStoppingMinDelta,
@@ -276,6 +279,7 @@ public record TrainConfig(
                 + " (e.g. --memory-budget 2GiB)");
         }
         atLeast("eval-every", evalEvery, 1);
+        atLeast("loss-every", lossEvery, 1);
         requireText("early-stopping-metric", earlyStoppingMetric);
         atLeast("early-stopping-patience", earlyStoppingPatience, 0);
         // the dataset's metrics when early stopping is on; any task's otherwise, so that the global
@@ -393,7 +397,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig("cnn-small", FASHION_MNIST, null, "byte", 0.1, 3, 0, 128, null, "sgd", 0.9, false, null,
             "constant", 0.0, "none", "fp32", "auto", "auto", null, null, null, 0, "evaluate-less,checkpoint,shrink-batch,stop",
-            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, "test_accuracy", 0, 0.0, 3, true, null, null, null, null,
+            EstimatedEnergyMeter.DEFAULT_TDP_WATTS, null, null, 42, null, 1, 1, "test_accuracy", 0, 0.0, 3, true, null, null, null, null,
             null, 4.0, 0.5, null, null);
     }
 
