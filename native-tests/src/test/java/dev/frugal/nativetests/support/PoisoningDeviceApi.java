@@ -113,6 +113,11 @@ public final class PoisoningDeviceApi implements DeviceApi {
   }
 
   @Override
+  public void uploadVia(StagingBuffer source, long landing, long destination, long bytes) {
+    device.uploadVia(source, landing, destination, bytes);
+  }
+
+  @Override
   public void download(long source, MemorySegment destination, long bytes) {
     device.download(source, destination, bytes);
   }

@@ -48,6 +48,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final DeviceApi device;
     private final WrappedTensors wrapped;
     private final Map<Long, HostCopy> downloads = new HashMap<>();
+    /** Landing buffers of uploads, by destination address ({@link #landingFor}). */
+    private final Map<Long, Allocation> landings = new HashMap<>();
     private final Arena hostArena = Arena.ofShared();
     private boolean closed;
 
@@ -109,6 +111,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
         CudaBuffer b = (CudaBuffer) buffer;
         // the host copies of downloads from anywhere in the freed memory (slices of an arena too)
         downloads.keySet().removeIf(address -> address >= b.address() && address < b.address() + b.byteSize());
+        landings.entrySet().removeIf(e -> {
+            boolean inside = e.getKey() >= b.address() && e.getKey() < b.address() + b.byteSize();
+            if (inside && e.getValue().isLive()) {
+                e.getValue().close();
+            }
+            return inside;
+        });
         if (b.owner() != null && b.owner().isLive()) {
             b.owner().close();
         }
@@ -157,7 +166,32 @@ public final class CudaBackend implements Backend, AutoCloseable {
             staging.release();
             throw e;
         }
-        device.upload(staging, ((CudaBuffer) dst).address(), bytes);
+        CudaBuffer destination = (CudaBuffer) dst;
+        Allocation landing;
+        try {
+            landing = landingFor(destination);
+        } catch (RuntimeException | Error e) {
+            staging.release();
+            throw e;
+        }
+        device.uploadVia(staging, landing.address(), destination.address(), bytes);
+    }
+
+    /**
+     * The device buffer a feed's batch lands in before it is copied into {@code destination}, one
+     * per destination, made on its first upload: the double buffer that lets the next batch's copy
+     * overlap the current step ({@link DeviceApi#uploadVia}). Freed with the destination.
+     */
+    private Allocation landingFor(CudaBuffer destination) {
+        Allocation landing = landings.get(destination.address());
+        if (landing == null || !landing.isLive() || landing.requestedSize() < destination.byteSize()) {
+            if (landing != null && landing.isLive()) {
+                landing.close();
+            }
+            landing = device.memory().allocate(destination.byteSize(), device.computeStream(), "input landing");
+            landings.put(destination.address(), landing);
+        }
+        return landing;
     }
 
     /** {@inheritDoc} Waits for the queued work; the host copy is reused by the next download of the same buffer. */
@@ -309,6 +343,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
             device.synchronize();
             wrapped.close();
         } finally {
+            landings.values().stream().filter(Allocation::isLive).forEach(Allocation::close);
+            landings.clear();
             downloads.clear();
             hostArena.close();
             device.close();

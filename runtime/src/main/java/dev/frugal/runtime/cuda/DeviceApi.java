@@ -52,6 +52,16 @@ public interface DeviceApi extends AutoCloseable {
      */
     void upload(StagingBuffer source, long destination, long bytes);
 
+    /**
+     * Double-buffered upload of a run's data: queues a host-to-device copy of {@code source}'s
+     * first {@code bytes} bytes into {@code landing} on the copy stream, then a device copy from
+     * {@code landing} into {@code destination} on the compute stream, which the compute work queued
+     * later follows. The first copy waits only for the compute stream's previous copy out of the
+     * same {@code landing}, not for the work queued before it: the next batch travels while the
+     * steps before it still compute. {@code source} goes back to its pool once copied.
+     */
+    void uploadVia(StagingBuffer source, long landing, long destination, long bytes);
+
     /** Waits for the work queued so far, then copies {@code bytes} bytes from the device into {@code destination}. */
     void download(long source, MemorySegment destination, long bytes);
 

@@ -100,6 +100,12 @@ public final class DriverDeviceApi implements DeviceApi {
     private CublasHandle cublas;
     private CudnnHandle cudnn;
     private boolean closed;
+    /**
+     * Per landing buffer of {@link #uploadVia}, the point on the compute stream after its last copy
+     * out; an entry outlives a freed landing buffer harmlessly (a later landing at the same address
+     * waits for a point that has passed or soon will).
+     */
+    private final Map<Long, CudaEvent> landingEmptied = new HashMap<>();
     /** Whether the compute stream is being captured (nothing may wait for it then). */
     private boolean capturing;
     /** cuBLAS's workspace: fixed, so GEMMs allocate nothing while a CUDA graph is captured. */
@@ -242,6 +248,35 @@ public final class DriverDeviceApi implements DeviceApi {
             done.close();
         }
         source.releaseAfter(new CudaMemoryStream(copies).recordEvent());
+    }
+
+    @Override
+    public void uploadVia(StagingBuffer source, long landing, long destination, long bytes) {
+        current();
+        if (capturing) {
+            source.release();
+            throw new IllegalStateException("an upload during a CUDA graph capture would record the staging buffer's address in the graph");
+        }
+        CudaEvent emptied = landingEmptied.get(landing);
+        if (emptied != null) {
+            copies.waitFor(emptied); // the previous batch has left the landing buffer
+        }
+        CudaDriver.memcpyHtoDAsync(landing, source.segment(), bytes, copies);
+        CudaEvent arrived = CudaEvent.createWithoutTiming();
+        try {
+            arrived.record(copies);
+            compute.waitFor(arrived);
+        } finally {
+            arrived.close();
+        }
+        source.releaseAfter(new CudaMemoryStream(copies).recordEvent());
+        CudaDriver.memcpyDtoDAsync(destination, landing, bytes, compute);
+        if (emptied == null) {
+            emptied = CudaEvent.createWithoutTiming();
+            landingEmptied.put(landing, emptied);
+        }
+        emptied.record(compute); // re-recorded: waits already queued keep the point they were given
+        remember("upload of " + bytes + " bytes");
     }
 
     @Override
@@ -586,6 +621,7 @@ public final class DriverDeviceApi implements DeviceApi {
                 cublasWorkspace.close();
             }
             modules.forEach(CudaModule::close);
+            landingEmptied.values().forEach(CudaEvent::close);
             staging.close();
             memory.close();
             copies.close();

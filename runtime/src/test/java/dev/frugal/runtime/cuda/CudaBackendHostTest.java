@@ -1178,6 +1178,7 @@ class CudaBackendHostTest {
             p.run(feeds);
             closeAll(feeds);
             assertEquals(uploadsBefore + 3, gpu.device.uploads(), "one upload per data input");
+            assertEquals(3, gpu.device.landedUploads(), "each through its landing buffer (double buffering)");
             assertEquals(1, gpu.device.downloads(), "one download: the loss");
             assertTrue(p.fusedGroups().stream().anyMatch(FusedGroup::reduction), p::listing);
             assertTrue(gpu.device.launches() > 0 && gpu.device.gemms() > 0 && gpu.device.copies() > 0);

@@ -102,6 +102,7 @@ public final class HostDeviceApi implements DeviceApi {
     private long gemms;
     private long convolutionRuns;
     private long uploads;
+    private long landedUploads;
     private long uploadedBytes;
     private long downloads;
     private long copies;
@@ -190,6 +191,11 @@ public final class HostDeviceApi implements DeviceApi {
 
     long uploadedBytes() {
         return uploadedBytes;
+    }
+
+    /** Uploads that went through a landing buffer ({@link #uploadVia}); each also counts as an upload and a copy. */
+    public long landedUploads() {
+        return landedUploads;
     }
 
     public long downloads() {
@@ -336,6 +342,21 @@ public final class HostDeviceApi implements DeviceApi {
         } finally {
             source.release();
         }
+    }
+
+    /** The upload into {@code landing}, then a device copy into {@code destination}: at once, in order, as everything here. */
+    @Override
+    public void uploadVia(StagingBuffer source, long landing, long destination, long bytes) {
+        checkOpen();
+        try {
+            check(destination, bytes, "upload destination");
+        } catch (RuntimeException e) {
+            source.release();
+            throw e;
+        }
+        upload(source, landing, bytes);
+        copy(landing, destination, bytes);
+        landedUploads++;
     }
 
     @Override
