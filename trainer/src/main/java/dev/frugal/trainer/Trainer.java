@@ -526,15 +526,37 @@ public final class Trainer implements AutoCloseable {
         events.onStart(planned, step);
         fitStartNanos = System.nanoTime();
         fitting = true;
+        Throwable failure = null;
         try {
             return trainEpochs(train, test, events, perEpoch);
+        } catch (IOException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            // the caller reads the trained model from the host tensors (a device backend trained copies of them)
+            endFit(failure);
+        }
+    }
+
+    /**
+     * After a fit, also a failed one: the device's trained copies back into the host tensors
+     * (where the caller reads the model), and the time and energy so far kept, so a later fit or
+     * checkpoint does not count the idle time. After a device fault (a kernel's illegal address)
+     * neither can reach the device any more; the fit's own error is then the one thrown, with
+     * these attached as suppressed, and the host tensors and the last checkpoint keep the values
+     * last copied back.
+     */
+    private void endFit(Throwable failure) {
+        try {
             stepProgram.backend().copyWrappedToHost();
-            // also after a failure, so a later fit or checkpoint does not count the idle time
             Usage spent = meter.usage(trainSamples);
             deviceSecondsBefore = spent.deviceSeconds();
             energyBefore = spent.energyJoules();
+        } catch (RuntimeException e) {
+            if (failure == null) {
+                throw e;
+            }
+            failure.addSuppressed(e);
+        } finally {
             secondsBeforeFit = trainSeconds();
             fitting = false;
         }

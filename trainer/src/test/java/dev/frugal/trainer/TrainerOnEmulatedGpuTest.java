@@ -148,6 +148,54 @@ class TrainerOnEmulatedGpuTest {
     }
 
     /**
+     * A kernel fault in the second epoch (an illegal address, after which the device is lost) ends
+     * the fit with that error, naming the kernel and the op that launched it, not with the failures
+     * of the clean-up that follows (attached as suppressed); the backend still closes, and the
+     * checkpoint of the first epoch resumes on another device to the end of the run.
+     */
+    @Test
+    void aKernelFaultIsReportedWithItsOpAndTheLastCheckpointResumes(@TempDir Path dir) throws IOException {
+        TrainerConfig config = TrainerConfig.defaults().withEpochs(2).withOptimizer(new Sgd(0.9, false, 1e-4)).withLearningRate(0.05)
+                .withCheckpointDir(dir);
+        try (Model model = ModelZoo.create("mlp", 8);
+             DataLoader train = TrainerTest.trainLoader(8);
+             DataLoader test = TrainerTest.testLoader()) {
+            GpuTrainer gpu = new GpuTrainer(model, config);
+            IllegalStateException fault;
+            try {
+                TrainingListener faultAfterStep10 = new TrainingListener() {
+                    @Override
+                    public void onStep(StepMetrics m) {
+                        if (m.step() == 10) {
+                            gpu.device.faultAtLaunch(gpu.device.launches() + 3);
+                        }
+                    }
+                };
+                fault = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                        () -> gpu.trainer.fit(train, test, faultAfterStep10));
+            } finally {
+                try {
+                    gpu.close();
+                } catch (IllegalStateException lost) {
+                    assertTrue(lost.getMessage().contains("faulted earlier"), lost.getMessage());
+                }
+            }
+            assertTrue(fault.getMessage().contains("illegal memory access in kernel ") && fault.getMessage().contains(" traced at "),
+                    fault.getMessage());
+            assertTrue(fault.getSuppressed().length > 0, "copying the weights back failed too, and is attached");
+            assertTrue(gpu.device.leaksAtClose().isEmpty(), "the backend gave its memory back: " + gpu.device.leaksAtClose());
+        }
+        assertEquals(8, new CheckpointStore(dir).latest().orElseThrow().step(), "the first epoch's checkpoint survives");
+        try (Model model = ModelZoo.create("mlp", 8);
+             DataLoader train = TrainerTest.trainLoader(8);
+             DataLoader test = TrainerTest.testLoader();
+             GpuTrainer gpu = new GpuTrainer(model, config)) {
+            assertTrue(gpu.trainer.resume(dir));
+            assertEquals(16, gpu.trainer.fit(train, test, null).steps());
+        }
+    }
+
+    /**
      * A run cut after six steps and resumed on another device, into a model of other weights,
      * continues exactly as the uninterrupted run: the checkpoint holds the weights trained on the
      * device, and resuming sends them back down.

@@ -113,6 +113,11 @@ public final class PoisoningDeviceApi implements DeviceApi {
   }
 
   @Override
+  public void nameCalls(String op) {
+    device.nameCalls(op);
+  }
+
+  @Override
   public void uploadVia(StagingBuffer source, long landing, long destination, long bytes) {
     device.uploadVia(source, landing, destination, bytes);
   }

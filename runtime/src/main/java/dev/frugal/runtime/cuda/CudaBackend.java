@@ -212,7 +212,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     @Override
     public Kernel prepare(Node node, int[] inputSlots, int outputSlot, boolean checkNonFinite) {
         checkOpen();
-        return switch (node.op()) {
+        Kernel call = switch (node.op()) {
             case MATMUL -> MatmulCall.prepare(device, node, inputSlots, outputSlot);
             case CONV2D, CONV2D_GRAD_INPUT, CONV2D_GRAD_WEIGHT -> ConvolutionKernel.prepare(device, node, inputSlots, outputSlot);
             case ASSIGN -> prepareCopy(inputSlots[1], inputSlots[0], node.input(1).shape().numel() * node.input(1).dtype().byteSize());
@@ -227,6 +227,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 yield GeneratedKernelCall.of(device, kernel, slotOf);
             }
         };
+        return new NamedCall(device, call, node.op().printName() + " " + (node.output() != null ? node.output().ref() + " " : "")
+                + "traced at " + node.callSite());
     }
 
     /** The op with its operand and result dtypes, e.g. {@code pow(f64, f64) -> f64}. */
@@ -260,7 +262,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
         for (int i = 0; i < group.outputs().size(); i++) {
             slotOf.put(group.outputs().get(i), outputSlots[i]);
         }
-        return GeneratedKernelCall.of(device, kernel, slotOf);
+        return new NamedCall(device, GeneratedKernelCall.of(device, kernel, slotOf), group.name() + " " + group.output().ref()
+                + " traced at " + group.root().callSite());
     }
 
     @Override
@@ -339,8 +342,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
             return;
         }
         closed = true;
+        RuntimeException failed = null;
         try {
             device.synchronize();
+        } catch (RuntimeException e) {
+            failed = e; // a device that faulted still gives its memory back below
+        }
+        try {
             wrapped.close();
         } finally {
             landings.values().stream().filter(Allocation::isLive).forEach(Allocation::close);
@@ -348,6 +356,9 @@ public final class CudaBackend implements Backend, AutoCloseable {
             downloads.clear();
             hostArena.close();
             device.close();
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 

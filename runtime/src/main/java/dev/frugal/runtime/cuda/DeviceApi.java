@@ -79,6 +79,14 @@ public interface DeviceApi extends AutoCloseable {
      */
     void launch(LoadedKernel kernel, int blocks, int threads, long[] pointers);
 
+    /**
+     * Names the op whose calls are queued next (until the next naming), so that a failure the
+     * device reports later names the failing call's kernel and the op it computes; the default
+     * ignores it.
+     */
+    default void nameCalls(String op) {
+    }
+
     /** Queues a cuBLAS GEMM (column-major, as {@link GemmCall} describes) on the three base addresses. */
     void gemm(GemmCall call, long a, long b, long c);
 

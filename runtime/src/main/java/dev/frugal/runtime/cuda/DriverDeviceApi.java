@@ -106,6 +106,8 @@ public final class DriverDeviceApi implements DeviceApi {
      * waits for a point that has passed or soon will).
      */
     private final Map<Long, CudaEvent> landingEmptied = new HashMap<>();
+    /** The op the calls queued now compute ({@link #nameCalls}); null when unnamed. */
+    private String callsFor;
     /** Whether the compute stream is being captured (nothing may wait for it then). */
     private boolean capturing;
     /** cuBLAS's workspace: fixed, so GEMMs allocate nothing while a CUDA graph is captured. */
@@ -596,7 +598,12 @@ public final class DriverDeviceApi implements DeviceApi {
         if (recent.size() == RECENT_LAUNCHES) {
             recent.removeFirst();
         }
-        recent.addLast(call);
+        recent.addLast(callsFor == null ? call : call + " for " + callsFor);
+    }
+
+    @Override
+    public void nameCalls(String op) {
+        callsFor = op;
     }
 
     @Override

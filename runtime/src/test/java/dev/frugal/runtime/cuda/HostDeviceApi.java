@@ -99,6 +99,12 @@ public final class HostDeviceApi implements DeviceApi {
     private boolean closed;
 
     private long launches;
+    /** The launch that faults ({@link #faultAtLaunch}); -1 for none. */
+    private long faultAtLaunch = -1;
+    /** Set once a launch faulted: what happened. */
+    private String fault;
+    /** The op named for the calls queued now ({@link #nameCalls}). */
+    private String callsFor;
     private long gemms;
     private long convolutionRuns;
     private long uploads;
@@ -428,8 +434,17 @@ public final class HostDeviceApi implements DeviceApi {
         }
         if (captured != null) {
             long[] recorded = pointers.clone(); // the caller may reuse its array
-            captured.add(() -> launch(loaded, blocks, threads, recorded));
+            String op = callsFor; // a graph's node keeps the op it was captured for
+            captured.add(() -> {
+                callsFor = op;
+                launch(loaded, blocks, threads, recorded);
+            });
             return;
+        }
+        if (faultAtLaunch >= 0 && launches >= faultAtLaunch) {
+            fault = "an illegal memory access in kernel " + k.name() + (callsFor != null ? " for " + callsFor : "")
+                    + " (emulated fault of launch " + launches + ")";
+            throw new IllegalStateException(fault);
         }
         launches++;
         launchesByKernel.merge(k.name(), 1L, Long::sum);
@@ -547,6 +562,7 @@ public final class HostDeviceApi implements DeviceApi {
 
     @Override
     public void synchronize() {
+        checkOpen();
         refuseDuringCapture("synchronizing");
         synchronizations++;
     }
@@ -1036,6 +1052,24 @@ public final class HostDeviceApi implements DeviceApi {
         if (closed) {
             throw new IllegalStateException("the host device is closed");
         }
+        if (fault != null) {
+            throw new IllegalStateException("the device faulted earlier and is unusable, as a CUDA context after an illegal address is: " + fault);
+        }
+    }
+
+    /**
+     * Makes the launch numbered {@code launch} (counting from 0 over this device's life; see
+     * {@link #launches()}) fail as a kernel's illegal memory access would: that launch throws,
+     * naming the kernel and the op ({@link #nameCalls}), and from then on every call but
+     * {@link #close()} throws, as a CUDA context is lost after such a fault.
+     */
+    public void faultAtLaunch(long launch) {
+        faultAtLaunch = launch;
+    }
+
+    @Override
+    public void nameCalls(String op) {
+        callsFor = op;
     }
 
     /** Typed element access to device memory, widened to float (or double). */
