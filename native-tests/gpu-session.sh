@@ -9,6 +9,7 @@
 #   kernels  frugal kernels --check for this GPU's architecture
 #   bench    frugal bench --device cuda against PyTorch (benchmarks/pytorch/bench_compare.sh) for
 #            mlp, cnn-small and mobilenet-tiny at batch 64 and 256 in fp32, and batch 128 in fp16
+#            (against PyTorch eager and torch.compile)
 #   profile  frugal bench --profile --device cuda for the same models (time per kernel kind)
 #   train    frugal train --device cuda, 3 epochs of cnn-small on Fashion-MNIST, when FRUGAL_DATA
 #            (or --data) finds the dataset there
@@ -50,7 +51,9 @@ bench_all() {
     for b in $batches; do
       DEVICE=cuda "$root/benchmarks/pytorch/bench_compare.sh" "$m" "$b" fp32 || echo "bench_compare $m $b fp32 failed"
     done
-    DEVICE=cuda "$root/benchmarks/pytorch/bench_compare.sh" "$m" 128 fp16 || echo "bench_compare $m 128 fp16 failed"
+    # fp16 also against torch.compile (TORCH_COMPILE=0 to skip its compilation time)
+    DEVICE=cuda TORCH_COMPILE="${TORCH_COMPILE:-1}" "$root/benchmarks/pytorch/bench_compare.sh" "$m" 128 fp16 \
+      || echo "bench_compare $m 128 fp16 failed"
   done
 }
 

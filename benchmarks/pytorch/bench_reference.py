@@ -45,6 +45,7 @@ def main():
     p.add_argument("--repeat", type=int, default=10)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--json", action="store_true")
+    p.add_argument("--compile", action="store_true", help="time the model under torch.compile (default mode) instead of eager")
     args = p.parse_args()
     if args.batch_size < 1 or args.repeat < 1 or args.warmup < 0:
         p.error("--batch-size and --repeat must be at least 1, --warmup at least 0")
@@ -55,6 +56,7 @@ def main():
     device = torch.device(args.device)
     model = pytorch_parity.build(args.model, DEFAULT_OPTIONS[args.model]).to(device)
     model.train()
+    forward = torch.compile(model) if args.compile else model  # the optimizer still steps model's parameters
     if args.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, dampening=0)
     else:
@@ -68,9 +70,9 @@ def main():
         opt.zero_grad(set_to_none=True)
         if low is not None:
             with torch.autocast(device_type=args.device, dtype=low):
-                loss = nn.functional.cross_entropy(model(x), y)
+                loss = nn.functional.cross_entropy(forward(x), y)
         else:
-            loss = nn.functional.cross_entropy(model(x), y)
+            loss = nn.functional.cross_entropy(forward(x), y)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -99,13 +101,13 @@ def main():
         "framework": "pytorch", "torch": torch.__version__, "model": args.model, "batch_size": args.batch_size,
         "precision": args.precision, "optimizer": args.optimizer, "device": args.device,
         "device_name": torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine(),
-        "threads": args.threads, "warmup": args.warmup, "repeat": args.repeat,
+        "threads": args.threads, "warmup": args.warmup, "repeat": args.repeat, "compiled": args.compile,
         "step_ms_median": median, "samples_per_second": args.batch_size / (median / 1e3),
     }
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.model}, batch {args.batch_size}, {args.precision}, {args.optimizer}, PyTorch {torch.__version__} on {args.device}"
+        print(f"{args.model}, batch {args.batch_size}, {args.precision}, {args.optimizer}, PyTorch {torch.__version__}{' (torch.compile)' if args.compile else ''} on {args.device}"
               f" ({args.threads} threads): median step {median:.2f} ms over {args.repeat} runs ({args.warmup} warm-up),"
               f" {result['samples_per_second']:.0f} samples/s")
 
