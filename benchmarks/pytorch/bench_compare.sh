@@ -11,6 +11,7 @@
 # and REPEAT (default 20) set the untimed and timed steps of both: the JVM needs the warm-up to compile
 # its hot loops, and a short one makes Frugal look several times slower than it is. TORCH_COMPILE=1
 # also times PyTorch under torch.compile (its compilation falls in the warm-up) and prints that ratio.
+# FRUGAL replaces the ./frugal launcher (a command line, split on spaces), e.g. a java command with a class path.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 model=${1:?usage: bench_compare.sh MODEL [BATCH] [PRECISION]}
@@ -19,7 +20,8 @@ batch_args=()
 if [ -n "${2:-}" ]; then batch_args=(--batch-size "$2"); fi
 precision=${3:-fp32}
 device=${DEVICE:-cpu}
-frugal_json=$(./frugal bench --model "$model" "${batch_args[@]}" --precision "$precision" --device "$device" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json 2>/dev/null)
+read -ra frugal_cmd <<< "${FRUGAL:-./frugal}"
+frugal_json=$("${frugal_cmd[@]}" bench --model "$model" "${batch_args[@]}" --precision "$precision" --device "$device" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json 2>/dev/null)
 read -r batch optimizer threads < <(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["batch_size"], d["optimizer"], d["threads"])' <<< "$frugal_json")
 torch_json=$(python3 benchmarks/pytorch/bench_reference.py --model "$model" --batch-size "$batch" --optimizer "$optimizer" \
   --precision "$precision" --device "${TORCH_DEVICE:-${device%%:*}}" --threads "$threads" --warmup "${WARMUP:-30}" --repeat "${REPEAT:-20}" --json)
