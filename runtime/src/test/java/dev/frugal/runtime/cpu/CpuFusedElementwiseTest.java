@@ -10,6 +10,7 @@ import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.runtime.testing.OpBuilders;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -217,35 +218,13 @@ class CpuFusedElementwiseTest {
     }
 
     private static Value unary(Op op, Value x) {
-        return switch (op) {
-            case NEG -> Ops.neg(x);
-            case EXP -> Ops.exp(x);
-            case LOG -> Ops.log(x);
-            case SQRT -> Ops.sqrt(x);
-            case RSQRT -> Ops.rsqrt(x);
-            case RECIPROCAL -> Ops.reciprocal(x);
-            case ABS -> Ops.abs(x);
-            case SIGN -> Ops.sign(x);
-            case ROUND -> Ops.round(Ops.mul(x, Ops.constant(x.graph(), 7.5, x.dtype()))); // spread over many integers and ties
-            case RELU -> Ops.relu(x);
-            case SIGMOID -> Ops.sigmoid(x);
-            case TANH -> Ops.tanh(x);
-            case ERF -> Ops.erf(x);
-            default -> throw new IllegalArgumentException(op.toString());
-        };
+        return op == Op.ROUND
+                ? Ops.round(Ops.mul(x, Ops.constant(x.graph(), 7.5, x.dtype()))) // spread over many integers and ties
+                : OpBuilders.unary(op, x);
     }
 
     private static Value binary(Op op, Value a, Value b) {
-        return switch (op) {
-            case ADD -> Ops.add(a, b);
-            case SUB -> Ops.sub(a, b);
-            case MUL -> Ops.mul(a, b);
-            case DIV -> Ops.div(a, b);
-            case POW -> Ops.pow(a, b);
-            case MAXIMUM -> Ops.maximum(a, b);
-            case MINIMUM -> Ops.minimum(a, b);
-            default -> throw new IllegalArgumentException(op.toString());
-        };
+        return OpBuilders.binary(op, a, b);
     }
 
     private static Value compare(Op op, Value a, Value b) {

@@ -9,6 +9,7 @@ import dev.frugal.runtime.graph.Graph;
 import dev.frugal.runtime.graph.Op;
 import dev.frugal.runtime.graph.Ops;
 import dev.frugal.runtime.graph.Value;
+import dev.frugal.runtime.testing.OpBuilders;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -88,13 +89,13 @@ class WideElementwiseCodegenTest {
         Value a = g.input("a", Shape.of(n, 1), DType.F64);
         Value b = g.input("b", Shape.of(1, n), DType.F64); // broadcast: every pair of special values
         for (Op op : F64_EXACT_UNARY) {
-            cases.add(new Arithmetic(new Case(g, List.of(a), unary(op, a)), true));
+            cases.add(new Arithmetic(new Case(g, List.of(a), OpBuilders.unary(op, a)), true));
         }
         for (Op op : F64_CLOSE_UNARY) {
-            cases.add(new Arithmetic(new Case(g, List.of(a), unary(op, a)), false));
+            cases.add(new Arithmetic(new Case(g, List.of(a), OpBuilders.unary(op, a)), false));
         }
         for (Op op : F64_BINARY) {
-            cases.add(new Arithmetic(new Case(g, List.of(a, b), binary(op, a, b)), op != Op.POW));
+            cases.add(new Arithmetic(new Case(g, List.of(a, b), OpBuilders.binary(op, a, b)), op != Op.POW));
         }
         cases.add(new Arithmetic(new Case(g, List.of(a, b), Ops.lt(a, b)), true));
         Value pick = g.input("pick", Shape.of(n, 1), DType.BOOL);
@@ -115,10 +116,10 @@ class WideElementwiseCodegenTest {
             Value x = h.input("x", Shape.of(m, 1), t);
             Value y = h.input("y", Shape.of(1, m), t);
             for (Op op : INTEGER_UNARY) {
-                cases.add(new Arithmetic(new Case(h, List.of(x), unary(op, x)), true));
+                cases.add(new Arithmetic(new Case(h, List.of(x), OpBuilders.unary(op, x)), true));
             }
             for (Op op : INTEGER_BINARY) {
-                cases.add(new Arithmetic(new Case(h, List.of(x, y), binary(op, x, y)), true));
+                cases.add(new Arithmetic(new Case(h, List.of(x, y), OpBuilders.binary(op, x, y)), true));
             }
             Value select = h.input("select", Shape.of(1, m), DType.BOOL);
             cases.add(new Arithmetic(new Case(h, List.of(select, x, y), Ops.where(select, x, y)), true));
@@ -132,37 +133,6 @@ class WideElementwiseCodegenTest {
         return cases;
     }
 
-    private static Value unary(Op op, Value x) {
-        return switch (op) {
-            case NEG -> Ops.neg(x);
-            case EXP -> Ops.exp(x);
-            case LOG -> Ops.log(x);
-            case SQRT -> Ops.sqrt(x);
-            case RSQRT -> Ops.rsqrt(x);
-            case RECIPROCAL -> Ops.reciprocal(x);
-            case ABS -> Ops.abs(x);
-            case SIGN -> Ops.sign(x);
-            case RELU -> Ops.relu(x);
-            case SIGMOID -> Ops.sigmoid(x);
-            case TANH -> Ops.tanh(x);
-            case ERF -> Ops.erf(x);
-            case ROUND -> Ops.round(x);
-            default -> throw new IllegalArgumentException(op.toString());
-        };
-    }
-
-    private static Value binary(Op op, Value a, Value b) {
-        return switch (op) {
-            case ADD -> Ops.add(a, b);
-            case SUB -> Ops.sub(a, b);
-            case MUL -> Ops.mul(a, b);
-            case DIV -> Ops.div(a, b);
-            case POW -> Ops.pow(a, b);
-            case MAXIMUM -> Ops.maximum(a, b);
-            case MINIMUM -> Ops.minimum(a, b);
-            default -> throw new IllegalArgumentException(op.toString());
-        };
-    }
 
     @Test
     void onTheHostF64AndIntegerArithmeticAndCastsGiveTheCpuBackendsValues() throws Exception {
