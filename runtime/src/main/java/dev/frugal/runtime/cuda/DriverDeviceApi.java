@@ -65,7 +65,8 @@ import java.util.Map;
  * tensor cores.
  *
  * <p>A failing kernel (an illegal address, say) is reported asynchronously, at the next call that
- * waits; the error then names the kernels launched since the last wait. With
+ * waits; the error then names the kernels launched since the last wait and the ops they compute
+ * ({@link #nameCalls}). With
  * {@code FRUGAL_CUDA_SYNC=1} every launch waits, so the error names the one kernel.
  */
 public final class DriverDeviceApi implements DeviceApi {

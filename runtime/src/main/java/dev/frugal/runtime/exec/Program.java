@@ -307,13 +307,13 @@ public final class Program implements AutoCloseable {
                 throw new IllegalStateException("run: the tensor bound to input '" + in.ref() + "' was closed");
             }
         }
+        ran = false; // until the calls are queued: a run that fails from here has no outputs to read
         for (Map.Entry<Value, Integer> e : feedSlots.entrySet()) {
             backend.upload(feeds.get(e.getKey()), buffers[e.getValue()]);
         }
         for (int s : reboundSlots) {
             buffers[s] = firstRegion[s]; // a step computes every value first in its first region
         }
-        ran = false; // until the calls are queued: a failed run has no outputs to read
         if (timer == null && recording != null) {
             recording.replay();
             followRebinds();
