@@ -4,13 +4,12 @@ import dev.frugal.runtime.DType;
 import dev.frugal.runtime.cpu.kernels.Gemm;
 import dev.frugal.runtime.exec.Buffer;
 import dev.frugal.runtime.exec.Kernel;
+import dev.frugal.runtime.exec.MatmulGeometry;
 import dev.frugal.runtime.graph.Node;
-import dev.frugal.runtime.graph.OpAttrs;
 
 import dev.frugal.memory.CachingAllocator;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 
 /**
  * MATMUL: {@code op(a) @ op(b)} over the last two axes with broadcast batch axes, on
@@ -26,40 +25,8 @@ final class CpuMatmul {
     }
 
     static Kernel prepare(Node node, int[] in, int out, CachingAllocator memory) {
-        OpAttrs.Matmul attrs = node.attrs(OpAttrs.Matmul.class);
-        boolean ta = attrs.transA();
-        boolean tb = attrs.transB();
-        int[] as = node.input(0).shape().dims();
-        int[] bs = node.input(1).shape().dims();
-        int[] os = node.output().shape().dims();
-        DType t = node.output().dtype();
-        int m = os[os.length - 2];
-        int n = os[os.length - 1];
-        int k = ta ? as[as.length - 2] : as[as.length - 1];
-        long lda = as[as.length - 1];
-        long ldb = bs[bs.length - 1];
-        long aMat = (long) as[as.length - 2] * as[as.length - 1];
-        long bMat = (long) bs[bs.length - 2] * bs[bs.length - 1];
-        long cMat = (long) m * n;
-        int nb = os.length - 2;
-        int[] batch = Arrays.copyOf(os, nb);
-        long batchCount = 1;
-        for (int d : batch) {
-            batchCount *= d;
-        }
-        // Per-batch-axis element strides of each operand (0 where it broadcasts).
-        long[] aStr = batchStrides(Arrays.copyOf(as, as.length - 2), batch, aMat);
-        long[] bStr = batchStrides(Arrays.copyOf(bs, bs.length - 2), batch, bMat);
-        long aCount = node.input(0).shape().numel() / Math.max(1, aMat);
-        long bCount = node.input(1).shape().numel() / Math.max(1, bMat);
-        boolean aUniform = aCount == batchCount || aCount == 1;
-        boolean bUniform = bCount == batchCount || bCount == 1;
-        long aBatchStride = aCount == 1 ? 0 : aMat;
-        long bBatchStride = bCount == 1 ? 0 : bMat;
-        if (batchCount > Integer.MAX_VALUE) {
-            throw new UnsupportedOperationException("matmul: batch of " + batchCount + " matrices is too large in " + node);
-        }
-        int bc = (int) batchCount;
+        MatmulGeometry g = MatmulGeometry.of(node);
+        DType t = g.dtype();
         boolean half = t == DType.F16 || t == DType.BF16;
         long aNum = node.input(0).shape().numel();
         long bNum = node.input(1).shape().numel();
@@ -86,29 +53,22 @@ final class CpuMatmul {
             }
 
             private void gemm(DType dt, MemorySegment a, MemorySegment b, MemorySegment c) {
-                if (aUniform && bUniform) {
-                    call(dt, bc, a, 0, aBatchStride, b, 0, bBatchStride, c, 0);
+                if (g.stridedBatch()) {
+                    call(dt, g.batchCount(), a, 0, g.aStride(), b, 0, g.bStride(), c, 0);
                     return;
                 }
-                for (int i = 0; i < bc; i++) {
-                    long ao = 0;
-                    long bo = 0;
-                    long rem = i;
-                    for (int d = nb - 1; d >= 0; d--) {
-                        long ci = rem % batch[d];
-                        rem /= batch[d];
-                        ao += ci * aStr[d];
-                        bo += ci * bStr[d];
-                    }
-                    call(dt, 1, a, ao, 0, b, bo, 0, c, i * cMat);
+                for (int i = 0; i < g.batchCount(); i++) {
+                    call(dt, 1, a, g.aOffset(i), 0, b, g.bOffset(i), 0, c, i * g.cMatrix());
                 }
             }
 
             private void call(DType dt, int count, MemorySegment a, long ao, long aStride, MemorySegment b, long bo, long bStride, MemorySegment c, long co) {
                 if (dt == DType.F64) {
-                    Gemm.gemmF64(count, m, n, k, a, ao, aStride, lda, ta, b, bo, bStride, ldb, tb, c, co, cMat, n, false);
+                    Gemm.gemmF64(count, g.m(), g.n(), g.k(), a, ao, aStride, g.aColumns(), g.transA(), b, bo, bStride, g.bColumns(), g.transB(),
+                            c, co, g.cMatrix(), g.n(), false);
                 } else {
-                    Gemm.gemmF32(count, m, n, k, a, ao, aStride, lda, ta, b, bo, bStride, ldb, tb, c, co, cMat, n, false);
+                    Gemm.gemmF32(count, g.m(), g.n(), g.k(), a, ao, aStride, g.aColumns(), g.transA(), b, bo, bStride, g.bColumns(), g.transB(),
+                            c, co, g.cMatrix(), g.n(), false);
                 }
             }
 
@@ -138,17 +98,5 @@ final class CpuMatmul {
             scratch.close();
             throw e;
         }
-    }
-
-    private static long[] batchStrides(int[] own, int[] batch, long matrix) {
-        long[] st = new long[batch.length];
-        int lead = batch.length - own.length;
-        long s = matrix;
-        for (int i = batch.length - 1; i >= lead; i--) {
-            int d = own[i - lead];
-            st[i] = d == 1 ? 0 : s;
-            s *= d;
-        }
-        return st;
     }
 }

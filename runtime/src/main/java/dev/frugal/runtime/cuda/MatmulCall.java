@@ -3,9 +3,8 @@ package dev.frugal.runtime.cuda;
 import dev.frugal.runtime.DType;
 import dev.frugal.runtime.exec.Buffer;
 import dev.frugal.runtime.exec.Kernel;
+import dev.frugal.runtime.exec.MatmulGeometry;
 import dev.frugal.runtime.graph.Node;
-import dev.frugal.runtime.graph.OpAttrs;
-import java.util.Arrays;
 
 /**
  * MATMUL on cuBLAS: {@code op(a) @ op(b)} over the last two axes with broadcast batch axes, as
@@ -37,72 +36,28 @@ final class MatmulCall implements Kernel {
 
     /** The GEMM call(s) of a MATMUL node reading slots {@code in[0]}, {@code in[1]} and writing {@code out}. */
     static MatmulCall prepare(DeviceApi device, Node node, int[] in, int out) {
-        OpAttrs.Matmul attrs = node.attrs(OpAttrs.Matmul.class);
-        boolean ta = attrs.transA();
-        boolean tb = attrs.transB();
-        int[] as = node.input(0).shape().dims();
-        int[] bs = node.input(1).shape().dims();
-        int[] os = node.output().shape().dims();
-        DType t = node.output().dtype();
-        int m = os[os.length - 2];
-        int n = os[os.length - 1];
-        int k = ta ? as[as.length - 2] : as[as.length - 1];
-        int aCols = as[as.length - 1];
-        int bCols = bs[bs.length - 1];
-        long aMat = (long) as[as.length - 2] * aCols;
-        long bMat = (long) bs[bs.length - 2] * bCols;
-        long cMat = (long) m * n;
-        int nb = os.length - 2;
-        int[] batch = Arrays.copyOf(os, nb);
-        long batchCount = 1;
-        for (int d : batch) {
-            batchCount *= d;
-        }
-        if (batchCount > Integer.MAX_VALUE) {
-            throw new UnsupportedOperationException("matmul: batch of " + batchCount + " matrices is too large for cuBLAS in " + node);
-        }
-        long aCount = node.input(0).shape().numel() / Math.max(1, aMat);
-        long bCount = node.input(1).shape().numel() / Math.max(1, bMat);
-        long size = t.byteSize();
-        if ((aCount == batchCount || aCount == 1) && (bCount == batchCount || bCount == 1)) {
-            GemmCall call = GemmCall.rowMajor(t, ta, tb, m, n, k, aCols, bCols, aCount == 1 ? 0 : aMat, bCount == 1 ? 0 : bMat,
-                    (int) batchCount);
+        MatmulGeometry g = MatmulGeometry.of(node);
+        DType t = g.dtype();
+        if (g.stridedBatch()) {
+            GemmCall call = GemmCall.rowMajor(t, g.transA(), g.transB(), g.m(), g.n(), g.k(), g.aColumns(), g.bColumns(), g.aStride(),
+                    g.bStride(), g.batchCount());
             return new MatmulCall(device, in[0], in[1], out, new GemmCall[] {call}, new long[1], new long[1], new long[1]);
         }
-        long[] aStr = batchStrides(Arrays.copyOf(as, as.length - 2), batch, aMat);
-        long[] bStr = batchStrides(Arrays.copyOf(bs, bs.length - 2), batch, bMat);
-        int count = (int) batchCount;
-        GemmCall one = GemmCall.rowMajor(t, ta, tb, m, n, k, aCols, bCols, 0, 0, 1);
+        // an operand broadcast along some batch axes only: one GEMM per output matrix, at byte offsets
+        int count = g.batchCount();
+        long size = t.byteSize();
+        GemmCall one = GemmCall.rowMajor(t, g.transA(), g.transB(), g.m(), g.n(), g.k(), g.aColumns(), g.bColumns(), 0, 0, 1);
         GemmCall[] calls = new GemmCall[count];
         long[] ao = new long[count];
         long[] bo = new long[count];
         long[] co = new long[count];
         for (int i = 0; i < count; i++) {
-            long rem = i;
-            for (int d = nb - 1; d >= 0; d--) {
-                long ci = rem % batch[d];
-                rem /= batch[d];
-                ao[i] += ci * aStr[d];
-                bo[i] += ci * bStr[d];
-            }
-            ao[i] *= size;
-            bo[i] *= size;
-            co[i] = i * cMat * size;
+            ao[i] = g.aOffset(i) * size;
+            bo[i] = g.bOffset(i) * size;
+            co[i] = i * g.cMatrix() * size;
             calls[i] = one;
         }
         return new MatmulCall(device, in[0], in[1], out, calls, ao, bo, co);
-    }
-
-    /** Per output batch axis, the operand's element stride (0 where the operand has size 1 there or lacks the axis). */
-    private static long[] batchStrides(int[] operandBatch, int[] outBatch, long matrix) {
-        long[] strides = new long[outBatch.length];
-        long stride = matrix;
-        for (int d = outBatch.length - 1, od = operandBatch.length - 1; d >= 0; d--, od--) {
-            int size = od >= 0 ? operandBatch[od] : 1;
-            strides[d] = size == 1 ? 0 : stride;
-            stride *= size;
-        }
-        return strides;
     }
 
     @Override
