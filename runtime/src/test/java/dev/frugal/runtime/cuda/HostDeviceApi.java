@@ -485,38 +485,55 @@ public final class HostDeviceApi implements DeviceApi {
             check(b, (bLast + call.strideB() * (batch - 1) + 1) * size, "GEMM B of " + call);
         }
         check(c, (cLast + call.strideC() * (batch - 1) + 1) * size, "GEMM C of " + call);
-        if (k > 0) {
-        }
-        Elements ea = new Elements(call.type(), a);
-        Elements eb = new Elements(call.type(), b);
+        // operands widened into arrays once (a per-element type switch in the triple loop made the
+        // emulation several times slower once the JIT had seen more than one type there)
+        long aElements = k > 0 ? aLast + call.strideA() * (batch - 1) + 1 : 0;
+        long bElements = k > 0 ? bLast + call.strideB() * (batch - 1) + 1 : 0;
+        long cElements = cLast + call.strideC() * (batch - 1) + 1;
         Elements ec = new Elements(call.type(), c);
-        boolean f64 = call.type() == DType.F64;
-        for (int bi = 0; bi < batch; bi++) {
-            long ao = bi * call.strideA();
-            long bo = bi * call.strideB();
-            long co = bi * call.strideC();
-            for (int j = 0; j < n; j++) {
-                for (int i = 0; i < m; i++) {
-                    double dacc = 0;
-                    float facc = 0;
-                    for (int p = 0; p < k; p++) {
-                        long ai = ao + (call.transA() ? p + (long) i * call.lda() : i + (long) p * call.lda());
-                        long bj = bo + (call.transB() ? j + (long) p * call.ldb() : p + (long) j * call.ldb());
-                        if (f64) {
-                            dacc += ea.getDouble(ai) * eb.getDouble(bj);
-                        } else {
-                            facc += ea.get(ai) * eb.get(bj);
+        if (call.type() == DType.F64) {
+            double[] av = new Elements(call.type(), a).doubles(aElements);
+            double[] bv = new Elements(call.type(), b).doubles(bElements);
+            double[] cv = ec.doubles(cElements);
+            for (int bi = 0; bi < batch; bi++) {
+                for (int j = 0; j < n; j++) {
+                    for (int i = 0; i < m; i++) {
+                        double acc = 0;
+                        for (int p = 0; p < k; p++) {
+                            acc += av[(int) aIndex(call, bi, i, p)] * bv[(int) bIndex(call, bi, p, j)];
                         }
-                    }
-                    long ci = co + i + (long) j * call.ldc();
-                    if (f64) {
-                        ec.setDouble(ci, dacc);
-                    } else {
-                        ec.set(ci, facc);
+                        cv[(int) (bi * call.strideC() + i + (long) j * call.ldc())] = acc;
                     }
                 }
             }
+            ec.setDoubles(cv);
+        } else {
+            float[] av = new Elements(call.type(), a).floats(aElements);
+            float[] bv = new Elements(call.type(), b).floats(bElements);
+            float[] cv = ec.floats(cElements); // elements between the columns keep their values
+            for (int bi = 0; bi < batch; bi++) {
+                for (int j = 0; j < n; j++) {
+                    for (int i = 0; i < m; i++) {
+                        float acc = 0;
+                        for (int p = 0; p < k; p++) {
+                            acc += av[(int) aIndex(call, bi, i, p)] * bv[(int) bIndex(call, bi, p, j)];
+                        }
+                        cv[(int) (bi * call.strideC() + i + (long) j * call.ldc())] = acc;
+                    }
+                }
+            }
+            ec.setFloats(cv);
         }
+    }
+
+    /** Where A's element (i, p) of batch {@code bi} lies, column-major as cuBLAS reads it. */
+    private static long aIndex(GemmCall call, int bi, int i, int p) {
+        return bi * call.strideA() + (call.transA() ? p + (long) i * call.lda() : i + (long) p * call.lda());
+    }
+
+    /** Where B's element (p, j) of batch {@code bi} lies. */
+    private static long bIndex(GemmCall call, int bi, int p, int j) {
+        return bi * call.strideB() + (call.transB() ? j + (long) p * call.ldb() : p + (long) j * call.ldb());
     }
 
     @Override
@@ -924,6 +941,14 @@ public final class HostDeviceApi implements DeviceApi {
             Elements ex = new Elements(call.type(), x);
             Elements ew = new Elements(call.type(), w);
             Elements ey = new Elements(call.type(), y);
+            boolean f64 = call.type() == DType.F64;
+            // the operands widened once (see gemm); the output's array is unused
+            float[] xs = f64 || call.kind() == ConvolutionCall.Kind.BACKWARD_DATA ? null : ex.floats(xn);
+            float[] ws = f64 || call.kind() == ConvolutionCall.Kind.BACKWARD_FILTER ? null : ew.floats(wn);
+            float[] ys = f64 || call.kind() == ConvolutionCall.Kind.FORWARD ? null : ey.floats(yn);
+            double[] xd64 = f64 && call.kind() != ConvolutionCall.Kind.BACKWARD_DATA ? ex.doubles(xn) : null;
+            double[] wd64 = f64 && call.kind() != ConvolutionCall.Kind.BACKWARD_FILTER ? ew.doubles(wn) : null;
+            double[] yd64 = f64 && call.kind() != ConvolutionCall.Kind.FORWARD ? ey.doubles(yn) : null;
             OpAttrs.Conv2d g = call.geometry();
             int n = xd[0];
             int c = xd[1];
@@ -939,7 +964,6 @@ public final class HostDeviceApi implements DeviceApi {
             double[] acc = new double[(int) (call.kind() == ConvolutionCall.Kind.FORWARD ? yn
                     : call.kind() == ConvolutionCall.Kind.BACKWARD_DATA ? xn : wn)];
             float[] facc = new float[acc.length];
-            boolean f64 = call.type() == DType.F64;
             for (int ni = 0; ni < n; ni++) {
                 for (int k = 0; k < kOut; k++) {
                     int group = k / kpg;
@@ -966,18 +990,18 @@ public final class HostDeviceApi implements DeviceApi {
                                         switch (call.kind()) {
                                             case FORWARD -> {
                                                 target = (int) yi;
-                                                prod = f64 ? ex.getDouble(xi) * ew.getDouble(wIndex) : 0;
-                                                fprod = f64 ? 0 : ex.get(xi) * ew.get(wIndex);
+                                                prod = f64 ? xd64[(int) xi] * wd64[(int) wIndex] : 0;
+                                                fprod = f64 ? 0 : xs[(int) xi] * ws[(int) wIndex];
                                             }
                                             case BACKWARD_DATA -> {
                                                 target = (int) xi;
-                                                prod = f64 ? ey.getDouble(yi) * ew.getDouble(wIndex) : 0;
-                                                fprod = f64 ? 0 : ey.get(yi) * ew.get(wIndex);
+                                                prod = f64 ? yd64[(int) yi] * wd64[(int) wIndex] : 0;
+                                                fprod = f64 ? 0 : ys[(int) yi] * ws[(int) wIndex];
                                             }
                                             default -> {
                                                 target = (int) wIndex;
-                                                prod = f64 ? ex.getDouble(xi) * ey.getDouble(yi) : 0;
-                                                fprod = f64 ? 0 : ex.get(xi) * ey.get(yi);
+                                                prod = f64 ? xd64[(int) xi] * yd64[(int) yi] : 0;
+                                                fprod = f64 ? 0 : xs[(int) xi] * ys[(int) yi];
                                             }
                                         }
                                         if (f64) {
@@ -1103,6 +1127,37 @@ public final class HostDeviceApi implements DeviceApi {
                 case BF16 -> memory.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, BFloat16.fromFloat(v));
                 case F64 -> memory.setAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i, v);
                 default -> throw new IllegalArgumentException("no GEMM or convolution over " + type);
+            }
+        }
+
+        /** The first {@code count} elements, widened to float. */
+        float[] floats(long count) {
+            float[] values = new float[Math.toIntExact(count)];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = get(i);
+            }
+            return values;
+        }
+
+        /** The first {@code count} elements as doubles. */
+        double[] doubles(long count) {
+            double[] values = new double[Math.toIntExact(count)];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = getDouble(i);
+            }
+            return values;
+        }
+
+        /** Stores {@code values} from element 0 on, each rounded once to the element type. */
+        void setFloats(float[] values) {
+            for (int i = 0; i < values.length; i++) {
+                set(i, values[i]);
+            }
+        }
+
+        void setDoubles(double[] values) {
+            for (int i = 0; i < values.length; i++) {
+                setDouble(i, values[i]);
             }
         }
 
