@@ -495,14 +495,46 @@ public final class HostDeviceApi implements DeviceApi {
             double[] av = new Elements(call.type(), a).doubles(aElements);
             double[] bv = new Elements(call.type(), b).doubles(bElements);
             double[] cv = ec.doubles(cElements);
+            double[] rows = new double[m * k]; // op(A) row by row and op(B) column by column: the sums read memory in order
+            double[] cols = new double[n * k];
             for (int bi = 0; bi < batch; bi++) {
+                for (int i = 0; i < m; i++) {
+                    for (int p = 0; p < k; p++) {
+                        rows[i * k + p] = av[(int) aIndex(call, bi, i, p)];
+                    }
+                }
                 for (int j = 0; j < n; j++) {
-                    for (int i = 0; i < m; i++) {
-                        double acc = 0;
-                        for (int p = 0; p < k; p++) {
-                            acc += av[(int) aIndex(call, bi, i, p)] * bv[(int) bIndex(call, bi, p, j)];
+                    for (int p = 0; p < k; p++) {
+                        cols[j * k + p] = bv[(int) bIndex(call, bi, p, j)];
+                    }
+                }
+                for (int j = 0; j < n; j++) {
+                    int cj = j * k;
+                    long cOut = bi * call.strideC() + (long) j * call.ldc();
+                    int i = 0;
+                    for (; i + 4 <= m; i += 4) { // four rows at once: independent sums, each still in order of p
+                        double acc0 = 0;
+                        double acc1 = 0;
+                        double acc2 = 0;
+                        double acc3 = 0;
+                        for (int p = 0, r0 = i * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k; p < k; p++) {
+                            double bp = cols[cj + p];
+                            acc0 += rows[r0 + p] * bp;
+                            acc1 += rows[r1 + p] * bp;
+                            acc2 += rows[r2 + p] * bp;
+                            acc3 += rows[r3 + p] * bp;
                         }
-                        cv[(int) (bi * call.strideC() + i + (long) j * call.ldc())] = acc;
+                        cv[(int) (cOut + i)] = acc0;
+                        cv[(int) (cOut + i + 1)] = acc1;
+                        cv[(int) (cOut + i + 2)] = acc2;
+                        cv[(int) (cOut + i + 3)] = acc3;
+                    }
+                    for (; i < m; i++) {
+                        double acc = 0;
+                        for (int p = 0, ri = i * k; p < k; p++) {
+                            acc += rows[ri + p] * cols[cj + p];
+                        }
+                        cv[(int) (cOut + i)] = acc;
                     }
                 }
             }
@@ -511,14 +543,46 @@ public final class HostDeviceApi implements DeviceApi {
             float[] av = new Elements(call.type(), a).floats(aElements);
             float[] bv = new Elements(call.type(), b).floats(bElements);
             float[] cv = ec.floats(cElements); // elements between the columns keep their values
+            float[] rows = new float[m * k];
+            float[] cols = new float[n * k];
             for (int bi = 0; bi < batch; bi++) {
+                for (int i = 0; i < m; i++) {
+                    for (int p = 0; p < k; p++) {
+                        rows[i * k + p] = av[(int) aIndex(call, bi, i, p)];
+                    }
+                }
                 for (int j = 0; j < n; j++) {
-                    for (int i = 0; i < m; i++) {
-                        float acc = 0;
-                        for (int p = 0; p < k; p++) {
-                            acc += av[(int) aIndex(call, bi, i, p)] * bv[(int) bIndex(call, bi, p, j)];
+                    for (int p = 0; p < k; p++) {
+                        cols[j * k + p] = bv[(int) bIndex(call, bi, p, j)];
+                    }
+                }
+                for (int j = 0; j < n; j++) {
+                    int cj = j * k;
+                    long cOut = bi * call.strideC() + (long) j * call.ldc();
+                    int i = 0;
+                    for (; i + 4 <= m; i += 4) { // four rows at once: independent sums, each still in order of p
+                        float acc0 = 0;
+                        float acc1 = 0;
+                        float acc2 = 0;
+                        float acc3 = 0;
+                        for (int p = 0, r0 = i * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k; p < k; p++) {
+                            float bp = cols[cj + p];
+                            acc0 += rows[r0 + p] * bp;
+                            acc1 += rows[r1 + p] * bp;
+                            acc2 += rows[r2 + p] * bp;
+                            acc3 += rows[r3 + p] * bp;
                         }
-                        cv[(int) (bi * call.strideC() + i + (long) j * call.ldc())] = acc;
+                        cv[(int) (cOut + i)] = acc0;
+                        cv[(int) (cOut + i + 1)] = acc1;
+                        cv[(int) (cOut + i + 2)] = acc2;
+                        cv[(int) (cOut + i + 3)] = acc3;
+                    }
+                    for (; i < m; i++) {
+                        float acc = 0;
+                        for (int p = 0, ri = i * k; p < k; p++) {
+                            acc += rows[ri + p] * cols[cj + p];
+                        }
+                        cv[(int) (cOut + i)] = acc;
                     }
                 }
             }
