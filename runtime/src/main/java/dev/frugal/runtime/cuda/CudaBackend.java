@@ -47,15 +47,12 @@ public final class CudaBackend implements Backend, AutoCloseable {
     public static final String GRAPHS_ENV = "FRUGAL_CUDA_GRAPHS";
     private final DeviceApi device;
     private final WrappedTensors wrapped;
-    private final Map<Long, HostCopy> downloads = new HashMap<>();
+    /** Host buffers downloads land in, by device address: reused by later downloads of the same buffer. */
+    private final Map<Long, MemorySegment> downloads = new HashMap<>();
     /** Landing buffers of uploads, by destination address ({@link #landingFor}). */
     private final Map<Long, Allocation> landings = new HashMap<>();
     private final Arena hostArena = Arena.ofShared();
     private boolean closed;
-
-    /** A host buffer a download lands in: reused by later downloads of the same device buffer. */
-    private record HostCopy(MemorySegment segment) {
-    }
 
     /**
      * A backend on {@code device}; the backend closes the device when it closes.
@@ -159,17 +156,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
         if (bytes == 0) {
             return;
         }
+        CudaBuffer destination = (CudaBuffer) dst;
+        Allocation landing = landingFor(destination);
         StagingBuffer staging = device.staging().acquire(bytes);
         try {
             Tensor.wrap(staging.segment(), src.shape(), src.dtype()).copyFrom(src);
-        } catch (RuntimeException | Error e) {
-            staging.release();
-            throw e;
-        }
-        CudaBuffer destination = (CudaBuffer) dst;
-        Allocation landing;
-        try {
-            landing = landingFor(destination);
         } catch (RuntimeException | Error e) {
             staging.release();
             throw e;
@@ -200,13 +191,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
         checkOpen();
         CudaBuffer b = (CudaBuffer) src;
         long bytes = shape.numel() * dtype.byteSize();
-        HostCopy copy = downloads.get(b.address());
-        if (copy == null || copy.segment().byteSize() < bytes) {
-            copy = new HostCopy(hostArena.allocate(Math.max(1, bytes), 64));
+        MemorySegment copy = downloads.get(b.address());
+        if (copy == null || copy.byteSize() < bytes) {
+            copy = hostArena.allocate(Math.max(1, bytes), 64);
             downloads.put(b.address(), copy);
         }
-        device.download(b.address(), copy.segment(), bytes);
-        return Tensor.wrap(copy.segment(), shape, dtype);
+        device.download(b.address(), copy, bytes);
+        return Tensor.wrap(copy, shape, dtype);
     }
 
     @Override
