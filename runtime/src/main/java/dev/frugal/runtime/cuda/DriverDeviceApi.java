@@ -228,50 +228,26 @@ public final class DriverDeviceApi implements DeviceApi {
     @Override
     public void upload(StagingBuffer source, long destination, long bytes) {
         current();
-        if (capturing) {
-            source.release();
-            throw new IllegalStateException("an upload during a CUDA graph capture would record the staging buffer's address in the graph");
-        }
+        refuseUploadDuringCapture(source);
         // the copy waits for the compute work queued before it (which may still read or zero the
         // destination: the previous step's kernels, a fresh buffer's fill), and the compute work
         // queued after it waits for the copy
-        CudaEvent computed = CudaEvent.createWithoutTiming();
-        try {
-            computed.record(compute);
-            copies.waitFor(computed);
-        } finally {
-            computed.close(); // the driver keeps a recorded event alive until it completes
-        }
+        waitFor(copies, compute);
         CudaDriver.memcpyHtoDAsync(destination, source.segment(), bytes, copies);
-        CudaEvent done = CudaEvent.createWithoutTiming();
-        try {
-            done.record(copies);
-            compute.waitFor(done);
-        } finally {
-            done.close();
-        }
+        waitFor(compute, copies);
         source.releaseAfter(new CudaMemoryStream(copies).recordEvent());
     }
 
     @Override
     public void uploadVia(StagingBuffer source, long landing, long destination, long bytes) {
         current();
-        if (capturing) {
-            source.release();
-            throw new IllegalStateException("an upload during a CUDA graph capture would record the staging buffer's address in the graph");
-        }
+        refuseUploadDuringCapture(source);
         CudaEvent emptied = landingEmptied.get(landing);
         if (emptied != null) {
             copies.waitFor(emptied); // the previous batch has left the landing buffer
         }
         CudaDriver.memcpyHtoDAsync(landing, source.segment(), bytes, copies);
-        CudaEvent arrived = CudaEvent.createWithoutTiming();
-        try {
-            arrived.record(copies);
-            compute.waitFor(arrived);
-        } finally {
-            arrived.close();
-        }
+        waitFor(compute, copies);
         source.releaseAfter(new CudaMemoryStream(copies).recordEvent());
         CudaDriver.memcpyDtoDAsync(destination, landing, bytes, compute);
         if (emptied == null) {
@@ -280,6 +256,24 @@ public final class DriverDeviceApi implements DeviceApi {
         }
         emptied.record(compute); // re-recorded: waits already queued keep the point they were given
         remember("upload of " + bytes + " bytes");
+    }
+
+    private void refuseUploadDuringCapture(StagingBuffer source) {
+        if (capturing) {
+            source.release();
+            throw new IllegalStateException("an upload during a CUDA graph capture would record the staging buffer's address in the graph");
+        }
+    }
+
+    /** Makes the work queued on {@code waiter} from now on wait for the work queued on {@code on} so far. */
+    private static void waitFor(CudaStream waiter, CudaStream on) {
+        CudaEvent point = CudaEvent.createWithoutTiming();
+        try {
+            point.record(on);
+            waiter.waitFor(point);
+        } finally {
+            point.close(); // the driver keeps a recorded event alive until it completes
+        }
     }
 
     @Override
