@@ -32,6 +32,19 @@ class ChannelSurgeryTest {
                 "cnn-small:channels1=3,channels2=5,hidden=4,width=1");
         check("mlp:hidden1=10,hidden2=6", Map.of("hidden1", new int[] {1, 3, 9}, "hidden2", new int[] {0, 5}),
                 "mlp:hidden1=3,hidden2=2");
+        // depthwise filters follow the channels they read; the classifier reads the last block after pooling
+        check("mobilenet-tiny:width=4", Map.of(
+                "width", new int[] {1, 3}, "block1", new int[] {0, 2, 5, 7}, "block2", new int[] {3},
+                "block3", new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, "block4", new int[] {2, 9, 15},
+                "block5", new int[] {0, 8, 16, 24, 31}, "block6", new int[] {4, 5, 6, 30}),
+                "mobilenet-tiny:width=2,block1=4,block2=1,block3=15,block4=3,block5=5,block6=4");
+    }
+
+    @Test
+    void mobilenetTinyGroupsFollowItsBlockOptions() {
+        try (Model m = ModelZoo.create("mobilenet-tiny:width=3,block2=5,block6=7", 1)) {
+            assertEquals(List.of(3, 6, 5, 12, 12, 24, 7), PrunableChannels.of(m.spec()).stream().map(ChannelGroup::size).toList());
+        }
     }
 
     @Test
@@ -56,8 +69,8 @@ class ChannelSurgeryTest {
             e = assertThrows(IllegalArgumentException.class, () -> ChannelSurgery.keep(m, Map.of("hidden1", new int[] {0}), 1));
             assertTrue(e.getMessage().contains("hidden2"), e.getMessage());
         }
-        var e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("mobilenet-tiny")));
-        assertTrue(e.getMessage().contains("mobilenet-tiny") && e.getMessage().contains("cnn-small"), e.getMessage());
+        var e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("deep-mlp")));
+        assertTrue(e.getMessage().contains("deep-mlp") && e.getMessage().contains("mobilenet-tiny"), e.getMessage());
     }
 
     private static void check(String specText, Map<String, int[]> kept, String expectedSpec) {
@@ -84,7 +97,7 @@ class ChannelSurgeryTest {
     private static void randomiseBatchNormStatistics(Model m) {
         SplittableRandom r = new SplittableRandom(11);
         m.module().state().forEach((name, t) -> {
-            if (name.endsWith("running_mean") || name.endsWith("running_var") || name.matches(".*\\.1\\.(weight|bias)")) {
+            if (name.endsWith("running_mean") || name.endsWith("running_var") || name.matches(".*(\\.1|bn\\d?)\\.(weight|bias)")) {
                 for (long i = 0; i < t.numel(); i++) {
                     t.setFlat(i, name.endsWith("running_var") ? 0.5 + r.nextDouble() : r.nextDouble() - 0.5);
                 }

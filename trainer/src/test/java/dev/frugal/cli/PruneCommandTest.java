@@ -97,13 +97,17 @@ class PruneCommandTest {
 
     @Test
     void modelsShowsWhatPruningWouldLeave() throws IOException {
-        Result r = frugal("models", "--json", "--prune", "structured:0.5", "cnn-small", "mlp");
+        Result r = frugal("models", "--json", "--prune", "structured:0.5", "cnn-small", "mlp", "mobilenet-tiny");
         assertEquals(0, r.code(), r.out() + r.err());
         JsonNode models = new ObjectMapper().readTree(r.out()).get("models");
         JsonNode cnn = models.get(0).get("pruned");
         assertEquals("cnn-small:channels1=16,channels2=32,hidden=64,width=1", cnn.get("model").asText());
         assertTrue(cnn.get("flops_ratio").asDouble() < 0.5, cnn.toString());
         assertEquals("mlp:hidden1=128,hidden2=64", models.get(1).get("pruned").get("model").asText());
+        JsonNode mobilenet = models.get(2).get("pruned");
+        assertEquals("mobilenet-tiny:width=16,block1=32,block2=32,block3=64,block4=64,block5=128,block6=128",
+                mobilenet.get("model").asText());
+        assertTrue(mobilenet.get("flops_ratio").asDouble() < 0.5, mobilenet.toString());
 
         Result table = frugal("models", "--prune", "structured:0.5");
         assertEquals(0, table.code(), table.out() + table.err());
@@ -111,9 +115,9 @@ class PruneCommandTest {
         assertTrue(table.out().contains("cnn-small:channels1=32,channels2=64,hidden=128,width=1 -> cnn-small:channels1=16,channels2=32,hidden=64,width=1"),
                 table.out());
 
-        Result unsupported = frugal("models", "--prune", "structured:0.5", "mobilenet-tiny");
+        Result unsupported = frugal("models", "--prune", "structured:0.5", "deep-mlp");
         assertEquals(2, unsupported.code());
-        assertTrue(unsupported.err().contains("model 'mobilenet-tiny' declares no prunable channel groups"), unsupported.err());
+        assertTrue(unsupported.err().contains("model 'deep-mlp' declares no prunable channel groups"), unsupported.err());
     }
 
     @Test
@@ -122,10 +126,10 @@ class PruneCommandTest {
         Result sparsity = frugal(train(run, "--prune", "structured:1.5"));
         assertEquals(2, sparsity.code());
         assertTrue(sparsity.err().contains("prune: --prune: sparsity 1.5 is outside [0, 1)"), sparsity.err());
-        Result model = frugal("train", "--model", "mobilenet-tiny", "--data", data.toString(), "--run-dir", run.toString(), "--prune",
+        Result model = frugal("train", "--model", "deep-mlp", "--data", data.toString(), "--run-dir", run.toString(), "--prune",
                 "structured:0.5", "--no-progress");
         assertEquals(2, model.code());
-        assertTrue(model.err().contains("structured pruning: model 'mobilenet-tiny' declares no prunable channel groups; models that do: mlp, cnn-small"),
+        assertTrue(model.err().contains("structured pruning: model 'deep-mlp' declares no prunable channel groups; models that do: mlp, cnn-small, mobilenet-tiny"),
                 model.err());
         assertFalse(Files.exists(run), "no run directory is left behind");
     }

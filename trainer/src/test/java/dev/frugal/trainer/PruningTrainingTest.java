@@ -37,14 +37,39 @@ class PruningTrainingTest {
     Path dir;
 
     private static TrainerConfig config(String prune, int steps) {
+        return config(SPEC, prune, steps);
+    }
+
+    private static TrainerConfig config(String spec, String prune, int steps) {
         return TrainerConfig.defaults().withEpochs(20).withMaxSteps(steps).withLearningRate(0.05)
-                .withPruning(Pruning.of(PruningSpec.parse(prune), ModelZoo.parse(SPEC)));
+                .withPruning(Pruning.of(PruningSpec.parse(prune), ModelZoo.parse(spec)));
     }
 
     @Test
     void structuredMasksHoldEveryStepAndTheSmallerModelAgrees() throws IOException {
-        try (Model m = ModelZoo.create(SPEC, 4);
-             Trainer trainer = new Trainer(m.module(), m.inputShape(), 32, config("structured:0.5,start=0,end=50%,every=4", 24));
+        Map<String, int[]> kept = trainStructuredAndCompareTheSmallerModel(SPEC, "cnn-small:channels1=4,channels2=4,hidden=8,width=1");
+        assertEquals(4, kept.get("channels1").length);
+        assertEquals(4, kept.get("channels2").length);
+        assertEquals(8, kept.get("hidden").length);
+    }
+
+    @Test
+    void depthwiseSeparableBlocksArePrunedWithTheirDepthwiseFilters() throws IOException {
+        Map<String, int[]> kept = trainStructuredAndCompareTheSmallerModel("mobilenet-tiny:width=2",
+                "mobilenet-tiny:width=1,block1=2,block2=2,block3=4,block4=4,block5=8,block6=8");
+        assertEquals(List.of("width", "block1", "block2", "block3", "block4", "block5", "block6"), List.copyOf(kept.keySet()));
+    }
+
+    /**
+     * Trains {@code spec} with half its channels pruned, checking after every step that masked
+     * weights are zero, then removes the channels and checks that the smaller model (and the one
+     * read back from disk) classifies the test set as the masked one does.
+     *
+     * @return the kept channels per group
+     */
+    private Map<String, int[]> trainStructuredAndCompareTheSmallerModel(String spec, String expectedPrunedSpec) throws IOException {
+        try (Model m = ModelZoo.create(spec, 4);
+             Trainer trainer = new Trainer(m.module(), m.inputShape(), 32, config(spec, "structured:0.5,start=0,end=50%,every=4", 24));
              DataLoader train = TrainerTest.trainLoader(1);
              DataLoader test = TrainerTest.testLoader()) {
             List<String> violations = new ArrayList<>();
@@ -59,12 +84,9 @@ class PruningTrainingTest {
             assertTrue(violations.isEmpty(), String.join("\n", violations));
             Pruner pruner = trainer.pruner();
             Map<String, int[]> kept = pruner.keptChannels();
-            assertEquals(4, kept.get("channels1").length);
-            assertEquals(4, kept.get("channels2").length);
-            assertEquals(8, kept.get("hidden").length);
 
             try (Model pruned = PrunedModel.write(m, pruner, dir, 4)) {
-                assertEquals("cnn-small:channels1=4,channels2=4,hidden=8,width=1", pruned.spec().toString());
+                assertEquals(expectedPrunedSpec, pruned.spec().toString());
                 assertTrue(pruned.forwardFlops() <= m.forwardFlops() / 2, pruned.forwardFlops() + " vs " + m.forwardFlops());
                 Evaluation full = evaluate(m, test);
                 Evaluation small = evaluate(pruned, test);
@@ -76,6 +98,7 @@ class PruningTrainingTest {
                             assertArrayEquals(t.toFloatArray(), loaded.module().state().get(name).toFloatArray(), name));
                 }
             }
+            return kept;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.frugal.models.zoo;
 import dev.frugal.models.Module;
 import dev.frugal.runtime.Shape;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,8 +48,7 @@ public final class ModelZoo {
                             s.get("hidden") * s.get("width"), CLASSES)),
             new ZooEntry("mobilenet-tiny", "MobileNet-style: conv stem, 6 depthwise-separable blocks, global average pool",
                     IMAGE_28, CLASSES,
-                    List.of(new ModelOption("width", 32, 1, 44, "stem channels; blocks use 2, 4 and 8 times as many (<= 300K parameters)")),
-                    s -> mobileNetTiny(s.get("width"))),
+                    mobileNetTinyOptions(), ModelZoo::mobileNetTiny),
             new ZooEntry("deep-mlp", "MLP of pre-norm residual blocks (LayerNorm, linear, ReLU, linear)", IMAGE_28, CLASSES,
                     List.of(new ModelOption("depth", 8, 0, 4096, "number of residual blocks"),
                             new ModelOption("width", 256, 1, 16384, "units of every block")),
@@ -66,10 +66,27 @@ public final class ModelZoo {
     private ModelZoo() {
     }
 
-    private static Module mobileNetTiny(int width) {
-        MobileNetTiny m = new MobileNetTiny(1, width, CLASSES);
+    /**
+     * mobilenet-tiny's options: {@code width} (the stem's channels, and the base of every block's
+     * default) and {@code block1} .. {@code block6}, each block's output channels, where 0 (the
+     * default) means width times the block's multiplier. Structured pruning writes the blocks'
+     * kept counts there.
+     */
+    private static List<ModelOption> mobileNetTinyOptions() {
+        List<ModelOption> options = new ArrayList<>();
+        options.add(new ModelOption("width", 32, 1, 44, "stem channels; blocks use 2, 4 and 8 times as many (<= 300K parameters)"));
+        int[] multipliers = MobileNetTiny.defaultBlockChannels(1);
+        for (int i = 0; i < MobileNetTiny.BLOCKS; i++) {
+            options.add(new ModelOption(MobileNetTiny.blockOption(i), 0, 0, 4096,
+                    "output channels of depthwise-separable block " + (i + 1) + "; 0: " + multipliers[i] + " x width"));
+        }
+        return options;
+    }
+
+    private static Module mobileNetTiny(ModelSpec spec) {
+        MobileNetTiny m = new MobileNetTiny(1, spec.get("width"), MobileNetTiny.blockChannels(spec), CLASSES);
         if (m.parameterCount() > MOBILENET_TINY_MAX_PARAMETERS) {
-            throw new IllegalArgumentException("mobilenet-tiny: width=" + width + " gives " + m.parameterCount() + " parameters, more than the "
+            throw new IllegalArgumentException("mobilenet-tiny: " + spec + " gives " + m.parameterCount() + " parameters, more than the "
                     + MOBILENET_TINY_MAX_PARAMETERS + " the model promises; use a smaller width");
         }
         return m;

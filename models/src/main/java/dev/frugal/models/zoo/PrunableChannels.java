@@ -2,6 +2,7 @@ package dev.frugal.models.zoo;
 
 import dev.frugal.models.zoo.ChannelGroup.Member;
 import dev.frugal.models.zoo.ChannelGroup.Role;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,9 +13,8 @@ import java.util.Map;
  * of its options, so the pruned network is an ordinary zoo model (checkpoints, evaluation and
  * export need nothing new).
  *
- * <p>Not listed: {@code mobilenet-tiny} (one {@code width} option sets every block), {@code deep-mlp}
- * and {@code tiny-gpt} (the residual stream ties every block's width together). Declaring them
- * needs per-layer options first.
+ * <p>Not listed: {@code deep-mlp} and {@code tiny-gpt} (the residual stream ties every block's
+ * width together; their inner widths would need per-block options first).
  */
 public final class PrunableChannels {
     private PrunableChannels() {
@@ -22,7 +22,7 @@ public final class PrunableChannels {
 
     /** The zoo models with channel groups. */
     public static List<String> models() {
-        return List.of("mlp", "cnn-small");
+        return List.of("mlp", "cnn-small", "mobilenet-tiny");
     }
 
     /** Whether {@code name} declares channel groups. */
@@ -48,6 +48,7 @@ public final class PrunableChannels {
                         convBlockChannels("channels2", spec.get("channels2") * width, "block2", "fc1.weight", 7 * 7),
                         linearUnits("hidden", spec.get("hidden") * width, "fc1", "fc2", 1));
             }
+            case "mobilenet-tiny" -> mobileNetTinyGroups(spec);
             default -> throw new IllegalArgumentException("structured pruning: model '" + spec.name()
                     + "' declares no prunable channel groups; models that do: " + String.join(", ", models()));
         };
@@ -56,7 +57,8 @@ public final class PrunableChannels {
     /**
      * The spec of the model with {@code kept} channels in each group: the group options set to
      * their kept counts, and for {@code cnn-small} the width multiplier reset to 1 (the counts are
-     * absolute).
+     * absolute). For {@code mobilenet-tiny} {@code width} is itself a group (the stem's channels)
+     * and every block is given its count, so no block falls back to a multiple of the new width.
      *
      * @param spec the unpruned spec
      * @param kept channels kept per group option; every group of the model must be given
@@ -78,6 +80,54 @@ public final class PrunableChannels {
         return new ModelSpec(spec.name(), options);
     }
 
+    /**
+     * mobilenet-tiny's groups: the stem's channels ({@code width}) and each block's pointwise
+     * output channels ({@code block1} .. {@code block6}). A depthwise convolution has one filter
+     * per input channel, so the channels a group produces also index the next block's depthwise
+     * filters and their batch norm ({@code bn1}): those follow the group, and only the next
+     * pointwise convolution (or the classifier, after global pooling) reads them as input.
+     */
+    private static List<ChannelGroup> mobileNetTinyGroups(ModelSpec spec) {
+        int[] channels = MobileNetTiny.blockChannels(spec);
+        List<ChannelGroup> groups = new ArrayList<>();
+        List<Member> stem = new ArrayList<>();
+        stem.add(Member.of("stem.weight", 0, Role.SOURCE));
+        stem.addAll(batchNormFollowers("stem_bn"));
+        stem.addAll(readByBlock(0));
+        groups.add(new ChannelGroup("width", spec.get("width"), stem));
+        for (int i = 0; i < MobileNetTiny.BLOCKS; i++) {
+            List<Member> members = new ArrayList<>();
+            members.add(Member.of("blocks." + i + ".pointwise.weight", 0, Role.SOURCE));
+            members.addAll(batchNormFollowers("blocks." + i + ".bn2"));
+            if (i + 1 < MobileNetTiny.BLOCKS) {
+                members.addAll(readByBlock(i + 1));
+            } else {
+                members.add(Member.of("classifier.weight", 1, Role.CONSUMER));
+            }
+            groups.add(new ChannelGroup(MobileNetTiny.blockOption(i), channels[i], members));
+        }
+        return groups;
+    }
+
+    /** Block {@code i}'s input channels: its depthwise filters and their batch norm follow them, its pointwise convolution reads them. */
+    private static List<Member> readByBlock(int i) {
+        String block = "blocks." + i;
+        List<Member> members = new ArrayList<>();
+        members.add(Member.of(block + ".depthwise.weight", 0, Role.FOLLOWER));
+        members.addAll(batchNormFollowers(block + ".bn1"));
+        members.add(Member.of(block + ".pointwise.weight", 1, Role.CONSUMER));
+        return members;
+    }
+
+    /** A batch norm's scale, shift and running statistics, one element per channel. */
+    private static List<Member> batchNormFollowers(String norm) {
+        return List.of(
+                Member.of(norm + ".weight", 0, Role.FOLLOWER),
+                Member.of(norm + ".bias", 0, Role.FOLLOWER),
+                Member.of(norm + ".running_mean", 0, Role.FOLLOWER),
+                Member.of(norm + ".running_var", 0, Role.FOLLOWER));
+    }
+
     /** Units of linear layer {@code producer} ({@code [out, in]} weight and bias), read by {@code consumer}. */
     private static ChannelGroup linearUnits(String option, int size, String producer, String consumer, int block) {
         return new ChannelGroup(option, size, List.of(
@@ -88,12 +138,10 @@ public final class PrunableChannels {
 
     /** Filters of a conv, batch-norm, ReLU, pool block ({@code block.0} the conv, {@code block.1} the norm). */
     private static ChannelGroup convBlockChannels(String option, int size, String block, String consumerWeight, int consumerBlock) {
-        return new ChannelGroup(option, size, List.of(
-                Member.of(block + ".0.weight", 0, Role.SOURCE),
-                Member.of(block + ".1.weight", 0, Role.FOLLOWER),
-                Member.of(block + ".1.bias", 0, Role.FOLLOWER),
-                Member.of(block + ".1.running_mean", 0, Role.FOLLOWER),
-                Member.of(block + ".1.running_var", 0, Role.FOLLOWER),
-                new Member(consumerWeight, 1, consumerBlock, Role.CONSUMER)));
+        List<Member> members = new ArrayList<>();
+        members.add(Member.of(block + ".0.weight", 0, Role.SOURCE));
+        members.addAll(batchNormFollowers(block + ".1"));
+        members.add(new Member(consumerWeight, 1, consumerBlock, Role.CONSUMER));
+        return new ChannelGroup(option, size, members);
     }
 }
