@@ -1,10 +1,10 @@
 package dev.frugal.cli;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -17,8 +17,7 @@ class LauncherTest {
     private static final Path LAUNCHER = Path.of(System.getProperty("user.dir")).getParent().resolve("frugal");
 
     @Test
-    void withoutJdk25SaysSoAndExitsNonZero() throws Exception {
-        Path empty = Files.createTempDirectory("no-jdk");
+    void withoutJdk25SaysSoAndExitsNonZero(@TempDir Path empty) throws Exception {
         ProcessBuilder pb = new ProcessBuilder("bash", LAUNCHER.toString(), "--version").redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         env.put("JAVA_HOME", empty.toString());          // not a JDK at all
