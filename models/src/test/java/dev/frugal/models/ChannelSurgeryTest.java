@@ -38,6 +38,9 @@ class ChannelSurgeryTest {
                 "block3", new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, "block4", new int[] {2, 9, 15},
                 "block5", new int[] {0, 8, 16, 24, 31}, "block6", new int[] {4, 5, 6, 30}),
                 "mobilenet-tiny:width=2,block1=4,block2=1,block3=15,block4=3,block5=5,block6=4");
+        // each residual block keeps its own units, as many in every block: one hidden option
+        check("deep-mlp:depth=2,width=8", Map.of("blocks.0.hidden", new int[] {0, 3, 5, 7}, "blocks.1.hidden", new int[] {1, 2, 4, 6}),
+                "deep-mlp:depth=2,width=8,hidden=4");
     }
 
     @Test
@@ -69,8 +72,15 @@ class ChannelSurgeryTest {
             e = assertThrows(IllegalArgumentException.class, () -> ChannelSurgery.keep(m, Map.of("hidden1", new int[] {0}), 1));
             assertTrue(e.getMessage().contains("hidden2"), e.getMessage());
         }
-        var e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("deep-mlp")));
-        assertTrue(e.getMessage().contains("deep-mlp") && e.getMessage().contains("mobilenet-tiny"), e.getMessage());
+        var e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("tiny-gpt")));
+        assertTrue(e.getMessage().contains("tiny-gpt") && e.getMessage().contains("mobilenet-tiny, deep-mlp"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("deep-mlp:depth=0")));
+        assertTrue(e.getMessage().contains("no residual blocks"), e.getMessage());
+        try (Model deep = ModelZoo.create("deep-mlp:depth=2,width=4", 1)) {
+            e = assertThrows(IllegalArgumentException.class, () -> ChannelSurgery.keep(deep,
+                    Map.of("blocks.0.hidden", new int[] {0, 1}, "blocks.1.hidden", new int[] {2}), 1));
+            assertTrue(e.getMessage().contains("share option hidden"), e.getMessage());
+        }
     }
 
     private static void check(String specText, Map<String, int[]> kept, String expectedSpec) {
@@ -110,7 +120,7 @@ class ChannelSurgeryTest {
         Map<String, Tensor> state = m.module().state();
         for (ChannelGroup g : PrunableChannels.of(m.spec())) {
             boolean[] keep = new boolean[g.size()];
-            for (int c : kept.get(g.option())) {
+            for (int c : kept.get(g.name())) {
                 keep[c] = true;
             }
             for (ChannelGroup.Member member : g.members()) {

@@ -144,6 +144,10 @@ class ModelZooTest {
         assertEquals(512, s.get("width"));
         assertEquals("deep-mlp:depth=8,width=256", ModelZoo.parse("deep-mlp").toString());
         assertEquals("deep-mlp:depth=8,width=32", ModelZoo.parse(" deep-mlp:width=32 ").toString());
+        // a derived option is spelled out only once it is set, and parses back to the same spec
+        assertEquals("mobilenet-tiny:width=32", ModelZoo.parse("mobilenet-tiny").toString());
+        assertEquals("mobilenet-tiny:width=8,block2=5", ModelZoo.parse("mobilenet-tiny:block2=5,width=8").toString());
+        assertEquals(ModelZoo.parse("deep-mlp:hidden=64"), ModelZoo.parse(ModelZoo.parse("deep-mlp:hidden=64").toString()));
         assertEquals(List.of("mlp", "cnn-small", "mobilenet-tiny", "deep-mlp", "tiny-gpt"), ModelZoo.names());
     }
 

@@ -97,7 +97,7 @@ class PruneCommandTest {
 
     @Test
     void modelsShowsWhatPruningWouldLeave() throws IOException {
-        Result r = frugal("models", "--json", "--prune", "structured:0.5", "cnn-small", "mlp", "mobilenet-tiny");
+        Result r = frugal("models", "--json", "--prune", "structured:0.5", "cnn-small", "mlp", "mobilenet-tiny", "deep-mlp");
         assertEquals(0, r.code(), r.out() + r.err());
         JsonNode models = new ObjectMapper().readTree(r.out()).get("models");
         JsonNode cnn = models.get(0).get("pruned");
@@ -108,6 +108,7 @@ class PruneCommandTest {
         assertEquals("mobilenet-tiny:width=16,block1=32,block2=32,block3=64,block4=64,block5=128,block6=128",
                 mobilenet.get("model").asText());
         assertTrue(mobilenet.get("flops_ratio").asDouble() < 0.5, mobilenet.toString());
+        assertEquals("deep-mlp:depth=8,width=256,hidden=128", models.get(3).get("pruned").get("model").asText());
 
         Result table = frugal("models", "--prune", "structured:0.5");
         assertEquals(0, table.code(), table.out() + table.err());
@@ -115,9 +116,9 @@ class PruneCommandTest {
         assertTrue(table.out().contains("cnn-small:channels1=32,channels2=64,hidden=128,width=1 -> cnn-small:channels1=16,channels2=32,hidden=64,width=1"),
                 table.out());
 
-        Result unsupported = frugal("models", "--prune", "structured:0.5", "deep-mlp");
+        Result unsupported = frugal("models", "--prune", "structured:0.5", "tiny-gpt");
         assertEquals(2, unsupported.code());
-        assertTrue(unsupported.err().contains("model 'deep-mlp' declares no prunable channel groups"), unsupported.err());
+        assertTrue(unsupported.err().contains("model 'tiny-gpt' declares no prunable channel groups"), unsupported.err());
     }
 
     @Test
@@ -126,10 +127,10 @@ class PruneCommandTest {
         Result sparsity = frugal(train(run, "--prune", "structured:1.5"));
         assertEquals(2, sparsity.code());
         assertTrue(sparsity.err().contains("prune: --prune: sparsity 1.5 is outside [0, 1)"), sparsity.err());
-        Result model = frugal("train", "--model", "deep-mlp", "--data", data.toString(), "--run-dir", run.toString(), "--prune",
+        Result model = frugal("train", "--model", "deep-mlp:depth=0", "--data", data.toString(), "--run-dir", run.toString(), "--prune",
                 "structured:0.5", "--no-progress");
         assertEquals(2, model.code());
-        assertTrue(model.err().contains("structured pruning: model 'deep-mlp' declares no prunable channel groups; models that do: mlp, cnn-small, mobilenet-tiny"),
+        assertTrue(model.err().contains("structured pruning: deep-mlp:depth=0,width=256 has no residual blocks"),
                 model.err());
         assertFalse(Files.exists(run), "no run directory is left behind");
     }

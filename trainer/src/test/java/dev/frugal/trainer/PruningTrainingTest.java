@@ -47,7 +47,7 @@ class PruningTrainingTest {
 
     @Test
     void structuredMasksHoldEveryStepAndTheSmallerModelAgrees() throws IOException {
-        Map<String, int[]> kept = trainStructuredAndCompareTheSmallerModel(SPEC, "cnn-small:channels1=4,channels2=4,hidden=8,width=1");
+        Map<String, int[]> kept = trainStructuredAndCompareTheSmallerModel(SPEC, "cnn-small:channels1=4,channels2=4,hidden=8,width=1", 0.5);
         assertEquals(4, kept.get("channels1").length);
         assertEquals(4, kept.get("channels2").length);
         assertEquals(8, kept.get("hidden").length);
@@ -56,18 +56,27 @@ class PruningTrainingTest {
     @Test
     void depthwiseSeparableBlocksArePrunedWithTheirDepthwiseFilters() throws IOException {
         Map<String, int[]> kept = trainStructuredAndCompareTheSmallerModel("mobilenet-tiny:width=2",
-                "mobilenet-tiny:width=1,block1=2,block2=2,block3=4,block4=4,block5=8,block6=8");
+                "mobilenet-tiny:width=1,block1=2,block2=2,block3=4,block4=4,block5=8,block6=8", 0.5);
         assertEquals(List.of("width", "block1", "block2", "block3", "block4", "block5", "block6"), List.copyOf(kept.keySet()));
+    }
+
+    @Test
+    void residualBlocksLoseInnerUnitsOnly() throws IOException {
+        // the input layer and the residual stream keep their width, so the FLOPs fall less than half
+        Map<String, int[]> kept = trainStructuredAndCompareTheSmallerModel("deep-mlp:depth=2,width=16", "deep-mlp:depth=2,width=16,hidden=8", 1.0);
+        assertEquals(List.of("blocks.0.hidden", "blocks.1.hidden"), List.copyOf(kept.keySet()));
     }
 
     /**
      * Trains {@code spec} with half its channels pruned, checking after every step that masked
      * weights are zero, then removes the channels and checks that the smaller model (and the one
-     * read back from disk) classifies the test set as the masked one does.
+     * read back from disk) classifies the test set as the masked one does, with fewer FLOPs than
+     * the full model and at most {@code maxFlopsRatio} of them.
      *
      * @return the kept channels per group
      */
-    private Map<String, int[]> trainStructuredAndCompareTheSmallerModel(String spec, String expectedPrunedSpec) throws IOException {
+    private Map<String, int[]> trainStructuredAndCompareTheSmallerModel(String spec, String expectedPrunedSpec, double maxFlopsRatio)
+            throws IOException {
         try (Model m = ModelZoo.create(spec, 4);
              Trainer trainer = new Trainer(m.module(), m.inputShape(), 32, config(spec, "structured:0.5,start=0,end=50%,every=4", 24));
              DataLoader train = TrainerTest.trainLoader(1);
@@ -87,7 +96,8 @@ class PruningTrainingTest {
 
             try (Model pruned = PrunedModel.write(m, pruner, dir, 4)) {
                 assertEquals(expectedPrunedSpec, pruned.spec().toString());
-                assertTrue(pruned.forwardFlops() <= m.forwardFlops() / 2, pruned.forwardFlops() + " vs " + m.forwardFlops());
+                assertTrue(pruned.forwardFlops() < m.forwardFlops() && pruned.forwardFlops() <= maxFlopsRatio * m.forwardFlops(),
+                        pruned.forwardFlops() + " vs " + m.forwardFlops());
                 Evaluation full = evaluate(m, test);
                 Evaluation small = evaluate(pruned, test);
                 assertEquals(full.accuracy(), small.accuracy(), "the smaller model classifies as the masked one does");

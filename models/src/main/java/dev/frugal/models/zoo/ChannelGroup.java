@@ -10,14 +10,18 @@ import java.util.List;
  * consecutive elements {@code c*block .. c*block+block-1} (a linear layer reading {@code C x 7 x 7}
  * features has {@code block = 49}).
  *
- * <p>A group is named by the model option that sets its size, so the pruned model is the same zoo
- * model with that option lowered ({@link PrunableChannels#prunedSpec}).
+ * <p>A group's size is set by a model option, so the pruned model is the same zoo model with that
+ * option lowered ({@link PrunableChannels#prunedSpec}). Several groups may share an option (every
+ * deep-mlp block's inner units are {@code hidden}); structured pruning removes the same share of
+ * each group, so they keep the same count of channels, though not the same channels.
  *
+ * @param name    the group's name, unique in its model: its option when no other group shares it,
+ *                else the layer's name, e.g. {@code blocks.3.hidden}
  * @param option  the model option giving the group's size, e.g. {@code channels1}
  * @param size    the number of channels in the group for the spec it was declared for
  * @param members the tensors indexed by the group's channels, sources first
  */
-public record ChannelGroup(String option, int size, List<Member> members) {
+public record ChannelGroup(String name, String option, int size, List<Member> members) {
     /** What a member does with the group's channels. */
     public enum Role {
         /** Produces the channels (a filter or unit per channel): its norms rank them, and pruning zeroes it. */
@@ -55,11 +59,16 @@ public record ChannelGroup(String option, int size, List<Member> members) {
     public ChannelGroup {
         members = List.copyOf(members);
         if (size < 1) {
-            throw new IllegalArgumentException("channel group " + option + ": size " + size + ", expected at least 1");
+            throw new IllegalArgumentException("channel group " + name + ": size " + size + ", expected at least 1");
         }
         if (members.stream().noneMatch(m -> m.role() == Role.SOURCE)) {
-            throw new IllegalArgumentException("channel group " + option + " has no source member");
+            throw new IllegalArgumentException("channel group " + name + " has no source member");
         }
+    }
+
+    /** A group named by the option that sets its size (no other group shares it). */
+    public ChannelGroup(String option, int size, List<Member> members) {
+        this(option, option, size, members);
     }
 
     /** The members with this role, in declaration order. */

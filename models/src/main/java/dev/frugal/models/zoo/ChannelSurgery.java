@@ -34,9 +34,9 @@ public final class ChannelSurgery {
         Map<String, Integer> counts = new LinkedHashMap<>();
         Map<String, List<Selection>> selections = new LinkedHashMap<>();
         for (ChannelGroup g : groups) {
-            int[] idx = kept.get(g.option());
+            int[] idx = kept.get(g.name());
             checkIndices(g, idx);
-            counts.put(g.option(), idx.length);
+            counts.put(g.name(), idx.length);
             for (ChannelGroup.Member m : g.members()) {
                 selections.computeIfAbsent(m.variable(), k -> new ArrayList<>()).add(new Selection(m.axis(), m.block(), idx));
             }
@@ -77,11 +77,11 @@ public final class ChannelSurgery {
 
     private static void checkIndices(ChannelGroup g, int[] idx) {
         if (idx == null || idx.length == 0) {
-            throw new IllegalArgumentException("channel group " + g.option() + ": no kept channels given; at least one must stay");
+            throw new IllegalArgumentException("channel group " + g.name() + ": no kept channels given; at least one must stay");
         }
         for (int i = 0; i < idx.length; i++) {
             if (idx[i] < 0 || idx[i] >= g.size() || (i > 0 && idx[i] <= idx[i - 1])) {
-                throw new IllegalArgumentException("channel group " + g.option() + ": kept channels " + Arrays.toString(idx)
+                throw new IllegalArgumentException("channel group " + g.name() + ": kept channels " + Arrays.toString(idx)
                         + ", expected ascending distinct indices in 0.." + (g.size() - 1));
             }
         }

@@ -31,14 +31,31 @@ public record ModelSpec(String name, Map<String, Integer> options) {
         return v;
     }
 
-    /** The canonical text, every option spelled out: {@code deep-mlp:depth=8,width=256} (just the name when there are none). */
+    /**
+     * The canonical text, every option spelled out ({@code deep-mlp:depth=8,width=256}; just the
+     * name when there are none) except a {@linkplain ModelOption#derived derived} option left at 0,
+     * which parsing fills back in: {@code mobilenet-tiny:width=32}, but
+     * {@code mobilenet-tiny:width=16,block1=32,...} once its blocks are set.
+     */
     @Override
     public String toString() {
-        if (options.isEmpty()) {
-            return name;
-        }
         StringJoiner j = new StringJoiner(",", name + ":", "");
-        options.forEach((k, v) -> j.add(k + "=" + v));
+        j.setEmptyValue(name);
+        options.forEach((k, v) -> {
+            if (v != 0 || !isDerived(k)) {
+                j.add(k + "=" + v);
+            }
+        });
         return j.toString();
+    }
+
+    private boolean isDerived(String option) {
+        for (ZooEntry e : ModelZoo.entries()) {
+            if (e.name().equals(name)) {
+                ModelOption o = e.option(option);
+                return o != null && o.derived();
+            }
+        }
+        return false;
     }
 }

@@ -51,8 +51,9 @@ public final class ModelZoo {
                     mobileNetTinyOptions(), ModelZoo::mobileNetTiny),
             new ZooEntry("deep-mlp", "MLP of pre-norm residual blocks (LayerNorm, linear, ReLU, linear)", IMAGE_28, CLASSES,
                     List.of(new ModelOption("depth", 8, 0, 4096, "number of residual blocks"),
-                            new ModelOption("width", 256, 1, 16384, "units of every block")),
-                    s -> new DeepMlp(IMAGE_FEATURES, s.get("width"), s.get("depth"), CLASSES)),
+                            new ModelOption("width", 256, 1, 16384, "units of every block"),
+                            ModelOption.derived("hidden", 65536, "units inside every block, between its two linear layers; 0: width")),
+                    s -> new DeepMlp(IMAGE_FEATURES, s.get("width"), DeepMlp.hiddenUnits(s), s.get("depth"), CLASSES)),
             new ZooEntry("tiny-gpt", "GPT-style byte/character language model: pre-norm transformer blocks, fused causal attention, tied embedding",
                     Shape.of(TINY_GPT_CONTEXT), TINY_GPT_VOCAB,
                     List.of(new ModelOption("layers", 6, 0, 256, "transformer blocks"),
@@ -77,7 +78,7 @@ public final class ModelZoo {
         options.add(new ModelOption("width", 32, 1, 44, "stem channels; blocks use 2, 4 and 8 times as many (<= 300K parameters)"));
         int[] multipliers = MobileNetTiny.defaultBlockChannels(1);
         for (int i = 0; i < MobileNetTiny.BLOCKS; i++) {
-            options.add(new ModelOption(MobileNetTiny.blockOption(i), 0, 0, 4096,
+            options.add(ModelOption.derived(MobileNetTiny.blockOption(i), 4096,
                     "output channels of depthwise-separable block " + (i + 1) + "; 0: " + multipliers[i] + " x width"));
         }
         return options;

@@ -13,8 +13,8 @@ import java.util.Map;
  * of its options, so the pruned network is an ordinary zoo model (checkpoints, evaluation and
  * export need nothing new).
  *
- * <p>Not listed: {@code deep-mlp} and {@code tiny-gpt} (the residual stream ties every block's
- * width together; their inner widths would need per-block options first).
+ * <p>In {@code deep-mlp} only the units inside each residual block are prunable (the residual
+ * stream ties every block's width together); {@code tiny-gpt} declares none yet.
  */
 public final class PrunableChannels {
     private PrunableChannels() {
@@ -22,7 +22,7 @@ public final class PrunableChannels {
 
     /** The zoo models with channel groups. */
     public static List<String> models() {
-        return List.of("mlp", "cnn-small", "mobilenet-tiny");
+        return List.of("mlp", "cnn-small", "mobilenet-tiny", "deep-mlp");
     }
 
     /** Whether {@code name} declares channel groups. */
@@ -49,6 +49,7 @@ public final class PrunableChannels {
                         linearUnits("hidden", spec.get("hidden") * width, "fc1", "fc2", 1));
             }
             case "mobilenet-tiny" -> mobileNetTinyGroups(spec);
+            case "deep-mlp" -> deepMlpGroups(spec);
             default -> throw new IllegalArgumentException("structured pruning: model '" + spec.name()
                     + "' declares no prunable channel groups; models that do: " + String.join(", ", models()));
         };
@@ -61,16 +62,24 @@ public final class PrunableChannels {
      * and every block is given its count, so no block falls back to a multiple of the new width.
      *
      * @param spec the unpruned spec
-     * @param kept channels kept per group option; every group of the model must be given
-     * @throws IllegalArgumentException for a missing group or a count outside {@code [1, size]}
+     * @param kept channels kept per group name; every group of the model must be given, and groups
+     *             sharing an option must keep the same count
+     * @throws IllegalArgumentException for a missing group, a count outside {@code [1, size]}, or
+     *     groups of one option with different counts
      */
     public static ModelSpec prunedSpec(ModelSpec spec, Map<String, Integer> kept) {
         Map<String, Integer> options = new LinkedHashMap<>(spec.options());
+        Map<String, String> setBy = new LinkedHashMap<>();
         for (ChannelGroup g : of(spec)) {
-            Integer k = kept.get(g.option());
+            Integer k = kept.get(g.name());
             if (k == null || k < 1 || k > g.size()) {
-                throw new IllegalArgumentException("pruned " + spec.name() + ": group " + g.option() + " keeps " + k
+                throw new IllegalArgumentException("pruned " + spec.name() + ": group " + g.name() + " keeps " + k
                         + " channels, expected 1.." + g.size());
+            }
+            String first = setBy.putIfAbsent(g.option(), g.name());
+            if (first != null && options.get(g.option()) != k.intValue()) {
+                throw new IllegalArgumentException("pruned " + spec.name() + ": groups " + first + " and " + g.name() + " share option "
+                        + g.option() + " but keep " + options.get(g.option()) + " and " + k + " channels; one option needs one count");
             }
             options.put(g.option(), k);
         }
@@ -78,6 +87,26 @@ public final class PrunableChannels {
             options.put("width", 1);
         }
         return new ModelSpec(spec.name(), options);
+    }
+
+    /**
+     * deep-mlp's groups: the units between each residual block's two linear layers
+     * ({@code blocks.I.body.1} produces them, {@code blocks.I.body.3} reads them), all sized by the
+     * {@code hidden} option; the residual stream itself is not prunable.
+     */
+    private static List<ChannelGroup> deepMlpGroups(ModelSpec spec) {
+        int depth = spec.get("depth");
+        if (depth == 0) {
+            throw new IllegalArgumentException("structured pruning: " + spec + " has no residual blocks, whose inner units are what "
+                    + "structured pruning removes from deep-mlp; use depth >= 1");
+        }
+        int hidden = DeepMlp.hiddenUnits(spec);
+        List<ChannelGroup> groups = new ArrayList<>();
+        for (int i = 0; i < depth; i++) {
+            String body = "blocks." + i + ".body.";
+            groups.add(linearUnits("blocks." + i + ".hidden", "hidden", hidden, body + "1", body + "3", 1));
+        }
+        return groups;
     }
 
     /**
@@ -128,9 +157,14 @@ public final class PrunableChannels {
                 Member.of(norm + ".running_var", 0, Role.FOLLOWER));
     }
 
-    /** Units of linear layer {@code producer} ({@code [out, in]} weight and bias), read by {@code consumer}. */
+    /** Units of linear layer {@code producer} ({@code [out, in]} weight and bias), read by {@code consumer}; the group named by its option. */
     private static ChannelGroup linearUnits(String option, int size, String producer, String consumer, int block) {
-        return new ChannelGroup(option, size, List.of(
+        return linearUnits(option, option, size, producer, consumer, block);
+    }
+
+    /** Units of linear layer {@code producer} ({@code [out, in]} weight and bias), read by {@code consumer}. */
+    private static ChannelGroup linearUnits(String name, String option, int size, String producer, String consumer, int block) {
+        return new ChannelGroup(name, option, size, List.of(
                 Member.of(producer + ".weight", 0, Role.SOURCE),
                 Member.of(producer + ".bias", 0, Role.FOLLOWER),
                 new Member(consumer + ".weight", 1, block, Role.CONSUMER)));

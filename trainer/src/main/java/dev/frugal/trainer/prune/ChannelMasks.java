@@ -45,7 +45,7 @@ final class ChannelMasks {
                     .sorted(Comparator.<Integer>comparingDouble(c -> score[c]).thenComparingInt(c -> c))
                     .limit(remove)
                     .forEach(c -> keep[c] = false);
-            kept.put(g.option(), keep);
+            kept.put(g.name(), keep);
         }
         return kept;
     }

@@ -91,10 +91,10 @@ public final class Pruner {
                         continue;
                     }
                     if (m.axis() != 0) {
-                        throw new IllegalStateException("channel group " + g.option() + ": masked member " + m.variable()
+                        throw new IllegalStateException("channel group " + g.name() + ": masked member " + m.variable()
                                 + " indexes channels along axis " + m.axis() + ", expected 0");
                     }
-                    float[] mask = ChannelMasks.expand(masks.get(m.variable()).numel(), kept.get(g.option()));
+                    float[] mask = ChannelMasks.expand(masks.get(m.variable()).numel(), kept.get(g.name()));
                     newMasks.merge(m.variable(), mask, Pruner::product);
                 }
             }
@@ -136,7 +136,7 @@ public final class Pruner {
             ChannelGroup.Member source = g.members(ChannelGroup.Role.SOURCE).getFirst();
             float[] mask = masks.get(source.variable()).toFloatArray();
             int perChannel = mask.length / g.size();
-            kept.put(g.option(), IntStream.range(0, g.size()).filter(c -> mask[c * perChannel] != 0).toArray());
+            kept.put(g.name(), IntStream.range(0, g.size()).filter(c -> mask[c * perChannel] != 0).toArray());
         }
         return kept;
     }

@@ -68,7 +68,7 @@ public record Pruning(PruningSpec spec, List<ChannelGroup> groups) {
                         continue;
                     }
                     if (!model.namedVariables().containsKey(m.variable())) {
-                        throw new IllegalArgumentException("channel group " + g.option() + " names " + m.variable() + ", which the model does not have");
+                        throw new IllegalArgumentException("channel group " + g.name() + " names " + m.variable() + ", which the model does not have");
                     }
                     if (parameters.containsKey(m.variable())) {
                         wanted.add(m.variable());

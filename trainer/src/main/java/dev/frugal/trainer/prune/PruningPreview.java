@@ -32,7 +32,7 @@ public record PruningPreview(PruningSpec spec, String prunedModel, long paramete
         if (pruning.structured()) {
             Map<String, Integer> kept = new LinkedHashMap<>();
             for (ChannelGroup g : pruning.groups()) {
-                kept.put(g.option(), g.size() - Pruning.channelsRemoved(g.size(), spec.sparsity()));
+                kept.put(g.name(), g.size() - Pruning.channelsRemoved(g.size(), spec.sparsity()));
             }
             try (Model small = ModelZoo.build(PrunableChannels.prunedSpec(model.spec(), kept).toString())) {
                 return new PruningPreview(spec, small.spec().toString(), model.parameterCount(), small.parameterCount(),

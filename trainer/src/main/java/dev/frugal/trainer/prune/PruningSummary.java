@@ -40,7 +40,7 @@ public final class PruningSummary {
             Map<String, Object> channels = new LinkedHashMap<>();
             Map<String, int[]> kept = pruner.keptChannels();
             for (ChannelGroup g : pruner.pruning().groups()) {
-                channels.put(g.option(), kept.get(g.option()).length + "/" + g.size());
+                channels.put(g.name(), kept.get(g.name()).length + "/" + g.size());
             }
             s.put("kept_channels", channels);
             s.put("pruned_model_file", PrunedModel.DIRECTORY + "/" + PrunedModel.FILE);
