@@ -129,6 +129,7 @@ public final class ModelsCommand implements Runnable {
                 p.put("min", opt.min());
                 p.put("max", opt.max());
                 p.put("description", opt.description());
+                p.put("derived", opt.derived()); // 0 means computed from the other options
             }
             if (r.pruned() != null) {
                 PruningPreview p = r.pruned();

@@ -1,6 +1,7 @@
 package dev.frugal.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -63,6 +64,8 @@ class ModelsCommandTest {
         assertEquals(10, mlp.get("classes").intValue());
         assertEquals("hidden1", mlp.get("options").get(0).get("name").asText());
         assertEquals(256, mlp.get("options").get(0).get("default").intValue());
+        assertFalse(mlp.get("options").get(0).get("derived").booleanValue());
+        assertTrue(models.get(2).get("options").get(1).get("derived").booleanValue(), "mobilenet-tiny's block1 follows its width");
         assertTrue(models.get(2).get("parameters").longValue() <= 300_000, "mobilenet-tiny stays under 300K parameters");
         assertEquals("{\"epochs\":2,\"optimizer\":\"adamw\",\"lr\":0.001,\"weight-decay\":0.0,\"schedule\":\"warmup-cosine:warmup=2.67%\",\"batch-size\":16}",
                 mlp.get("recipe").toString());
