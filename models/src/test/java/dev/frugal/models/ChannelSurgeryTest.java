@@ -72,15 +72,23 @@ class ChannelSurgeryTest {
             e = assertThrows(IllegalArgumentException.class, () -> ChannelSurgery.keep(m, Map.of("hidden1", new int[] {0}), 1));
             assertTrue(e.getMessage().contains("hidden2"), e.getMessage());
         }
-        var e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("tiny-gpt")));
-        assertTrue(e.getMessage().contains("tiny-gpt") && e.getMessage().contains("mobilenet-tiny, deep-mlp"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("deep-mlp:depth=0")));
+        var e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("deep-mlp:depth=0")));
         assertTrue(e.getMessage().contains("no residual blocks"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> PrunableChannels.of(ModelZoo.parse("tiny-gpt:layers=0")));
+        assertTrue(e.getMessage().contains("no transformer blocks"), e.getMessage());
         try (Model deep = ModelZoo.create("deep-mlp:depth=2,width=4", 1)) {
             e = assertThrows(IllegalArgumentException.class, () -> ChannelSurgery.keep(deep,
                     Map.of("blocks.0.hidden", new int[] {0, 1}, "blocks.1.hidden", new int[] {2}), 1));
             assertTrue(e.getMessage().contains("share option hidden"), e.getMessage());
         }
+    }
+
+    @Test
+    void transformerBlocksLoseMlpUnitsOnly() {
+        // GELU(0) = 0: a unit with zeroed weights and bias adds nothing to the residual stream
+        check("tiny-gpt:layers=2,width=8,heads=2,context=6,vocab=11",
+                Map.of("blocks.0.hidden", new int[] {0, 5, 9, 17, 20, 31}, "blocks.1.hidden", new int[] {1, 2, 3, 4, 8, 30}),
+                "tiny-gpt:layers=2,width=8,heads=2,context=6,vocab=11,hidden=6");
     }
 
     private static void check(String specText, Map<String, int[]> kept, String expectedSpec) {
@@ -89,7 +97,7 @@ class ChannelSurgeryTest {
             zeroRemovedChannels(m, kept);
             m.module().eval();
             try (Model p = ChannelSurgery.keep(m, kept, 3);
-                 Tensor x = randomImages(5)) {
+                 Tensor x = m.inputDType() == DType.F32 ? randomImages(5) : randomTokens(5, m)) {
                 p.module().eval();
                 assertEquals(expectedSpec, p.spec().toString());
                 assertTrue(p.parameterCount() < m.parameterCount());
@@ -149,10 +157,21 @@ class ChannelSurgeryTest {
         return Tensor.of(v, n, 1, 28, 28);
     }
 
+    /** {@code n} windows of random token ids for a language model. */
+    private static Tensor randomTokens(int n, Model m) {
+        SplittableRandom r = new SplittableRandom(5);
+        int context = m.spec().get("context");
+        int[] ids = new int[n * context];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = r.nextInt(m.spec().get("vocab"));
+        }
+        return Tensor.ofInts(ids, n, context);
+    }
+
     private static double[] logits(Model m, Tensor x) {
         Graph g = new Graph("eval");
         ModuleTrace trace = ModuleTrace.of(g, m.module());
-        Value in = g.input("x", x.shape(), DType.F32);
+        Value in = g.input("x", x.shape(), x.dtype());
         Value out = trace.forward(in);
         try (Program p = Executor.cpu().compile(g, List.of(out))) {
             trace.bind(p);

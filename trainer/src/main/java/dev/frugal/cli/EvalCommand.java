@@ -1,12 +1,10 @@
 package dev.frugal.cli;
 
 import dev.frugal.models.zoo.Model;
-import dev.frugal.models.zoo.ModelZoo;
 import dev.frugal.runtime.exec.Executor;
 import dev.frugal.trainer.Evaluation;
 import dev.frugal.trainer.Evaluator;
 import dev.frugal.trainer.TrainingTask;
-import dev.frugal.trainer.checkpoint.Checkpoint;
 import dev.frugal.trainer.checkpoint.CheckpointStore;
 import dev.frugal.trainer.config.ConfigFiles;
 import dev.frugal.trainer.config.TrainConfig;
@@ -75,7 +73,7 @@ public final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException(runDir + " has no checkpoint under " + store.root() + " (the run ended before its first epoch?)");
         }
         if (cfg.textDataset()) {
-            return evaluateText(data != null ? cfg.withOverrides(Map.of("data", data)) : cfg, store, latest.get().step(), latest.get().directory());
+            return evaluateText(data != null ? cfg.withOverrides(Map.of("data", data)) : cfg);
         }
         Path dataDir = DatasetLocator.forThisMachine(DatasetSpec.FASHION_MNIST, System.err).locate(data != null ? data : cfg.data());
         // the same data as the evaluations during training, so the numbers agree with summary.json
@@ -99,19 +97,21 @@ public final class EvalCommand implements Callable<Integer> {
         return Executor.cpu().withAutocast(cfg.mixedPrecision().precision());
     }
 
-    /** A language model: the loss per token on the held-out windows, as the run's evaluations measured it. */
-    private int evaluateText(TrainConfig cfg, CheckpointStore store, long step, Path checkpoint) throws Exception {
+    /**
+     * A language model: the loss per token on the held-out windows, as the run's evaluations
+     * measured it (with the smaller model of a structured-pruning run).
+     */
+    private int evaluateText(TrainConfig cfg) throws Exception {
         // the run's own tokenizer, so the held-out tail is the tokens it was trained next to
         TrainingData.Text text = (TrainingData.Text) TrainingData.load(cfg, runDir, System.err);
-        try (Model m = ModelZoo.create(cfg.model(), cfg.seed());
-             Checkpoint c = store.load(step);
+        RunModel run = RunModel.load(runDir, cfg);
+        try (Model m = run.model();
              BatchSource heldOut = text.evaluation(false);
              Evaluator evaluator = new Evaluator(m.module(), TrainingTask.forModel(m), evaluationExecutor(cfg))) {
-            m.module().loadState(c.model());
             Evaluation e = evaluator.evaluate(heldOut);
             PrintWriter out = spec.commandLine().getOut();
-            out.printf(Locale.ROOT, "%s step %d: val loss %.4f nats per token (%.3f bits per %s; %d windows of %d tokens, %s)%n", cfg.model(),
-                    c.step(), e.loss(), e.loss() / Math.log(2), text.corpus().tokenizer().kind(), e.samples(), text.context(), checkpoint);
+            out.printf(Locale.ROOT, "%s step %d: val loss %.4f nats per token (%.3f bits per %s; %d windows of %d tokens, %s)%n", run.label(),
+                    run.step(), e.loss(), e.loss() / Math.log(2), text.corpus().tokenizer().kind(), e.samples(), text.context(), run.source());
             out.flush();
         }
         return 0;

@@ -466,19 +466,22 @@ public final class TrainCommand implements Callable<Integer> {
     private static Map<String, Object> finishPruning(TrainConfig cfg, Model m, Pruner pruner, Path runDir, BatchSource test,
                                                      PrintWriter out) throws IOException {
         if (!pruner.pruning().structured()) {
-            Map<String, Object> block = PruningSummary.of(m, pruner, null, null);
+            Map<String, Object> block = PruningSummary.of(m, pruner, null, null, null);
             out.printf(Locale.ROOT, "pruned %s: %.1f%% of the convolution and linear weights are zero (%d of %d parameters left non-zero)%n",
                     pruner.pruning().spec(), 100 * pruner.maskedShare(), (Long) block.get("parameters_after"), m.parameterCount());
             return block;
         }
         try (Model pruned = PrunedModel.write(m, pruner, runDir, cfg.seed());
-             Evaluator evaluator = new Evaluator(pruned.module(), pruned.inputShape(),
+             Evaluator evaluator = new Evaluator(pruned.module(), TrainingTask.forModel(pruned),
                      Executor.cpu().withAutocast(cfg.mixedPrecision().precision()))) {
             Evaluation e = evaluator.evaluate(test);
-            out.printf(Locale.ROOT, "pruned model %s: %d -> %d parameters, %d -> %d forward FLOPs per sample (%.2fx), test accuracy %.4f (%s)%n",
+            String result = e.hasAccuracy() ? String.format(Locale.ROOT, "test accuracy %.4f", e.accuracy())
+                    : String.format(Locale.ROOT, "%s %.4f", EvaluationMetrics.VAL_LOSS, e.loss());
+            out.printf(Locale.ROOT, "pruned model %s: %d -> %d parameters, %d -> %d forward FLOPs per sample (%.2fx), %s (%s)%n",
                     pruned.spec(), m.parameterCount(), pruned.parameterCount(), m.forwardFlops(), pruned.forwardFlops(),
-                    (double) pruned.forwardFlops() / m.forwardFlops(), e.accuracy(), PrunedModel.file(runDir));
-            return PruningSummary.of(m, pruner, pruned, e.accuracy());
+                    (double) pruned.forwardFlops() / m.forwardFlops(), result, PrunedModel.file(runDir));
+            return e.hasAccuracy() ? PruningSummary.of(m, pruner, pruned, e.accuracy(), null)
+                    : PruningSummary.of(m, pruner, pruned, null, e.loss());
         }
     }
 

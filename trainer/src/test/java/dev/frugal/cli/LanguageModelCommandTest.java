@@ -151,6 +151,27 @@ class LanguageModelCommandTest {
     }
 
     @Test
+    void structuredPruningNarrowsEveryBlocksMlpAndTheSmallerModelKeepsTheValLoss(@TempDir Path tmp) throws IOException {
+        Path run = tmp.resolve("pruned-run");
+        Result r = train(run, words, "--tokenizer", "char", "--steps", "30", "--batch-size", "16", "--lr", "3e-3",
+                "--prune", "structured:0.5,start=0,end=50%");
+        assertEquals(0, r.code(), r.out() + r.err());
+        JsonNode summary = json(run.resolve("summary.json"));
+        JsonNode p = summary.get("pruning");
+        int vocab = json(run.resolve(TokenizerFile.NAME)).get("vocab_size").asInt();
+        // the MLP's 4 x 32 units halve; attention, embeddings and the residual width stay
+        assertEquals(TINY + ",vocab=" + vocab + ",hidden=64", p.get("pruned_model").asText(), p.toString());
+        assertEquals("64/128", p.get("kept_channels").get("blocks.0.hidden").asText());
+        assertTrue(p.get("parameters_after").asLong() < p.get("parameters_before").asLong(), p.toString());
+        assertFalse(p.has("test_accuracy_pruned_model"), "a language model has no accuracy: " + p);
+        assertEquals(summary.get("val_loss").asDouble(), p.get("val_loss_pruned_model").asDouble(), 1e-5, p.toString());
+
+        Result eval = TrainCommandTest.frugal("eval", run.toString());
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("(pruned)"), eval.out());
+    }
+
+    @Test
     void aResumedTextRunEndsAsAnUninterruptedOne(@TempDir Path tmp) throws IOException {
         Path whole = tmp.resolve("whole");
         assertEquals(0, train(whole, pattern, "--epochs", "2", "--batch-size", "8").code());

@@ -116,9 +116,9 @@ class PruneCommandTest {
         assertTrue(table.out().contains("cnn-small:channels1=32,channels2=64,hidden=128,width=1 -> cnn-small:channels1=16,channels2=32,hidden=64,width=1"),
                 table.out());
 
-        Result unsupported = frugal("models", "--prune", "structured:0.5", "tiny-gpt");
+        Result unsupported = frugal("models", "--prune", "structured:0.5", "deep-mlp:depth=0");
         assertEquals(2, unsupported.code());
-        assertTrue(unsupported.err().contains("model 'tiny-gpt' declares no prunable channel groups"), unsupported.err());
+        assertTrue(unsupported.err().contains("deep-mlp:depth=0,width=256 has no residual blocks"), unsupported.err());
     }
 
     @Test

@@ -9,8 +9,9 @@ import dev.frugal.runtime.graph.Value;
 /**
  * A pre-norm transformer block over {@code [B, T, width]}, as GPT-2's:
  * {@code x + attention(norm1(x))}, then {@code x + mlp(norm2(x))}, where {@code attention} is a
- * {@link CausalSelfAttention} and {@code mlp} a {@link Sequential} of Linear(width, 4*width),
- * {@link GELU} (exact) and Linear(4*width, width) (children {@code 0}, {@code 1}, {@code 2}).
+ * {@link CausalSelfAttention} and {@code mlp} a {@link Sequential} of Linear(width, hidden),
+ * {@link GELU} (exact) and Linear(hidden, width) (children {@code 0}, {@code 1}, {@code 2}), with
+ * GPT-2's {@code hidden = 4*width} unless given (structured pruning narrows it).
  */
 public final class TransformerBlock extends Module {
     private final LayerNorm norm1;
@@ -32,11 +33,19 @@ public final class TransformerBlock extends Module {
      * @param biasInit     every bias
      */
     public TransformerBlock(int width, int heads, Initializer weightInit, Initializer residualInit, Initializer biasInit) {
+        this(width, heads, 4 * width, weightInit, residualInit, biasInit);
+    }
+
+    /** As {@link #TransformerBlock(int, int, Initializer, Initializer, Initializer)}, with {@code hidden} units in the MLP. */
+    public TransformerBlock(int width, int heads, int hidden, Initializer weightInit, Initializer residualInit, Initializer biasInit) {
+        if (hidden < 1) {
+            throw new IllegalArgumentException("TransformerBlock: hidden must be >= 1, got " + hidden);
+        }
         this.norm1 = addModule("norm1", new LayerNorm(width));
         this.attention = addModule("attention", new CausalSelfAttention(width, heads, weightInit, residualInit, biasInit));
         this.norm2 = addModule("norm2", new LayerNorm(width));
-        this.mlp = addModule("mlp", new Sequential(new Linear(width, 4 * width, true, weightInit, biasInit), new GELU(),
-                new Linear(4 * width, width, true, residualInit, biasInit)));
+        this.mlp = addModule("mlp", new Sequential(new Linear(width, hidden, true, weightInit, biasInit), new GELU(),
+                new Linear(hidden, width, true, residualInit, biasInit)));
     }
 
     /** {@code [B, T, width]} to the same shape. */

@@ -60,8 +60,9 @@ public final class ModelZoo {
                             new ModelOption("width", 384, 1, 16384, "model width (a multiple of heads)"),
                             new ModelOption("heads", 6, 1, 1024, "attention heads per block"),
                             new ModelOption("context", TINY_GPT_CONTEXT, 1, 65536, "longest sequence, in tokens (input shape [context])"),
-                            new ModelOption("vocab", TINY_GPT_VOCAB, 1, 1 << 20, "tokens in the vocabulary (logits per position)")),
-                    s -> new TinyGpt(s.get("vocab"), s.get("context"), s.get("layers"), s.get("width"), s.get("heads")),
+                            new ModelOption("vocab", TINY_GPT_VOCAB, 1, 1 << 20, "tokens in the vocabulary (logits per position)"),
+                            ModelOption.derived("hidden", 1 << 20, "units of every block's MLP; 0: 4 x width")),
+                    s -> new TinyGpt(s.get("vocab"), s.get("context"), s.get("layers"), s.get("width"), s.get("heads"), TinyGpt.hiddenUnits(s)),
                     s -> Shape.of(s.get("context")), s -> s.get("vocab")));
 
     private ModelZoo() {

@@ -13,8 +13,8 @@ import java.util.Map;
  * of its options, so the pruned network is an ordinary zoo model (checkpoints, evaluation and
  * export need nothing new).
  *
- * <p>In {@code deep-mlp} only the units inside each residual block are prunable (the residual
- * stream ties every block's width together); {@code tiny-gpt} declares none yet.
+ * <p>In {@code deep-mlp} and {@code tiny-gpt} only the units inside each block's MLP are prunable:
+ * the residual stream ties every block's width together (and tiny-gpt's attention heads stay whole).
  */
 public final class PrunableChannels {
     private PrunableChannels() {
@@ -22,7 +22,7 @@ public final class PrunableChannels {
 
     /** The zoo models with channel groups. */
     public static List<String> models() {
-        return List.of("mlp", "cnn-small", "mobilenet-tiny", "deep-mlp");
+        return List.of("mlp", "cnn-small", "mobilenet-tiny", "deep-mlp", "tiny-gpt");
     }
 
     /** Whether {@code name} declares channel groups. */
@@ -49,7 +49,8 @@ public final class PrunableChannels {
                         linearUnits("hidden", spec.get("hidden") * width, "fc1", "fc2", 1));
             }
             case "mobilenet-tiny" -> mobileNetTinyGroups(spec);
-            case "deep-mlp" -> deepMlpGroups(spec);
+            case "deep-mlp" -> innerUnitGroups(spec, "depth", DeepMlp.hiddenUnits(spec), ".body.1", ".body.3", "residual blocks");
+            case "tiny-gpt" -> innerUnitGroups(spec, "layers", TinyGpt.hiddenUnits(spec), ".mlp.0", ".mlp.2", "transformer blocks");
             default -> throw new IllegalArgumentException("structured pruning: model '" + spec.name()
                     + "' declares no prunable channel groups; models that do: " + String.join(", ", models()));
         };
@@ -90,21 +91,25 @@ public final class PrunableChannels {
     }
 
     /**
-     * deep-mlp's groups: the units between each residual block's two linear layers
-     * ({@code blocks.I.body.1} produces them, {@code blocks.I.body.3} reads them), all sized by the
-     * {@code hidden} option; the residual stream itself is not prunable.
+     * The groups of a model of residual blocks (deep-mlp, tiny-gpt): the units between each block's
+     * two MLP layers ({@code blocks.I<producer>} makes them, {@code blocks.I<consumer>} reads them;
+     * GELU and ReLU map 0 to 0, so a unit with zero weights and bias adds nothing), all sized by the
+     * {@code hidden} option. The residual stream itself is not prunable.
+     *
+     * @param countOption the option giving the number of blocks
+     * @param kind        what the blocks are, for the error when there are none
      */
-    private static List<ChannelGroup> deepMlpGroups(ModelSpec spec) {
-        int depth = spec.get("depth");
-        if (depth == 0) {
-            throw new IllegalArgumentException("structured pruning: " + spec + " has no residual blocks, whose inner units are what "
-                    + "structured pruning removes from deep-mlp; use depth >= 1");
+    private static List<ChannelGroup> innerUnitGroups(ModelSpec spec, String countOption, int hidden, String producer, String consumer,
+                                                      String kind) {
+        int blocks = spec.get(countOption);
+        if (blocks == 0) {
+            throw new IllegalArgumentException("structured pruning: " + spec + " has no " + kind + ", whose inner units are what "
+                    + "structured pruning removes from " + spec.name() + "; use " + countOption + " >= 1");
         }
-        int hidden = DeepMlp.hiddenUnits(spec);
         List<ChannelGroup> groups = new ArrayList<>();
-        for (int i = 0; i < depth; i++) {
-            String body = "blocks." + i + ".body.";
-            groups.add(linearUnits("blocks." + i + ".hidden", "hidden", hidden, body + "1", body + "3", 1));
+        for (int i = 0; i < blocks; i++) {
+            String block = "blocks." + i;
+            groups.add(linearUnits(block + ".hidden", "hidden", hidden, block + producer, block + consumer, 1));
         }
         return groups;
     }

@@ -49,6 +49,14 @@ public final class TinyGpt extends Module {
      * @param heads   attention heads per block, each of {@code width/heads} features
      */
     public TinyGpt(int vocab, int context, int layers, int width, int heads) {
+        this(vocab, context, layers, width, heads, 4 * width);
+    }
+
+    /**
+     * A tiny GPT with {@code hidden} units in every block's MLP (GPT-2's is {@code 4*width}; the
+     * zoo's {@code hidden} option, which structured pruning lowers).
+     */
+    public TinyGpt(int vocab, int context, int layers, int width, int heads, int hidden) {
         if (vocab < 1 || context < 1 || layers < 0 || width < 1 || heads < 1) {
             throw new IllegalArgumentException("tiny-gpt: vocab, context, width and heads must be >= 1 and layers >= 0, got vocab=" + vocab
                     + " context=" + context + " layers=" + layers + " width=" + width + " heads=" + heads);
@@ -66,10 +74,16 @@ public final class TinyGpt extends Module {
         this.positionEmbedding = addParameter("position_embedding", Shape.of(context, width), weights);
         Sequential b = new Sequential();
         for (int i = 0; i < layers; i++) {
-            b.add(new TransformerBlock(width, heads, weights, residual, Initializer.zeros()));
+            b.add(new TransformerBlock(width, heads, hidden, weights, residual, Initializer.zeros()));
         }
         this.blocks = addModule("blocks", b);
         this.norm = addModule("norm", new LayerNorm(width));
+    }
+
+    /** The units of every block's MLP for a {@code tiny-gpt} spec: its {@code hidden} option, or 4 x width when that is 0. */
+    public static int hiddenUnits(ModelSpec spec) {
+        int hidden = spec.get("hidden");
+        return hidden > 0 ? hidden : 4 * spec.get("width");
     }
 
     /** Tokens in the vocabulary. */

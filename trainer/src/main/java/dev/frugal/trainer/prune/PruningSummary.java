@@ -22,9 +22,12 @@ public final class PruningSummary {
      * @param model          the trained model (full size, masked)
      * @param pruner         its pruner after the run
      * @param pruned         the smaller model (structured pruning), or null
-     * @param prunedAccuracy the smaller model's test accuracy, or null when not evaluated
+     * @param prunedAccuracy the smaller model's test accuracy; null when not evaluated or when the
+     *                       task has none (a language model)
+     * @param prunedValLoss  a language model's held-out loss with the smaller model, in nats per
+     *                       token; null for a classifier or when not evaluated
      */
-    public static Map<String, Object> of(Model model, Pruner pruner, Model pruned, Double prunedAccuracy) {
+    public static Map<String, Object> of(Model model, Pruner pruner, Model pruned, Double prunedAccuracy, Double prunedValLoss) {
         Map<String, Object> s = new LinkedHashMap<>();
         PruningSpec spec = pruner.pruning().spec();
         s.put("spec", spec.toString());
@@ -44,7 +47,11 @@ public final class PruningSummary {
             }
             s.put("kept_channels", channels);
             s.put("pruned_model_file", PrunedModel.DIRECTORY + "/" + PrunedModel.FILE);
-            s.put("test_accuracy_pruned_model", prunedAccuracy);
+            if (prunedValLoss != null) {
+                s.put("val_loss_pruned_model", prunedValLoss);
+            } else {
+                s.put("test_accuracy_pruned_model", prunedAccuracy);
+            }
         } else {
             s.put("parameters_after", model.parameterCount() - pruner.zeroedParameters());
             s.put("flops_after", model.forwardFlops());
