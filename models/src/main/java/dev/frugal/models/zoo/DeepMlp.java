@@ -15,8 +15,9 @@ import dev.frugal.runtime.graph.Value;
  * {@code depth} pre-norm residual {@code blocks} {@code x + fc2(relu(fc1(norm(x))))} (children
  * {@code norm}, {@code fc1}, {@code relu}, {@code fc2} of a {@link Sequential}: 0, 1, 2, 3; fc1 has
  * {@code hidden} units, {@code width} unless the zoo's {@code hidden} option says otherwise, as
- * structured pruning does), a final {@code norm} and a linear {@code head}. The residual path and the normalisation keep deep
- * stacks trainable with plain SGD; the depth is what exercises the memory planner.
+ * structured pruning does), a final {@code norm} and a linear {@code head}. The residual path and
+ * the normalisation keep deep stacks trainable with plain SGD; the depth is what exercises the
+ * memory planner.
  */
 public final class DeepMlp extends Module {
     private final Flatten flatten;
