@@ -354,6 +354,23 @@ public final class TrainCommand implements Callable<Integer> {
             }
             throw e;
         }
+        try {
+            return trainIn(run, cfg, data, teacherRun, out);
+        } catch (IOException | RuntimeException | Error e) {
+            if (resume == null) {
+                try {
+                    run.removeIfUnused(); // failed before its first file: no empty run directory is left
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** Trains in the run directory {@code run}, which the caller made or reopened; closes it. */
+    private int trainIn(RunDirectory run, TrainConfig cfg, TrainingData data, Teacher teacherRun, PrintWriter out)
+            throws IOException {
         try (run;
              TrainingDevice device = TrainingDevice.open(cfg.device(), cfg.memoryBudgetBytes(), out::println);
              Model teacherModel = teacherRun == null ? null : teacherRun.model();

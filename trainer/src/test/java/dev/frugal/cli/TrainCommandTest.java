@@ -736,6 +736,13 @@ class TrainCommandTest {
         Result noMap = frugal(trainArgs(tmp.resolve("nomap"), "--init-map", map.toString()));
         assertEquals(2, noMap.code());
         assertTrue(noMap.err().contains("init-map renames the tensors of init-from"), noMap.err());
+        // found once the model exists, after the run directory was made: it is removed again
+        for (String refused : List.of("glob", "all", "shape", "nomap")) {
+            assertFalse(Files.exists(tmp.resolve(refused)), "no run directory is left behind by the refused " + refused + " run");
+        }
+        Path existing = Files.createDirectories(tmp.resolve("existing"));
+        assertEquals(2, frugal(trainArgs(existing, "--freeze", "features.*")).code());
+        assertTrue(Files.isDirectory(existing), "an empty directory the user made stays");
     }
 
     /** A student run of a small mlp: the trainArgs plumbing with another model. */

@@ -48,10 +48,13 @@ public final class RunDirectory implements AutoCloseable {
     private static final int MAX_SUFFIX = 1000;
 
     private final Path path;
+    /** Whether this object made the directory (and so may remove it again while it is empty). */
+    private final boolean createdHere;
     private MetricsLog metrics;
 
-    private RunDirectory(Path path) {
+    private RunDirectory(Path path, boolean createdHere) {
         this.path = path;
+        this.createdHere = createdHere;
     }
 
     /**
@@ -76,10 +79,10 @@ public final class RunDirectory implements AutoCloseable {
                         "run directory is not empty; choose another --run-dir, remove it, or --resume it");
                 }
             }
-        } else {
-            Files.createDirectories(dir);
+            return new RunDirectory(dir, false);
         }
-        return new RunDirectory(dir);
+        Files.createDirectories(dir);
+        return new RunDirectory(dir, true);
     }
 
     /**
@@ -115,7 +118,7 @@ public final class RunDirectory implements AutoCloseable {
             Path dir = root.resolve(n == 1 ? base : base + "-" + n);
             try {
                 Files.createDirectory(dir);
-                return new RunDirectory(dir);
+                return new RunDirectory(dir, true);
             } catch (FileAlreadyExistsException taken) {
                 // someone (maybe a parallel run) has this name; try the next suffix
             }
@@ -140,7 +143,30 @@ public final class RunDirectory implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             throw new NotDirectoryException(dir + " (not a run directory)");
         }
-        return new RunDirectory(dir);
+        return new RunDirectory(dir, false);
+    }
+
+    /**
+     * For a run that failed before writing anything (a bad {@code --init-from} file or
+     * {@code --freeze} glob found once the model exists): closes the metrics log and removes the
+     * directory when this object made it and it is still empty, so bad input leaves no empty run
+     * behind. A directory that existed before, or holds anything, is left as it is.
+     *
+     * @return whether the directory was removed
+     * @throws IOException when closing or removing fails
+     */
+    public boolean removeIfUnused() throws IOException {
+        close();
+        if (!createdHere || !Files.isDirectory(path)) {
+            return false;
+        }
+        try (Stream<Path> entries = Files.list(path)) {
+            if (entries.findAny().isPresent()) {
+                return false;
+            }
+        }
+        Files.delete(path);
+        return true;
     }
 
     private static String safeName(String modelName) {

@@ -47,6 +47,23 @@ class RunDirectoryTest {
     }
 
     @Test
+    void removeIfUnusedRemovesOnlyAnEmptyDirectoryItMade() throws IOException {
+        RunDirectory made = RunDirectory.create(tmp.resolve("made"));
+        assertTrue(made.removeIfUnused());
+        assertFalse(Files.exists(tmp.resolve("made")));
+
+        RunDirectory used = RunDirectory.createUnder(tmp.resolve("runs"), "mlp");
+        used.writeEnv();
+        assertFalse(used.removeIfUnused(), "a run with a file stays");
+        assertTrue(Files.isRegularFile(used.path().resolve(RunDirectory.ENV_FILE)));
+
+        Path existing = Files.createDirectory(tmp.resolve("existing"));
+        assertFalse(RunDirectory.create(existing).removeIfUnused(), "an empty directory made before stays");
+        assertFalse(RunDirectory.open(existing).removeIfUnused(), "a reopened run stays");
+        assertTrue(Files.isDirectory(existing));
+    }
+
+    @Test
     void createRefusesANonEmptyDirectoryNamingIt() throws IOException {
         Path dir = Files.createDirectory(tmp.resolve("old-run"));
         Files.writeString(dir.resolve("summary.json"), "{}");
