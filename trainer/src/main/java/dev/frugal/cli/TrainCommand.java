@@ -457,7 +457,7 @@ public final class TrainCommand implements Callable<Integer> {
                     summary.put("quantization", QuantizedModels.summary(m, "quantization-aware training"));
                 }
                 if (trainer.pruner() != null) {
-                    summary.put("pruning", finishPruning(cfg, m, trainer.pruner(), run.path(), test, out));
+                    summary.put("pruning", finishPruning(cfg, m, trainer.pruner(), r.steps(), run.path(), test, out));
                 }
                 run.writeSummary(summary);
                 writeReport(run.path(), out);
@@ -480,10 +480,15 @@ public final class TrainCommand implements Callable<Integer> {
      * channels, written to {@code RUN_DIR/pruned} and evaluated on the test set (it must agree with
      * the masked model's own evaluation); the summary block for either method.
      */
-    private static Map<String, Object> finishPruning(TrainConfig cfg, Model m, Pruner pruner, Path runDir, BatchSource test,
+    private static Map<String, Object> finishPruning(TrainConfig cfg, Model m, Pruner pruner, long stepsDone, Path runDir, BatchSource test,
                                                      PrintWriter out) throws IOException {
+        double reached = pruner.schedule().sparsityAfter(stepsDone);
+        if (reached < pruner.pruning().spec().sparsity()) {
+            out.printf(Locale.ROOT, "pruning: the run ended after %d steps, before the schedule's last update (before step %d): "
+                    + "sparsity %.4f of the %s asked for%n", stepsDone, pruner.schedule().lastStep() + 1, reached, pruner.pruning().spec().sparsity());
+        }
         if (!pruner.pruning().structured()) {
-            Map<String, Object> block = PruningSummary.of(m, pruner, null, null, null);
+            Map<String, Object> block = PruningSummary.of(m, pruner, null, null, null, stepsDone);
             out.printf(Locale.ROOT, "pruned %s: %.1f%% of the convolution and linear weights are zero (%d of %d parameters left non-zero)%n",
                     pruner.pruning().spec(), 100 * pruner.maskedShare(), (Long) block.get("parameters_after"), m.parameterCount());
             return block;
@@ -497,8 +502,8 @@ public final class TrainCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "pruned model %s: %d -> %d parameters, %d -> %d forward FLOPs per sample (%.2fx), %s (%s)%n",
                     pruned.spec(), m.parameterCount(), pruned.parameterCount(), m.forwardFlops(), pruned.forwardFlops(),
                     (double) pruned.forwardFlops() / m.forwardFlops(), result, PrunedModel.file(runDir));
-            return e.hasAccuracy() ? PruningSummary.of(m, pruner, pruned, e.accuracy(), null)
-                    : PruningSummary.of(m, pruner, pruned, null, e.loss());
+            return e.hasAccuracy() ? PruningSummary.of(m, pruner, pruned, e.accuracy(), null, stepsDone)
+                    : PruningSummary.of(m, pruner, pruned, null, e.loss(), stepsDone);
         }
     }
 

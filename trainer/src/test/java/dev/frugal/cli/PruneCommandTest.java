@@ -60,6 +60,7 @@ class PruneCommandTest {
         assertTrue(p.get("parameters_after").asLong() < p.get("parameters_before").asLong() / 2, p.toString());
         assertTrue(p.get("flops_ratio").asDouble() <= 0.5, p.toString());
         assertEquals("4/8", p.get("kept_channels").get("channels1").asText());
+        assertEquals(0.5, p.get("sparsity_reached").asDouble(), "the schedule ran to its end");
         // the smaller model classifies the test set exactly as the masked full-size one did
         assertEquals(s.get("test_accuracy").asDouble(), p.get("test_accuracy_pruned_model").asDouble(), 1e-12, p.toString());
         assertTrue(Files.isRegularFile(run.resolve("pruned/model.safetensors")));
@@ -80,6 +81,19 @@ class PruneCommandTest {
         Result resumed = frugal("train", "--resume", run.toString(), "--no-progress");
         assertEquals(0, resumed.code(), resumed.out() + resumed.err());
         assertTrue(resumed.out().contains("pruned model cnn-small:channels1=4,channels2=4,hidden=8,width=1"), resumed.out());
+    }
+
+    @Test
+    void aBudgetThatEndsTheRunBeforeTheScheduleSaysHowFarPruningGot(@TempDir Path tmp) throws IOException {
+        // 30 planned steps, the ramp updating before each of steps 4..19; the budget stops after 10
+        Path run = tmp.resolve("run");
+        Result r = frugal(train(run, "--prune", "structured:0.5", "--budget-steps", "10"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("pruning: the run ended after 10 steps, before the schedule's last update (before step 19): sparsity 0.3920"),
+                r.out());
+        JsonNode p = json(run.resolve("summary.json")).get("pruning");
+        assertEquals(0.5 * (1 - Math.pow(1 - 6.0 / 15, 3)), p.get("sparsity_reached").asDouble(), 1e-12, p.toString());
+        assertEquals("5/8", p.get("kept_channels").get("channels1").asText(), "round(0.392 x 8) = 3 channels removed");
     }
 
     @Test

@@ -49,6 +49,20 @@ public final class PruningSchedule {
         return spec.sparsity() * (1 - Math.pow(1 - p, 3));
     }
 
+    /**
+     * The sparsity the masks have after {@code stepsDone} optimizer steps: that of the last update
+     * before them (0 before the first). Below the final sparsity when a run ends before the
+     * schedule does (a time, energy or step budget stopped it early).
+     */
+    public double sparsityAfter(long stepsDone) {
+        for (long step = Math.min(stepsDone - 1, last); step >= first; step--) {
+            if (updatesAt(step)) {
+                return sparsityAt(step);
+            }
+        }
+        return 0;
+    }
+
     /** The step of the first mask update. */
     public long firstStep() {
         return first;

@@ -26,13 +26,17 @@ public final class PruningSummary {
      *                       task has none (a language model)
      * @param prunedValLoss  a language model's held-out loss with the smaller model, in nats per
      *                       token; null for a classifier or when not evaluated
+     * @param stepsDone      the optimizer steps the run made
      */
-    public static Map<String, Object> of(Model model, Pruner pruner, Model pruned, Double prunedAccuracy, Double prunedValLoss) {
+    public static Map<String, Object> of(Model model, Pruner pruner, Model pruned, Double prunedAccuracy, Double prunedValLoss,
+                                         long stepsDone) {
         Map<String, Object> s = new LinkedHashMap<>();
         PruningSpec spec = pruner.pruning().spec();
         s.put("spec", spec.toString());
         s.put("method", spec.method().name().toLowerCase(Locale.ROOT));
         s.put("target_sparsity", spec.sparsity());
+        // below the target when a budget ended the run before the schedule's last update
+        s.put("sparsity_reached", pruner.schedule().sparsityAfter(stepsDone));
         s.put("masked_share", pruner.maskedShare());
         s.put("parameters_before", model.parameterCount());
         s.put("flops_before", model.forwardFlops());

@@ -31,6 +31,13 @@ class PruningScheduleTest {
         for (int i = 1; i < updates.size(); i++) {
             assertTrue(s.sparsityAt(updates.get(i)) > s.sparsityAt(updates.get(i - 1)), "the ramp rises");
         }
+        // a run stopped early keeps the masks of the last update it made
+        assertEquals(0, s.sparsityAfter(100), "the first update happens before step 101");
+        assertEquals(s.sparsityAt(100), s.sparsityAfter(101));
+        assertEquals(s.sparsityAt(350), s.sparsityAfter(399));
+        assertEquals(s.sparsityAt(550), s.sparsityAfter(600));
+        assertEquals(0.8, s.sparsityAfter(601));
+        assertEquals(0.8, s.sparsityAfter(1000));
     }
 
     @Test
